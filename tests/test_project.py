@@ -1,0 +1,74 @@
+"""Project-level checks: the package is what nbs/ exports, notebooks are clean and pass their own tests,
+the README is generated from nbs/index.ipynb, the course settings are valid."""
+import configparser, os, shutil, subprocess, sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def _tool(name):
+    exe = BIN/name
+    if not exe.exists(): exe = shutil.which(name)
+    if not exe: pytest.fail(f"{name} not found: install the dev extra (pip install -e '.[dev]')")
+    return str(exe)
+
+
+def test_package_is_what_nbs_export(tmp_path):
+    for item in ("nbs", "imdb_course", "pyproject.toml"):
+        src = ROOT/item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path/item)
+    subprocess.run([_tool("nbdev-export")], cwd=tmp_path, check=True, capture_output=True, timeout=120)
+    stale = [p.name for p in sorted((ROOT/"imdb_course").glob("*.py"))
+             if (tmp_path/"imdb_course"/p.name).read_text() != p.read_text()]
+    new = [p.name for p in (tmp_path/"imdb_course").glob("*.py") if not (ROOT/"imdb_course"/p.name).exists()]
+    assert not stale and not new, f"imdb_course/ differs from what nbs/ exports: {stale + new}; run nbdev-export"
+
+
+def test_notebooks_are_clean(tmp_path):
+    nbs = sorted((ROOT/"nbs").glob("*.ipynb"))
+    for nb in nbs: shutil.copy(nb, tmp_path/nb.name)
+    for nb in nbs:
+        subprocess.run([_tool("nbdev-clean"), "--fname", str(tmp_path/nb.name)], cwd=ROOT, check=True,
+                       capture_output=True, timeout=120)
+    dirty = [nb.name for nb in nbs if (tmp_path/nb.name).read_bytes() != nb.read_bytes()]
+    assert not dirty, f"notebooks not cleaned: {dirty}; run nbdev-clean"
+
+
+def test_readme_is_generated_from_index():
+    r = subprocess.run([sys.executable, str(ROOT/"tools"/"make_readme.py"), "--check"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_nbdev_notebook_tests_pass():
+    r = subprocess.run([_tool("nbdev-test"), "--n-workers", "2", "--do-print"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=1500, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert r.returncode == 0, (r.stdout + r.stderr)[-6000:]
+    assert "Completed" in r.stdout + r.stderr
+
+
+def test_settings_ini_is_course_config_only():
+    cfg = configparser.ConfigParser(default_section="__none__")
+    cfg.read(ROOT/"settings.ini")
+    assert "DEFAULT" not in cfg.sections() and {"data", "grading"} <= set(cfg.sections())
+    from imdb_course.config import load_settings
+    s = load_settings(ROOT/"settings.ini")
+    assert s.data["num_words"] >= 4
+
+
+def test_no_export_directives_in_exercise_notebooks():
+    leaks = [p.name for d in ("solutions", "assignments") for p in (ROOT/d).glob("*.ipynb")
+             if "#| export" in p.read_text() or "#| default_exp" in p.read_text()]
+    assert not leaks, f"nbdev directives in exercise notebooks: {leaks}"
+
+
+def test_console_script_runs():
+    exe = BIN/"imdb-course"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "imdb_course.cli"]
+    r = subprocess.run(cmd + ["data", "--source", "sample", "--num-words", "2000"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "the bundled sample" in r.stdout and "review #0" in r.stdout
+    r = subprocess.run(cmd + ["data", "--source", "/nonexistent/aclImdb.tar.gz"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
