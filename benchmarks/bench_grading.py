@@ -55,7 +55,7 @@ def main(argv=None):
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     p.add_argument("--keep", default=None, help="keep the grading output here (default: a temp dir, deleted)")
     args = p.parse_args(argv)
-    kw = {}
+    kw = dict(solutions_dir=str(ROOT/"solutions"), settings=str(ROOT/"settings.ini"))  # run_all.sh runs from benchmarks/
     if args.quick:
         args.assignment, args.n = "mini", 2
         kw = dict(solutions_dir=str(MINI/"solutions"), settings=str(MINI/"settings.ini"))

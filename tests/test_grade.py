@@ -163,6 +163,20 @@ def test_one_worker_same_grades_as_two(graded, tmp_path):
     pd.testing.assert_frame_equal(df[cols], graded["df"].loc[cases, cols])
 
 
+def test_dask_scheduler_same_grades(graded, tmp_path):
+    "--scheduler: the same submissions graded on a (local) Dask cluster get the same points as in local processes."
+    distributed = pytest.importorskip("dask.distributed", reason="the dev extra installs dask[distributed]")
+    cases = ["correct", "q2_exception"]
+    subs = tmp_path/"subs"; subs.mkdir()
+    for c in cases: shutil.copy(graded["subs"]/f"{c}.ipynb", subs)
+    _reuse_reference(graded, tmp_path/"out")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        df = grade_folder(subs, "mini", out=tmp_path/"out", scheduler=cluster.scheduler_address, **KW)
+    cols = ["status", "q1", "q2", "q3w", "total", "max_total"]
+    pd.testing.assert_frame_equal(df[cols], graded["df"].loc[cases, cols])
+    with Gradebook(tmp_path/"out") as gb: assert gb.runs().status.tolist() == ["finished"]
+
+
 def _tiny(path:Path, body:str):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("EPOCHS = 1", metadata={"tags": ["parameters"]}),
                                          nbformat.v4.new_code_cell(body)],
