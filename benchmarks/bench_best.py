@@ -30,6 +30,10 @@ CANDIDATES = {
                       dict(cell="gru", units=[64, 32], bidirectional=True, embedding_dim=64, dropout=0.3,
                            mask_zero=True, learning_rate=2e-3),
                       dict(epochs=3, batch_size=64, validation_split=0.1, bucketed=True)),
+    "bigru_long": (dict(num_words=30_000, maxlen=800),
+                   dict(cell="gru", units=64, bidirectional=True, embedding_dim=128, dropout=0.5, mask_zero=True,
+                        learning_rate=1e-3),
+                   dict(epochs=4, batch_size=64, validation_split=0.1, bucketed=True)),
 }
 
 
