@@ -14,11 +14,11 @@ import numpy as np
 # %% auto #0
 __all__ = ['LEVELS', 'MARKS', 'PARAM_NAMES', 'RNN_CELLS', 'CELL_NAMES', 'ITEM_WEIGHTS', 'INFORMATIVE_REFERENCE', 'Diagnosis',
            'ok', 'warning', 'error', 'Diagnoses', 'print_diagnoses', 'collect_params', 'normalize_params', 'as_history',
-           'n_epochs', 'best_epoch', 'positive_proba', 'predicted_labels', 'accuracy', 'is_keras_model', 'loss_info',
-           'model_loss', 'ModelInfo', 'describe_model', 'check_padded', 'check_embedding', 'check_stacking',
-           'check_output', 'check_architecture', 'rnn_param_count', 'param_counts', 'check_param_counts',
-           'check_history', 'check_overfitting', 'check_accuracy', 'check_predictions', 'check_params', 'check_claims',
-           'predict', 'self_check', 'QuestionScore', 'score_question']
+           'n_epochs', 'positive_proba', 'predicted_labels', 'accuracy', 'is_keras_model', 'loss_info', 'model_loss',
+           'ModelInfo', 'describe_model', 'check_padded', 'check_embedding', 'check_stacking', 'check_output',
+           'check_architecture', 'rnn_param_count', 'param_counts', 'check_param_counts', 'check_history',
+           'check_overfitting', 'check_accuracy', 'check_predictions', 'check_params', 'check_claims', 'predict',
+           'self_check', 'QuestionScore', 'score_question']
 
 # %% ../nbs/06_checks.ipynb #d52b7985
 LEVELS = ("ok", "warning", "error")
@@ -131,8 +131,8 @@ def n_epochs(history) -> int:
     if "loss" in h: return len(h["loss"])
     return max((len(v) for v in h.values()), default=0)
 
-def best_epoch(history, monitor:str="val_loss") -> int|None:
-    "1-based epoch with the best `monitor` (lowest for losses, highest otherwise); None if not recorded."
+def _best_epoch(history, monitor:str="val_loss") -> int|None:
+    "1-based best epoch of an untrusted history (lowest loss, else highest); None if not recorded. Grader-side twin of `plots.best_epoch`, which raises."
     vals = np.array(as_history(history).get(monitor, []), dtype=float)
     if vals.size == 0 or np.isnan(vals).all(): return None
     return int((np.nanargmin(vals) if "loss" in monitor else np.nanargmax(vals)) + 1)
@@ -535,7 +535,7 @@ def check_overfitting(history, # History, dict, DataFrame or train.Run
     "Best epoch (lowest val_loss) and an overfitting hint when val_loss rises while the training loss falls."
     try: h = as_history(history)
     except TypeError: return Diagnoses()
-    best = best_epoch(h)
+    best = _best_epoch(h)
     if best is None: return Diagnoses()
     loss, val = h.get("loss", []), h["val_loss"]
     n = len(val)
@@ -616,7 +616,7 @@ def check_claims(answer:dict|None, # the "answer" dict of answer.json
         break
     v = answer.get("best_epoch")
     if history is not None and isinstance(v, int) and not isinstance(v, bool):
-        best = {b for b in (best_epoch(history), best_epoch(history, "val_accuracy")) if b}
+        best = {b for b in (_best_epoch(history), _best_epoch(history, "val_accuracy")) if b}
         if best and v not in best:
             out.append(warning("best-epoch-mismatch", f"answer['best_epoch'] = {v}, but the history is best at epoch "
                                f"{' or '.join(map(str, sorted(best)))} (epochs count from 1)",

@@ -19,6 +19,7 @@ import psutil
 
 import imdb_course
 from .config import ASSIGNMENT_KEYS, Settings, SettingsError, load_settings
+from .gradebook import utc_now
 
 # %% auto #0
 __all__ = ['PARAM_NAMES', 'KERNEL_NAME', 'JOB_ENV', 'AUDIT_ENV', 'MAX_NOTEBOOK_MB', 'FSIZE_LIMIT_MB', 'GRADER_VERSION',
@@ -707,10 +708,6 @@ class GradingContext:
     reference: dict|None = None  # question -> {"accuracy", "model_sha256"}
     watch: list = field(default_factory=list)  # folders no notebook may change
 
-def _now() -> str:
-    import datetime as dt
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
 def _blank_questions(ctx:GradingContext, why:str) -> dict:
     return {q: {"points": None if s["kind"] == "written" else 0.0, "max_points": s["points"], "messages": [why],
                 "diagnoses": [], "accuracy": None, "history": None} for q, s in ctx.questions.items()}
@@ -776,7 +773,7 @@ def grade_one(ctx:GradingContext, # what and how to grade
               folder:str|Path|None=None, # where to keep the executed notebook and artifacts (default out/<assignment>/<student>)
              ) -> dict:
     "Grade one submission into a result dict; every failure of the notebook becomes an explained result."
-    t0, started = time.monotonic(), _now()
+    t0, started = time.monotonic(), utc_now()
     folder = Path(folder) if folder else Path(ctx.out)/ctx.assignment/safe_name(sub.student)
     if folder.exists(): shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
@@ -878,7 +875,7 @@ def grade_one(ctx:GradingContext, # what and how to grade
 def _finish(record:dict, t0:float) -> dict:
     _totals(record)
     record["status_doc"] = STATUS_DOC.get(record["status"], "")
-    record["finished"], record["seconds"] = _now(), round(time.monotonic() - t0, 3)
+    record["finished"], record["seconds"] = utc_now(), round(time.monotonic() - t0, 3)
     (Path(record["folder"])/"result.json").write_text(json.dumps(record, indent=1, default=str))
     return record
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 # %% auto #0
-__all__ = ['DB_NAME', 'SCHEMA', 'INFO_COLUMNS', 'Gradebook', 'scores_frame', 'scores_text', 'export_csv', 'fig_png',
+__all__ = ['DB_NAME', 'SCHEMA', 'INFO_COLUMNS', 'utc_now', 'Gradebook', 'scores_frame', 'scores_text', 'export_csv', 'fig_png',
            'history_img', 'feedback_html', 'write_feedback', 'mistakes', 'summary_html', 'write_summary',
            'write_reports']
 
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS scores (
     messages TEXT, diagnoses TEXT, PRIMARY KEY (assignment, student, question));
 """
 
-def _now() -> str: return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+def utc_now() -> str: return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 class Gradebook:
     "The SQLite gradebook of a grading output folder."
@@ -56,14 +56,14 @@ class Gradebook:
         with self.con:
             self.con.execute("UPDATE runs SET status='interrupted' WHERE status='running'")
             cur = self.con.execute("INSERT INTO runs (assignment, params_hash, params, started, status, workers) VALUES (?,?,?,?,?,?)",
-                                   (assignment, params_hash, json.dumps(params or {}, default=str), _now(), "running", workers))
+                                   (assignment, params_hash, json.dumps(params or {}, default=str), utc_now(), "running", workers))
         return cur.lastrowid
 
     def finish_run(self, run_id:int, status:str="finished", graded:int=0, skipped:int=0):
         "Close a run."
         with self.con:
             self.con.execute("UPDATE runs SET finished=?, status=?, graded=?, skipped=? WHERE id=?",
-                             (_now(), status, graded, skipped, run_id))
+                             (utc_now(), status, graded, skipped, run_id))
 
     def is_current(self, assignment:str, student:str, sha256:str, params_hash:str) -> bool:
         "Was this exact file already graded with these exact grading parameters?"
@@ -79,7 +79,7 @@ class Gradebook:
             self.con.execute("INSERT OR REPLACE INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (a, s, result.get("file"), result.get("sha256"), result.get("params_hash"), run_id, result.get("status"),
                  result.get("message"), result.get("total"), result.get("max_total"), result.get("seconds"),
-                 result.get("executed"), result.get("feedback"), json.dumps(result, default=str), _now()))
+                 result.get("executed"), result.get("feedback"), json.dumps(result, default=str), utc_now()))
             self.con.execute("DELETE FROM scores WHERE assignment=? AND student=?", (a, s))
             self.con.executemany("INSERT INTO scores VALUES (?,?,?,?,?,?,?)",
                 [(a, s, q, r.get("points"), r.get("max_points"), json.dumps(r.get("messages", [])),

@@ -17,7 +17,7 @@ from keras import layers
 
 # %% auto #0
 __all__ = ['CELLS', 'CELL_ALIASES', 'ARCHITECTURES', 'OPTIMIZERS', 'RNN_TYPES', 'cell_name', 'architecture', 'unpack_data',
-           'check_vocab', 'make_optimizer', 'build_model', 'describe_model', 'layer_formula', 'param_breakdown']
+           'check_vocab', 'make_optimizer', 'build_model', 'model_config', 'layer_formula', 'param_breakdown']
 
 # %% ../nbs/02_models.ipynb #fbc69ea8
 CELLS = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}  # cell name -> Keras layer
@@ -183,7 +183,7 @@ def _rnn_cell_name(layer) -> str:
         if type(layer) is cls: return k
     return type(layer).__name__.lower()
 
-def describe_model(model:keras.Model) -> dict:
+def model_config(model:keras.Model) -> dict:
     "What `build_model` arguments `model` corresponds to: cell, units, bidirectional, embedding, dropout, ..."
     rnns, emb, drop, bidi = [], None, 0.0, []
     for layer in _walk(model):

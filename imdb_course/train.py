@@ -16,7 +16,7 @@ import pandas as pd
 import keras
 from sklearn.metrics import classification_report, confusion_matrix
 import imdb_course
-from .models import ARCHITECTURES, build_model, architecture, check_vocab, describe_model, unpack_data
+from .models import ARCHITECTURES, build_model, architecture, check_vocab, model_config, unpack_data
 
 # %% auto #0
 __all__ = ['RUN_FILE', 'MODEL_FILE', 'BUCKET_SIZES', 'LABELS', 'COMPARE_COLUMNS', 'TRAIN_PARAMETERS', 'DATA_PARAMETERS',
@@ -267,7 +267,7 @@ def train(model:keras.Model, # a compiled model, e.g. from `build_model`
         if n_val == 0: raise ValueError(f"validation_split={validation_split} of {len(y)} reviews is empty; use more reviews or 0")
         x, x_val, y, y_val = x[:-n_val], x[-n_val:], y[:-n_val], y[-n_val:]
     else: x_val = y_val = None
-    mask = describe_model(model)["mask_zero"]
+    mask = model_config(model)["mask_zero"]
     if bucketed and not mask:
         warnings.warn("bucketed=True without mask_zero=True: the recurrent layer reads each batch's padding, so "
                       "results depend on the bucket; build the model with mask_zero=True", stacklevel=2)
@@ -292,7 +292,7 @@ def train(model:keras.Model, # a compiled model, e.g. from `build_model`
         with _quiet_tensorflow():
             res = model.evaluate(**feed(x_test, _labels(y_test, "y_test"), False), verbose=0, return_dict=True)
         test_loss, test_acc = float(res["loss"]), float(res["accuracy"])
-    config = {"model": describe_model(model), "epochs": epochs, "batch_size": batch_size,
+    config = {"model": model_config(model), "epochs": epochs, "batch_size": batch_size,
               "validation_split": 0.0 if validation_data is not None else validation_split,
               "train_samples": len(y), "val_samples": 0 if y_val is None else len(y_val),
               "test_samples": 0 if x_test is None else len(x_test),

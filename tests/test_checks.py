@@ -9,7 +9,7 @@ import pytest
 import keras
 from keras import layers
 
-from imdb_course.checks import (Diagnoses, QuestionScore, accuracy, best_epoch, check_architecture, check_claims,
+from imdb_course.checks import (Diagnoses, QuestionScore, accuracy, _best_epoch, check_architecture, check_claims,
                                 check_embedding, check_history, check_output, check_overfitting, check_padded,
                                 check_param_counts, check_params, check_predictions, check_stacking, describe_model,
                                 param_counts, rnn_param_count, score_question, self_check, INFORMATIVE_REFERENCE, ITEM_WEIGHTS)
@@ -175,7 +175,7 @@ def test_chance_accuracy(data):
 
 def test_overfitting_and_best_epoch():
     h = {"loss": [0.69, 0.5, 0.3, 0.2], "val_loss": [0.68, 0.55, 0.58, 0.66], "val_accuracy": [0.55, 0.74, 0.75, 0.73]}
-    assert best_epoch(h) == 2 and best_epoch(h, "val_accuracy") == 3
+    assert _best_epoch(h) == 2 and _best_epoch(h, "val_accuracy") == 3
     [d] = check_overfitting(h)
     assert d.code == "overfitting" and "epoch 2" in d.message and "EarlyStopping" in d.hint
     assert check_overfitting({"loss": [0.6, 0.5], "val_loss": [0.6, 0.5]}).codes == ["best-epoch"]

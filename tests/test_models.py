@@ -5,7 +5,7 @@ import pytest
 from keras import layers
 
 from imdb_course.models import (ARCHITECTURES, CELLS, architecture, build_model, cell_name, check_vocab,
-                                describe_model, layer_formula, param_breakdown, unpack_data)
+                                model_config, layer_formula, param_breakdown, unpack_data)
 
 KERAS_CELL = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
 
@@ -97,7 +97,7 @@ def test_stacked_bidirectional_breakdown_matches_keras():
 def test_architectures_registry():
     assert list(ARCHITECTURES) == ["RNN", "LSTM", "GRU", "BiRNN", "BiLSTM", "BiGRU"]
     for name, kwargs in ARCHITECTURES.items():
-        d = describe_model(build_model(**kwargs, units=4, vocab_size=50))
+        d = model_config(build_model(**kwargs, units=4, vocab_size=50))
         assert d["cell"] == cell_name(kwargs["cell"])
         assert d["bidirectional"] == name.startswith("Bi")
     assert architecture("bigru") == {"cell": "gru", "bidirectional": True}
@@ -110,7 +110,7 @@ def test_no_embedding_mistake_model():
     assert not any(isinstance(l, layers.Embedding) for l in m.layers)
     assert m.layers[0].output.shape == (None, 20, 1)
     assert m.predict(np.array([[1, 500, 9999] + [0] * 17]), verbose=0).shape == (1, 1)
-    assert describe_model(m)["embedding"] is False
+    assert model_config(m)["embedding"] is False
     with pytest.raises(ValueError, match="mask_zero=True needs the Embedding"):
         build_model(embedding=False, mask_zero=True)
 
