@@ -153,3 +153,13 @@ def test_errors_name_the_fix(course, tmp_path):
         similarity_report(tmp_path/"empty", "07_words", template=template)
     with pytest.raises(SimilarityError, match="at least two.*whole class"):
         similarity_report(tmp_path/"assignments", "07_words", template=template)   # one notebook only
+
+
+def test_cli(course, tmp_path, capsys):
+    from imdb_course.cli import main
+    template, grading = course
+    assert main(["similarity", str(grading), "--assignment", "07_words", "--template", str(template), "--out", str(tmp_path/"r")]) == 0
+    out = capsys.readouterr().out
+    assert "6 pairs compared, 1 flagged" in out and "ann" in out and str(tmp_path/"r"/"similarity.html") in out
+    assert main(["similarity", str(grading), "--assignment", "07_words", "--template", str(tmp_path/"missing.ipynb")]) == 2
+    assert "--template" in capsys.readouterr().err
