@@ -78,6 +78,9 @@ def course(tmp_path):
         nbformat.write(notebook(t1, t2), folder/"executed.ipynb")
         (folder/"result.json").write_text(json.dumps({"assignment": "07_words", "student": student, "status": "ok"}))
         (folder/"feedback.html").write_text("<html>feedback</html>")
+    (grading/"07_words"/"eve").mkdir()   # an invalid notebook: the grader wrote result.json but no executed.ipynb
+    (grading/"07_words"/"eve"/"result.json").write_text(json.dumps({"assignment": "07_words", "student": "eve", "status": "invalid",
+                                                                   "message": "not valid JSON"}))
     (grading/"07_words"/"summary.html").write_text("<html>summary</html>")
     (grading/"reference"/"abc123").mkdir(parents=True)
     nbformat.write(notebook(ANN1, ANN2), grading/"reference"/"abc123"/"executed.ipynb")   # the solution run: not a student
@@ -101,6 +104,8 @@ def test_copied_pair_is_flagged_with_its_region(course):
     assert pairs.attrs["html"] == str(html_path)
     page = html_path.read_text()
     assert "ann ↔ bob" in page and "1 pair(s) flagged" in page
+    assert "eve: no executed notebook (invalid: not valid JSON)" in page and pairs.attrs["skipped"] == {
+        "eve": "no executed notebook (invalid: not valid JSON)"}
     regions = "\n".join(marked(page))
     # both sides of the matching region are shown: ann's names on one side, bob's renamed ones on the other
     assert "counts[word] = counts.get(word, 0) + 1" in regions and "freq[w] = freq.get(w, 0) + 1" in regions
