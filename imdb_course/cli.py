@@ -11,7 +11,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['cmd_data', 'cmd_config', 'cmd_release', 'run_copy', 'cmd_run', 'cmd_grade', 'cmd_grades_export', 'cmd_demo',
-           'build_parser', 'main']
+           'cmd_similarity', 'cmd_feedback', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #85945771
 def cmd_data(a):
@@ -102,6 +102,25 @@ def cmd_demo(a):
     scores = run_demo(a.out, a.assignment, a.solutions, a.workers)
     print_demo_report(scores, a.out, a.assignment)
 
+# %% ../nbs/11_cli.ipynb #25cda93a
+def cmd_similarity(a):
+    "Flag pairs of submissions whose student-written code is suspiciously similar (HTML side by side + CSV)."
+    from imdb_course.similarity import similarity_report
+    opts = {k: v for k, v in dict(threshold=a.threshold, min_match=a.min_match).items() if v is not None}
+    template = False if str(a.template).lower() == "none" else a.template
+    pairs = similarity_report(a.grading_dir, a.assignment, template=template, out=a.out, **opts)
+    flagged = pairs[pairs.flagged]
+    print(f"{len(pairs)} pairs compared, {len(flagged)} flagged for a human to read (no score is changed)")
+    if len(flagged): print(flagged[["student_a", "student_b", "similarity", "similarity_a", "similarity_b", "matched"]].to_string(index=False))
+    print(f"report : {pairs.attrs['html']}\ncsv    : {pairs.attrs['csv']}")
+
+def cmd_feedback(a):
+    "Write one folder (or zip) per student: feedback page, executed notebook, curves."
+    from imdb_course.deliver import deliver
+    df = deliver(a.grading_dir, a.to, zip=a.zip, assignment=a.assignment, force=a.force)
+    print(df.drop(columns="path").to_string(index=False))
+    print(f"{len(df)} {'zips' if a.zip else 'folders'} in {a.to}")
+
 # %% ../nbs/11_cli.ipynb #45673975
 def _add_data_args(p, settings):
     p.add_argument("--source", default=None, help="path to an aclImdb .tar.gz or dir, or auto/sample/keras "
@@ -154,6 +173,22 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--csv", required=True, help="CSV file to write")
     e.add_argument("--assignment", default=None, help="only this assignment")
     e.set_defaults(func=cmd_grades_export)
+
+    p = sub.add_parser("similarity", help="flag submissions with suspiciously similar code (HTML side by side + CSV)")
+    p.add_argument("grading_dir", help="grading output folder (e.g. grading/), or a folder of submissions")
+    p.add_argument("--assignment", required=True, help="e.g. 03_embedding_lstm")
+    p.add_argument("--template", default=None, help="released notebook whose code is excluded (default assignments/NAME.ipynb; none: nothing)")
+    p.add_argument("--out", default=None, help="folder for similarity.html/.csv (default: the assignment's grading folder)")
+    p.add_argument("--threshold", type=float, default=None, help="share of a student's code that must match (default 0.6)")
+    p.add_argument("--min-match", type=int, default=None, help="filtered characters that must match (default 80)")
+    p.set_defaults(func=cmd_similarity)
+    p = sub.add_parser("feedback", help="one folder (or zip) per student: feedback page, executed notebook, curves")
+    p.add_argument("grading_dir", help="grading output folder (e.g. grading/) or one assignment's folder in it")
+    p.add_argument("--to", required=True, help="OUTDIR for the students' folders (must be empty unless --force)")
+    p.add_argument("--zip", action="store_true", help="one STUDENT.zip each instead of a folder")
+    p.add_argument("--assignment", default=None, help="only this assignment (default: all graded)")
+    p.add_argument("--force", action="store_true", help="replace the students' folders/zips already in OUTDIR")
+    p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("demo", help="the instructor's whole loop on the bundled reviews")
     p.add_argument("--out", default="imdb-course-demo", help="folder for everything the demo writes")
