@@ -117,3 +117,12 @@ def test_required_without_bwrap_names_the_fix(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"): choose_isolation("required")
     assert choose_isolation("auto").reason.startswith("bubblewrap (bwrap) is not installed")
+
+
+def test_read_only_extras_are_visible_even_under_tmp(iso, tmp_path):
+    data = tmp_path/"data.txt"; data.write_text("reviews")  # tmp_path lies under the host's /tmp, like CI's venv
+    r, _ = _run(iso, tmp_path, f"""
+        print(open({str(data)!r}).read())
+        try: open({str(data)!r}, "w"); print("WRITABLE")
+        except OSError: print("read-only")""", read_only=[data])
+    assert r.stdout.split() == ["reviews", "read-only"], r.stdout + r.stderr

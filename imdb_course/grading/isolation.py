@@ -120,10 +120,11 @@ def bwrap_argv(iso:Isolation, # from `choose_isolation`; must be isolated
         if Path(f"/{link}").is_symlink(): args += ["--symlink", f"usr/{link}", f"/{link}"]
         elif Path(f"/{link}").is_dir(): args += ["--ro-bind", f"/{link}", f"/{link}"]
     if not iso.as_root: args.insert(1, "--unshare-user")
+    # private /tmp first: a virtualenv or data under the host's /tmp (CI) is bound on top of it, not hidden by it
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm"]
     args += _dirs_for(ro)
     for p in ro: args += ["--ro-bind", str(p), str(p)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm",
-             "--bind", str(Path(work).resolve()), WORK_MOUNT]
+    args += ["--bind", str(Path(work).resolve()), WORK_MOUNT]
     if job is not None: args += ["--bind", str(Path(job).resolve()), JOB_MOUNT]
     args += ["--chdir", WORK_MOUNT, "--"]
     if iso.as_root:
