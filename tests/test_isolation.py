@@ -1,0 +1,128 @@
+"""The sandbox itself (imdb_course.grading.isolation), attacked the way a hostile submission would: each test runs
+real code inside bubblewrap and checks the attempt fails while the host stays untouched. In CI bwrap must be there."""
+from __future__ import annotations
+import os, shutil, socket, subprocess, sys, textwrap, threading, time
+from pathlib import Path
+
+import psutil
+import pytest
+
+import imdb_course
+from imdb_course.grading.isolation import (MAX_PROCESSES, WORK_MOUNT, SandboxUnavailable, choose_isolation, probe_bwrap,
+                                           run_isolated)
+
+
+@pytest.fixture(scope="module")
+def iso():
+    exe, why = probe_bwrap()
+    if not exe:
+        if os.environ.get("CI"): pytest.fail(f"CI must test the sandbox: {why}")
+        pytest.skip(why)
+    return choose_isolation("required")
+
+
+def _run(iso, tmp_path, code, **kw):
+    work = tmp_path/"work"; work.mkdir(exist_ok=True)
+    return run_isolated(iso, work, [sys.executable, "-c", textwrap.dedent(code)], **kw), work
+
+
+def test_home_repo_and_other_students_are_not_visible(iso, tmp_path):
+    other = tmp_path/"submissions"/"bob.ipynb"; other.parent.mkdir(); other.write_text("bob's work")
+    secret = Path.home()/".imdb-course-test-secret"; secret.write_text("x")
+    try:
+        r, _ = _run(iso, tmp_path, f"""
+            import os
+            for p in [{str(other)!r}, {str(secret)!r}, {str(Path(__file__).resolve())!r}, "/etc/shadow", "/etc/passwd"]:
+                print(p, os.path.exists(p))
+            print("HOME", os.path.expanduser("~"))""")
+    finally: secret.unlink()
+    assert r.returncode == 0, r.stderr
+    seen = dict(l.rsplit(" ", 1) for l in r.stdout.splitlines())
+    assert seen.pop("HOME") == WORK_MOUNT
+    assert set(seen.values()) == {"False"}, r.stdout
+
+
+def test_writes_outside_the_work_dir_fail(iso, tmp_path):
+    pkg = Path(imdb_course.__file__).resolve().parent
+    target = tmp_path/"outside.txt"
+    r, work = _run(iso, tmp_path, f"""
+        import os, subprocess
+        for p in [{str(pkg/'score_hack.py')!r}, {str(target)!r}, "/usr/evil", {str(Path(sys.prefix)/'evil')!r}]:
+            try: open(p, "w").write("x"); print("WROTE", p)
+            except OSError as e: print("blocked", p, e.errno)
+        os.system("echo x > {target} 2>/dev/null; echo x > {pkg}/via_shell.py 2>/dev/null")
+        subprocess.run(["/bin/sh", "-c", "echo x > /tmp/ok.txt && cp /tmp/ok.txt ./inside.txt"])""")
+    assert "WROTE" not in r.stdout, r.stdout
+    assert not (pkg/"score_hack.py").exists() and not (pkg/"via_shell.py").exists() and not target.exists()
+    assert (work/"inside.txt").read_text().strip() == "x"  # the work dir and a private /tmp are writable
+
+
+def test_no_network_even_to_loopback_listeners(iso, tmp_path):
+    srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1); srv.settimeout(5)
+    port, got = srv.getsockname()[1], []
+    t = threading.Thread(target=lambda: got.append(_accept(srv)), daemon=True); t.start()
+    r, _ = _run(iso, tmp_path, f"""
+        import socket
+        try: socket.create_connection(("127.0.0.1", {port}), timeout=3); print("CONNECTED")
+        except OSError as e: print("refused", e)
+        print(sorted(n for _, n in socket.if_nameindex()))""")
+    t.join(6); srv.close()
+    assert "CONNECTED" not in r.stdout and r.stdout.startswith("refused"), r.stdout + r.stderr
+    assert r.stdout.splitlines()[-1] == "['lo']"  # no interface but its own loopback
+    assert got == [None]
+
+
+def _accept(srv):
+    try: srv.accept(); return "accepted"
+    except OSError: return None
+
+
+def test_fork_bomb_is_bounded(iso, tmp_path):
+    r, _ = _run(iso, tmp_path, """
+        import os, time
+        n = 0
+        for _ in range(5000):
+            try:
+                if os.fork() == 0: time.sleep(30); os._exit(0)
+                n += 1
+            except OSError: break
+        print("forked", n)""", max_processes=64, timeout=120)
+    n = int(r.stdout.split()[-1])
+    assert 0 < n < 64, r.stdout + r.stderr
+
+
+def test_processes_left_running_die_with_the_sandbox(iso, tmp_path):
+    marker = f"imdb-course-orphan-{os.getpid()}-{time.time_ns()}"
+    r, _ = _run(iso, tmp_path, f"""
+        import subprocess
+        subprocess.Popen(["/bin/sh", "-c", "exec -a {marker} sleep 300"], start_new_session=True)
+        print("started")""")
+    assert "started" in r.stdout, r.stderr
+    time.sleep(0.5)
+    alive = [p for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])]
+    assert not alive, alive
+
+
+def test_cannot_see_or_signal_grader_processes(iso, tmp_path):
+    r, _ = _run(iso, tmp_path, f"""
+        import os, signal
+        print(sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))
+        try: os.kill({os.getpid()}, signal.SIGTERM); print("SIGNALLED")
+        except OSError as e: print("no such process", e.errno)""")
+    pids = eval(r.stdout.splitlines()[0])
+    assert max(pids) < 10 and "SIGNALLED" not in r.stdout, r.stdout
+
+
+def test_required_without_bwrap_names_the_fix(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"): choose_isolation("required")
+    assert choose_isolation("auto").reason.startswith("bubblewrap (bwrap) is not installed")
+
+
+def test_read_only_extras_are_visible_even_under_tmp(iso, tmp_path):
+    data = tmp_path/"data.txt"; data.write_text("reviews")  # tmp_path lies under the host's /tmp, like CI's venv
+    r, _ = _run(iso, tmp_path, f"""
+        print(open({str(data)!r}).read())
+        try: open({str(data)!r}, "w"); print("WRITABLE")
+        except OSError: print("read-only")""", read_only=[data])
+    assert r.stdout.split() == ["reviews", "read-only"], r.stdout + r.stderr
