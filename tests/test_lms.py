@@ -186,6 +186,9 @@ def test_submission_time_from_file_and_manifest(tmp_path):
     r["submitted_at"] = "2026-12-15T21:00+00:00"
     late = apply_late([r], ini)[0]
     assert late["total"] == 8 and late["late"]["source"] == "grader" and r["total"] == 8
+    (tmp_path/"m.csv").write_text("student,submitted_at\neve,2026-12-19T12:00+01:00\n")   # a manifest row overrides it
+    late = apply_late([r], ini, tmp_path/"m.csv")[0]      # 3 d 12 h late: four started days, -100 % (no cap set)
+    assert late["late"]["source"] == "manifest" and late["total"] == 0 and "3 d 12 h late" in late["late"]["note"]
 
 
 def test_cli_export_formats_and_legacy_csv(course, capsys, monkeypatch):
