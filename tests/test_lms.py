@@ -183,9 +183,9 @@ def test_submission_time_from_file_and_manifest(tmp_path):
     ini = tmp_path/"s.ini"; ini.write_text(f"[assignment.01_epochs]\ndue = {DUE}\nlate_penalty_per_day = 25%\n")
     r = result("eve", [2, 3, 3], file=nb)
     assert apply_late([r], ini)[0]["total"] == 6.0   # 09:00Z is 10:00+01, 10 h late: -25 %
-    r["submitted_at"] = "2026-12-15T21:00+00:00"
+    r["submitted_at"], r["submitted_from"] = "2026-12-15T21:00+00:00", "file time"   # what the grader hook records
     late = apply_late([r], ini)[0]
-    assert late["total"] == 8 and late["late"]["source"] == "grader" and r["total"] == 8
+    assert late["total"] == 8 and late["late"]["source"] == "grader (file time)" and r["total"] == 8
     (tmp_path/"m.csv").write_text("student,submitted_at\neve,2026-12-19T12:00+01:00\n")   # a manifest row overrides it
     late = apply_late([r], ini, tmp_path/"m.csv")[0]      # 3 d 12 h late: four started days, -100 % (no cap set)
     assert late["late"]["source"] == "manifest" and late["total"] == 0 and "3 d 12 h late" in late["late"]["note"]
