@@ -92,9 +92,15 @@ def cmd_grade(a):
     for page in sorted((out/Path(a.assignment).stem).glob("summary.html")): print(f"summary  : {page}")
 
 def cmd_grades_export(a):
-    "Export the gradebook as CSV for the LMS."
-    from imdb_course.gradebook import export_csv
-    print(f"wrote {export_csv(a.gradebook, a.csv, a.assignment)}")
+    "Export the gradebook for an LMS (canvas, moodle, gradescope) or as a plain CSV; late penalties applied."
+    from imdb_course.lms import export_grades
+    out, fmt = a.out or a.csv, a.format or "csv"
+    if not out: raise ValueError("say where to write: --out FILE (or the older --csv FILE)")
+    ex = export_grades(a.gradebook, out, fmt, a.roster, a.assignment, a.settings, a.manifest, late=not a.no_late,
+                       canvas_ids=dict(a.canvas_id or []), moodle_key=a.moodle_key)
+    for w in ex.warnings: print(f"warning: {w}", file=sys.stderr)
+    for student, note in ex.late: print(f"late: {student}: {note}")
+    print(f"wrote {ex.path} ({ex.format}, {ex.rows} students)")
 
 def cmd_demo(a):
     "Release, make a class of submissions, grade it and show the result."
@@ -127,6 +133,17 @@ def _add_data_args(p, settings):
                    "(default: $IMDB_COURSE_DATA, else settings.ini [data] source)")
     p.add_argument("--num-words", type=int, default=settings.data["num_words"], help="vocabulary size")
     p.add_argument("--maxlen", type=int, default=settings.data["maxlen"], help="tokens kept per review")
+
+def _add_export_args(e):
+    e.add_argument("--format", choices=("canvas", "moodle", "gradescope", "csv"), default=None, help="layout (default csv)")
+    e.add_argument("--out", default=None, help="file to write")
+    e.add_argument("--csv", default=None, help="same as --format csv --out FILE (kept for older scripts)")
+    e.add_argument("--roster", default=None, help="CSV: student,name,email,lms_id,sis_id,sis_login,section (LMS formats need it)")
+    e.add_argument("--manifest", default=None, help="CSV: student,submitted_at[,extension_until|extension_days] for the late policy")
+    e.add_argument("--no-late", action="store_true", help="export raw points, no late penalty")
+    e.add_argument("--settings", default=None, help="settings.ini (titles, due dates; default: found from the current dir)")
+    e.add_argument("--canvas-id", nargs=2, action="append", metavar=("ASSIGNMENT", "ID"), help="Canvas assignment id of an assignment")
+    e.add_argument("--moodle-key", choices=("email", "idnumber"), default="email", help="how Moodle identifies users")
 
 def build_parser() -> argparse.ArgumentParser:
     "The `imdb-course` argument parser."
@@ -168,9 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("grades", help="gradebook operations")
     gsub = p.add_subparsers(dest="grades_command", required=True, metavar="ACTION")
-    e = gsub.add_parser("export", help="write the gradebook as CSV")
+    e = gsub.add_parser("export", help="write the gradebook for Canvas, Moodle, Gradescope or as CSV")
     e.add_argument("gradebook", help="gradebook.sqlite or the grading output folder (e.g. grading/)")
-    e.add_argument("--csv", required=True, help="CSV file to write")
+    _add_export_args(e)
     e.add_argument("--assignment", default=None, help="only this assignment")
     e.set_defaults(func=cmd_grades_export)
 

@@ -59,6 +59,11 @@ ASSIGNMENT_KEYS = {
     "seed": Key(42, int, "random seed"),
     "points": Key({}, "points", "points per question, e.g. `q1:2 q2:3`"),
     "time_limit": Key(1800, int, "seconds the whole notebook may run when graded", minimum=1),
+    # late policy (read by imdb_course.late): no `due`, no penalty
+    "due": Key(None, str, "deadline, ISO 8601 with offset, e.g. 2026-12-15T23:59+01:00", optional=True),
+    "grace": Key(None, str, "lateness forgiven, e.g. 15min", optional=True),
+    "late_penalty_per_day": Key(None, str, "share of the maximum lost per started day late, e.g. 10%", optional=True),
+    "late_cap": Key(None, str, "largest penalty, e.g. 50%, or `no credit after 3 days`", optional=True),
 }
 
 GRADING_KEYS = {
