@@ -112,8 +112,9 @@ def build_student_wheel(dest:str|Path, # folder for the wheel (the assignments f
     root = Path(source) if source else source_tree()
     if root is None:
         raise CourseError("cannot build the wheel: imdb_course is installed from a wheel or an index, not imported from a "
-                          "source tree; run `imdb-course release --wheel` in a clone (pip install -e .), or copy the "
-                          "wheel you installed from next to the notebooks, or set [course] package_source in settings.ini")
+                          "source tree; run `imdb-course release --wheel` in a clone (pip install -e .), or set "
+                          "[course] package_source in settings.ini (do not hand out the instructor's wheel: it carries "
+                          "the solutions)")
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp)/"src"
