@@ -11,7 +11,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['cmd_data', 'cmd_config', 'cmd_release', 'run_copy', 'cmd_run', 'cmd_grade', 'cmd_grades_export', 'cmd_demo',
-           'cmd_similarity', 'cmd_feedback', 'build_parser', 'main']
+           'cmd_init', 'cmd_similarity', 'cmd_feedback', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #85945771
 def cmd_data(a):
@@ -52,6 +52,9 @@ def cmd_release(a):
         print("assignments are up to date" if not problems else f"{len(problems)} problem(s)")
         return 1 if problems else 0
     for name, state in release(a.solutions, a.assignments).items(): print(f"  {state:9} {Path(a.assignments)/name}")
+    if a.wheel:
+        from imdb_course.course import build_student_wheel
+        print(f"  wheel     {build_student_wheel(a.assignments)}")
 
 def run_copy(notebook:str|Path, # notebook to execute; never modified
              output:str|Path|None=None, # executed copy (default: `<name>.executed.ipynb` beside `--out-dir`)
@@ -84,8 +87,9 @@ def cmd_grade(a):
     "Grade a folder of submissions of one assignment."
     from imdb_course.grade import grade_folder
     from imdb_course.gradebook import scores_text
+    from imdb_course.course import find_solutions
     scores = grade_folder(a.submissions, a.assignment, out=a.out, workers=a.workers, params_override=_params(a.param),
-                          solutions_dir=a.solutions, scheduler=a.scheduler, force=a.force)
+                          solutions_dir=find_solutions(a.solutions), scheduler=a.scheduler, force=a.force)
     print(scores_text(scores))
     out = Path(a.out) if a.out else Path("grading")
     print(f"\ngradebook: {out/'gradebook.sqlite'}")
@@ -107,6 +111,20 @@ def cmd_demo(a):
     from imdb_course.demo import run_demo, print_demo_report
     scores = run_demo(a.out, a.assignment, a.solutions, a.workers)
     print_demo_report(scores, a.out, a.assignment)
+
+# %% ../nbs/11_cli.ipynb #2a45461e
+def cmd_init(a):
+    "Scaffold a course folder: settings.ini, solutions/, assignments/, submissions/, README.md."
+    from imdb_course.course import init_course
+    written = init_course(a.dir, force=a.force)
+    print(f"course folder {a.dir}: wrote {len(written)} files (settings.ini, solutions/, assignments/, README.md) "
+          f"and submissions/<assignment>/\nnext: cd {a.dir} && imdb-course demo   (see {Path(a.dir)/'README.md'})")
+
+def _add_init_parser(sub):
+    p = sub.add_parser("init", help="scaffold a course folder (settings.ini, solutions/, assignments/, submissions/)")
+    p.add_argument("dir", help="course folder to create")
+    p.add_argument("--force", action="store_true", help="overwrite course files that already exist")
+    p.set_defaults(func=cmd_init)
 
 # %% ../nbs/11_cli.ipynb #25cda93a
 def cmd_similarity(a):
@@ -163,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("solutions", nargs="?", default="solutions", help="folder of solution notebooks")
     p.add_argument("assignments", nargs="?", default="assignments", help="folder for the student versions")
     p.add_argument("--check", action="store_true", help="only check: out of date, leaked solution text")
+    p.add_argument("--wheel", action="store_true", help="also build the package wheel (without solutions) beside them")
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("run", help="execute a notebook headlessly into a copy (papermill)")
@@ -213,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solutions", default="solutions")
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(func=cmd_demo)
+    _add_init_parser(sub)
     return parser
 
 # %% ../nbs/11_cli.ipynb #1a3c7d9f

@@ -44,7 +44,7 @@ DATA_KEYS = {
 
 COURSE_KEYS = {
     "title": Key("Recurrent neural networks on IMDB reviews", str, "course title shown in reports"),
-    "package_source": Key("imdb-course", str, "what a notebook pip-installs when imdb_course is missing (e.g. on Colab)"),
+    "package_source": Key("", str, "what a notebook pip-installs when imdb_course is missing and no wheel is beside it (empty: none)"),
     "output_dir": Key("course_output", str, "where notebooks write their artifacts by default"),
 }
 

@@ -6,7 +6,7 @@ Docs: https://github.com/imdb-course/imdb-course/demo.html.md"""
 
 # %% ../nbs/12_demo.ipynb #64fefdb8
 from __future__ import annotations
-import copy, re, time
+import copy, os, re, time
 from pathlib import Path
 
 import nbformat
@@ -56,18 +56,22 @@ def demo_submissions(solution:str|Path, # a solution notebook, e.g. solutions/01
 # %% ../nbs/12_demo.ipynb #da5e8a7c
 def run_demo(out:str|Path="imdb-course-demo", # fresh folder for everything the demo writes
              assignment:str="01_epochs", # which assignment's class to grade
-             solutions_dir:str|Path="solutions", # the course's solution notebooks
+             solutions_dir:str|Path="solutions", # the course's solution notebooks (none here: the shipped ones)
              workers:int=2, # submissions graded in parallel
              progress:bool=True, # progress bar while grading
             ):
     "Release, make a class of submissions, grade it; returns the score table."
     from imdb_course.release import release
     from imdb_course.grade import grade_folder
-    solutions_dir, out = Path(solutions_dir), Path(out)
+    from imdb_course.course import find_solutions, shipped_course_dir
+    from imdb_course.config import SETTINGS_ENV, find_settings
+    solutions_dir, out = find_solutions(solutions_dir), Path(out)
+    if find_settings() is None:  # a pip install in an empty folder: grade with the shipped course's settings
+        os.environ[SETTINGS_ENV] = str(shipped_course_dir()/"settings.ini")
     solution = solutions_dir/f"{assignment}.ipynb"
     if not solution.exists():
-        raise DemoError(f"{solution} not found: run the demo from a clone of the course repository "
-                        "(it needs solutions/), or pass --solutions DIR")
+        raise DemoError(f"{solution} not found: pass --assignment NAME of a notebook in {solutions_dir}, "
+                        "or --solutions DIR (run `imdb-course init DIR` to make a course folder)")
     t0 = time.perf_counter()
     released = release(solutions_dir, out/"assignments")
     print(f"1. released {len(released)} student notebooks into {out/'assignments'}")

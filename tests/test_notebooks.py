@@ -83,7 +83,9 @@ def test_parameters_contract_and_settings(name, settings):
 def test_first_cell_installs_package_and_quiets_tf(name, settings):
     first = read("solutions", name).cells[1]
     assert first.cell_type == "code"
-    assert settings.get("course", "package_source") in first.source, "keep the %pip line in sync with [course] package_source"
+    source = json.dumps(settings.get("course", "package_source"))
+    assert f"PACKAGE_SOURCE = {source}" in first.source, "run `imdb-course release`: it writes [course] package_source"
+    assert 'glob.glob("imdb_course-*.whl")' in first.source, "the first cell installs the wheel beside the notebook first"
     assert "TF_CPP_MIN_LOG_LEVEL" in first.source and "except ImportError" in first.source
 
 

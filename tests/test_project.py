@@ -42,6 +42,16 @@ def test_readme_is_generated_from_index():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_shipped_course_is_synced():
+    "imdb_course/course/ (package data) is a byte-identical copy of solutions/, assignments/ and settings.ini."
+    r = subprocess.run([sys.executable, str(ROOT/"tools"/"sync_course.py"), "--check"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    shipped = ROOT/"imdb_course"/"course"
+    for d in ("solutions", "assignments"):
+        for p in (ROOT/d).glob("*.ipynb"): assert (shipped/d/p.name).read_bytes() == p.read_bytes(), f"{d}/{p.name}"
+    assert (shipped/"settings.ini").read_bytes() == (ROOT/"settings.ini").read_bytes()
+
+
 def test_nbdev_notebook_tests_pass():
     r = subprocess.run([_tool("nbdev-test"), "--n-workers", "2", "--do-print"], cwd=ROOT, capture_output=True,
                        text=True, timeout=1500, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
