@@ -122,6 +122,9 @@ def test_grade_in_browser(grading_dir, server):
         page.goto(f"{server}/a/{A}/q4/bob")
         assert "1 → 2" in page.content() and "prof" in page.content()  # override history
         page.screenshot(path="/tmp/review_override.png", full_page=True)
+        page.goto((grading_dir/A/"bob"/"feedback.html").as_uri())   # the student's page, rewritten on save
+        assert "Says what, not how much" in page.content()
+        page.screenshot(path="/tmp/review_feedback.png", full_page=True)
         browser.close()
     print(f"browser part: {time.monotonic() - t0:.1f} s")
 
