@@ -11,7 +11,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['cmd_data', 'cmd_config', 'cmd_release', 'run_copy', 'cmd_run', 'cmd_grade', 'cmd_grades_export', 'cmd_demo',
-           'cmd_init', 'cmd_similarity', 'cmd_feedback', 'build_parser', 'main']
+           'cmd_init', 'cmd_similarity', 'cmd_feedback', 'cmd_review', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #85945771
 def cmd_data(a):
@@ -145,6 +145,22 @@ def cmd_feedback(a):
     print(df.drop(columns="path").to_string(index=False))
     print(f"{len(df)} {'zips' if a.zip else 'folders'} in {a.to}")
 
+# %% ../nbs/11_cli.ipynb #d5405515
+def cmd_review(a):
+    "Serve the local grading page: written answers, unverified items, score overrides."
+    from imdb_course.review import serve
+    serve(a.grading_dir, a.assignment, host=a.host, port=a.port, grader=a.grader, solutions=a.solutions)
+
+def _add_review_parser(sub):
+    p = sub.add_parser("review", help="local web page to grade written answers by hand and override automatic scores")
+    p.add_argument("grading_dir", help="grading output folder (holds gradebook.sqlite)")
+    p.add_argument("--assignment", default=None, help="assignment to open (default: the first graded one)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1: only this machine)")
+    p.add_argument("--grader", default=None, help="name recorded with each score (default: your OS user)")
+    p.add_argument("--solutions", default=None, help="folder of the solution notebooks (default: solutions/ or the shipped ones)")
+    p.set_defaults(func=cmd_review)
+
 # %% ../nbs/11_cli.ipynb #45673975
 def _add_data_args(p, settings):
     p.add_argument("--source", default=None, help="path to an aclImdb .tar.gz or dir, or auto/sample/keras "
@@ -233,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(func=cmd_demo)
     _add_init_parser(sub)
+    _add_review_parser(sub)
     return parser
 
 # %% ../nbs/11_cli.ipynb #1a3c7d9f

@@ -170,12 +170,13 @@ def export_csv(db:str|Path, # gradebook.sqlite or the grading output folder
                assignment:str|None=None, # one assignment; None: all of them
               ) -> Path:
     "Write the grades as CSV (one row per student) and return the path."
+    from imdb_course.review import add_manual  # hand scores (imdb-course review)
     with Gradebook(db) as gb:
         names = [assignment] if assignment else gb.assignments()
         if not names: raise ValueError(f"{gb.path} holds no grades yet; run `imdb-course grade` first")
         frames = []
         for a in names:
-            df = scores_frame(gb.results(a)).drop(columns=["message", "mistakes"])  # numbers for the LMS
+            df = scores_frame(add_manual(gb.results(a), gb.path)).drop(columns=["message", "mistakes"])  # numbers for the LMS
             if len(names) > 1: df = df.add_prefix(f"{a}:")
             frames.append(df)
     out = pd.concat(frames, axis=1) if len(frames) > 1 else frames[0]
@@ -327,7 +328,8 @@ def write_reports(db:str|Path, # gradebook.sqlite or the grading output folder
     "Write every student's `feedback.html` and the class `summary.html`; returns the summary path."
     with Gradebook(db) as gb:
         out = Path(out) if out else gb.path.parent/assignment
-        results = gb.results(assignment)
+        from imdb_course.review import add_manual  # hand scores and comments (imdb-course review)
+        results = add_manual(gb.results(assignment), gb.path)
         for r in results:
             if students is not None and r["student"] not in students and r.get("feedback") and Path(r["feedback"]).is_file(): continue
             folder = Path(r["executed"]).parent if r.get("executed") else out/r.get("folder", r["student"])

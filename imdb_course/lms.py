@@ -189,7 +189,8 @@ def export_grades(db:str|Path, # gradebook.sqlite or the grading output folder
         if not known: raise ValueError(f"{gb.path} holds no grades yet; run `imdb-course grade` first")
         if assignment and assignment not in known:
             raise ValueError(f"{gb.path} has no grades for {assignment}; known: {', '.join(known)}")
-        results = [r for a in ([assignment] if assignment else known) for r in gb.results(a)]
+        from imdb_course.review import add_manual  # hand scores (imdb-course review)
+        results = add_manual([r for a in ([assignment] if assignment else known) for r in gb.results(a)], gb.path)
     warn = []
     if late:
         with warnings.catch_warnings(record=True) as caught:   # e.g. a student missing from the manifest

@@ -1,0 +1,158 @@
+"""`imdb-course review` in a real browser: grade two written answers and override a score through the page (Chromium via
+Playwright), then check the gradebook rows, the CSV export and the feedback page. No training: the grading folder is built
+the way `grade.grade_one` stores it (GRADING_DIR/ASSIGNMENT/STUDENT/{executed.ipynb,result.json} + gradebook rows)."""
+import csv, json, os, sqlite3, threading, time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from imdb_course.course import find_solutions
+from imdb_course.gradebook import Gradebook, export_csv
+from imdb_course.release import MD_STUB
+from imdb_course.review import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+A = "01_epochs"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _need_browser():
+    why = None
+    if not CHROMIUM.is_file(): why = f"{CHROMIUM} is missing (apt-get install chromium)"
+    else:
+        try: import playwright.sync_api  # noqa: F401
+        except ImportError: why = "playwright is not installed (pip install playwright)"
+    if why:
+        if os.environ.get("CI"): pytest.fail(f"the browser test must run in CI: {why}")
+        pytest.skip(why)
+
+
+ANSWERS = {"ann": "About 40 % of the reviews are cut. A longer MAXLEN keeps more text but every epoch gets slower.",
+           "bob": "Most reviews fit.", "cat": None}
+
+
+def _result(folder:Path, student:str, sha:str) -> dict:
+    "A result dict as `grade_one` records it (written questions: points None, max from settings = 0)."
+    auto = {"q1": (1.0, 1.0), "q2": (3.0, 3.0), "q3": (2.0, 2.0), "q4": (1.0, 2.0)}
+    qs = {}
+    for q in ("q1", "q1w", "q2", "q3", "q3w", "q4", "q4w"):
+        if q in auto:
+            qs[q] = {"points": auto[q][0], "max_points": auto[q][1], "messages": ["ok"], "diagnoses": [], "accuracy": None, "history": None}
+        else:
+            qs[q] = {"points": None, "max_points": 0.0, "messages": ["written answer: graded by the instructor"], "diagnoses": [],
+                     "accuracy": None, "history": None}
+    qs["q4"]["messages"] = ["accuracy 0.51 is near chance"]
+    qs["q4"]["diagnoses"] = [{"level": "warning", "code": "corrupt-artifact", "message": "history.json could not be read", "hint": "call submit again"}]
+    return {"assignment": A, "student": student, "file": f"/subs/{student}.ipynb", "sha256": sha, "params_hash": "h1",
+            "params": {"EPOCHS": 1}, "status": "ok", "status_doc": "", "message": "ran to the end without errors", "notes": [],
+            "errors": [], "codes": [], "questions": qs, "total": sum(v[0] for v in auto.values()), "max_total": 8.0,
+            "executed": str(folder/"executed.ipynb"), "folder": str(folder), "started": "", "finished": "2026-12-01T20:00:00+00:00",
+            "seconds": 1.0}
+
+
+@pytest.fixture
+def grading_dir(tmp_path):
+    template = nbformat.read(ROOT/"assignments"/f"{A}.ipynb", as_version=4)
+    out = tmp_path/"grading"
+    with Gradebook(out) as gb:
+        for student, text in ANSWERS.items():
+            nb = nbformat.from_dict(json.loads(json.dumps(template)))
+            if text:
+                cell = next(c for c in nb.cells if c.metadata.get("imdb_course", {}).get("question") == "q1w")
+                cell.source = cell.source.replace(MD_STUB, text)
+            folder = out/A/student; folder.mkdir(parents=True)
+            nbformat.write(nb, folder/"executed.ipynb")
+            r = _result(folder, student, f"sha-{student}")
+            (folder/"result.json").write_text(json.dumps(r))
+            gb.record(r)
+    return out
+
+
+@pytest.fixture
+def server(grading_dir):
+    from werkzeug.serving import make_server
+    app = create_app(grading_dir, grader="prof", solutions=find_solutions())
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    t = threading.Thread(target=srv.serve_forever, daemon=True); t.start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown(); t.join(5)
+
+
+def test_grade_in_browser(grading_dir, server):
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+    t0 = time.monotonic()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(server + "/")
+        assert page.url.endswith(f"/a/{A}/")
+        assert "9 of 9 written answers still to grade" in page.inner_text("#progress")
+        assert "corrupt-artifact" in page.content()   # an item the autograder could not verify is listed
+        page.screenshot(path="/tmp/review_overview.png", full_page=True)
+
+        page.goto(f"{server}/a/{A}/q1w/ann")
+        assert "What share of the reviews" in page.content()        # question text
+        assert "the median review has about 175 words" in page.content()  # reference answer from the solution
+        assert page.inner_text("#answer").startswith("About 40 %")   # ann's own answer, without the question text
+        page.screenshot(path="/tmp/review_grade.png", full_page=True)
+        page.keyboard.press("e"); page.keyboard.type("1")           # keys only: e, points, Tab, comment, Enter
+        page.keyboard.press("Tab"); page.keyboard.type("Clear: share and cost both named.")
+        page.keyboard.press("Enter"); page.wait_for_url(f"**/a/{A}/q1w/bob")
+        assert page.inner_text("#student") == "bob"
+        page.keyboard.press("e"); page.keyboard.type("5"); page.keyboard.press("Enter")   # out of range: refused
+        page.wait_for_selector("#error")
+        assert "outside 0–1" in page.inner_text("#error")
+        page.fill("#points", "0.5"); page.fill("#comment", "Says what, not how much; the cost is missing.")
+        page.click("button[type=submit]"); page.wait_for_url(f"**/a/{A}/q1w/cat")
+        assert "still says" in page.content()                        # cat left the stub
+        page.keyboard.press("k"); page.wait_for_url(f"**/a/{A}/q1w/bob")
+        page.reload()
+        assert page.input_value("#points") == "0.5"
+        assert "7 of 9 written answers still to grade" in page.inner_text("#progress")
+        page.keyboard.press("n"); page.wait_for_url(f"**/a/{A}/q2/bob")   # next question
+
+        page.goto(f"{server}/a/{A}/q4/bob")                            # override an automatic score with a reason
+        page.fill("#points", "2"); page.click("button[type=submit]")
+        page.wait_for_selector("#error"); assert "reason" in page.inner_text("#error")
+        page.fill("#points", "2"); page.fill("#comment", "curves checked by hand: the model learns")
+        page.click("button[type=submit]"); page.wait_for_url(f"**/a/{A}/q4/cat")
+        page.goto(f"{server}/a/{A}/q4/bob")
+        assert "1 → 2" in page.content() and "prof" in page.content()  # override history
+        page.screenshot(path="/tmp/review_override.png", full_page=True)
+        page.goto((grading_dir/A/"bob"/"feedback.html").as_uri())   # the student's page, rewritten on save
+        assert "Says what, not how much" in page.content()
+        page.screenshot(path="/tmp/review_feedback.png", full_page=True)
+        browser.close()
+    print(f"browser part: {time.monotonic() - t0:.1f} s")
+
+    con = sqlite3.connect(grading_dir/"gradebook.sqlite")
+    rows = con.execute("SELECT student, question, points, max_points, comment, grader, submission_sha256 FROM manual ORDER BY student").fetchall()
+    assert rows == [("ann", "q1w", 1.0, 1.0, "Clear: share and cost both named.", "prof", "sha-ann"),
+                    ("bob", "q1w", 0.5, 1.0, "Says what, not how much; the cost is missing.", "prof", "sha-bob")]
+    ov = con.execute("SELECT student, question, old_points, new_points, reason, grader FROM overrides").fetchall()
+    assert ov == [("bob", "q4", 1.0, 2.0, "curves checked by hand: the model learns", "prof")]
+    con.close()
+
+    rows = {r["student"]: r for r in csv.DictReader(open(export_csv(grading_dir, grading_dir/"grades.csv", A)))}
+    assert (float(rows["ann"]["q1w"]), float(rows["ann"]["total"]), float(rows["ann"]["max_total"])) == (1.0, 8.0, 11.0)
+    assert (float(rows["bob"]["q1w"]), float(rows["bob"]["q4"]), float(rows["bob"]["total"])) == (0.5, 2.0, 8.5)
+    assert rows["cat"]["q1w"] == "" and float(rows["cat"]["max_total"]) == 11.0
+
+    fb = (grading_dir/A/"ann"/"feedback.html").read_text()   # rewritten on save
+    assert "Clear: share and cost both named." in fb and "<b>8</b> / 11 points" in fb
+    summary = (grading_dir/A/"summary.html").read_text()
+    assert "8.5 / 11" in summary
+
+    # regrade: ann unchanged keeps her hand score, bob's file changed -> flagged, not counted
+    with Gradebook(grading_dir) as gb:
+        for student, sha in (("ann", "sha-ann"), ("bob", "sha-bob-v2")):
+            gb.record(_result(grading_dir/A/student, student, sha))
+    rows = {r["student"]: r for r in csv.DictReader(open(export_csv(grading_dir, grading_dir/"grades.csv", A)))}
+    assert float(rows["ann"]["q1w"]) == 1.0 and rows["bob"]["q1w"] == "" and float(rows["bob"]["q4"]) == 1.0
+    app = create_app(grading_dir, grader="prof", solutions=find_solutions())
+    page = app.test_client().get(f"/a/{A}/q1w/bob").get_data(as_text=True)
+    assert "The submission changed since prof gave it 0.5" in page
+    assert "the submission changed since it was graded by hand" in app.test_client().get(f"/a/{A}/").get_data(as_text=True)
