@@ -10,6 +10,7 @@ on shuffled labels. Prints the separation table and writes results/bench_budget[
     python benchmarks/bench_budget.py                                   # the settings.ini budget, bundled sample
     python benchmarks/bench_budget.py --assignments 01 02 --epochs 3 --train-samples 10000
     python benchmarks/bench_budget.py --source /work/shared/data/aclImdb_labeled.tar.gz --tag full
+    python benchmarks/bench_budget.py --quick                           # smoke test (01 only, 2,000 reviews, 1 epoch)
 """
 from __future__ import annotations
 import sys
@@ -25,14 +26,26 @@ def builders(p):
     import keras
     from keras import layers
     from imdb_course.models import ARCHITECTURES, build_model
+    from imdb_course.train import set_seed
     NW, ML = p["NUM_WORDS"], p["MAXLEN"]
     def seq(name, *body):
         m = keras.Sequential([keras.Input(shape=(ML,)), *body, layers.Dense(1, activation="sigmoid")], name=name)
         m.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"]); return m
-    def stacked(n):
-        return lambda: seq(f"rnn_x{n}", layers.Embedding(NW, 64, mask_zero=True),
-                           *[layers.SimpleRNN(32, return_sequences=i < n - 1) for i in range(n)])
-    arch = lambda a: (lambda: build_model(**ARCHITECTURES[a], units=32, mask_zero=True, vocab_size=NW, maxlen=ML, name=a))
+    def stacked_rnn(n):
+        return seq(f"rnn_x{n}", layers.Embedding(NW, 64, mask_zero=True),
+                   *[layers.SimpleRNN(32, return_sequences=i < n - 1) for i in range(n)])
+    prebuilt = {}
+    def stacked(n):  # 02 builds its three models one after another right after set_seed(SEED), then trains them
+        def build():
+            if not prebuilt:
+                set_seed(p["SEED"]); prebuilt.update({k: stacked_rnn(k) for k in (1, 2, 3)})
+                return prebuilt.pop(n)
+            return prebuilt.pop(n) if n in prebuilt else stacked_rnn(n)
+        return build
+    def arch(a):  # `compare` seeds before building each model
+        def build():
+            set_seed(p["SEED"]); return build_model(**ARCHITECTURES[a], units=32, mask_zero=True, vocab_size=NW, maxlen=ML, name=a)
+        return build
     return {
         "01_epochs": [("simple_rnn", "q2", lambda: seq("simple_rnn", layers.Embedding(NW, 32, mask_zero=True), layers.SimpleRNN(32))),
                       ("raw_ids", None, lambda: build_model("simple_rnn", units=32, embedding=False, maxlen=ML, name="raw_ids"))],
@@ -59,6 +72,8 @@ def main():
     ap.add_argument("--no-broken", action="store_true", help="skip the broken models (untrained, shuffled labels)")
     ap.add_argument("--tag", default="", help="suffix of the result file")
     args = ap.parse_args()
+    if args.quick:  # smoke test of the script, not the measurement
+        args.assignments, args.train_samples, args.epochs, args.graded_only = ["01"], C.QUICK_TRAIN, 1, True
     import time, numpy as np, pandas as pd
     from imdb_course.config import load_settings
     from imdb_course.data import load_imdb_data, subsample, pad
