@@ -3,7 +3,7 @@
 # $LOG_DIR/bench_<name>.log; results land in benchmarks/results/<name>.json.
 #   benchmarks/run_all.sh                      # all, full data (about 2-3 hours on 2 busy cores)
 #   benchmarks/run_all.sh --quick              # smoke test of every script (a few minutes)
-#   benchmarks/run_all.sh baseline data        # some of them (names: data baseline architectures bucketing best grading)
+#   benchmarks/run_all.sh baseline data        # some of them (names: data baseline architectures bucketing best grading budget)
 # Data: $IMDB_COURSE_DATA (default /work/shared/data/aclImdb_labeled.tar.gz); cache: $IMDB_COURSE_CACHE.
 set -u
 cd "$(dirname "$0")"
@@ -16,7 +16,7 @@ NAMES=()
 for a in "$@"; do
   if [ "$a" = "--quick" ]; then QUICK=(--quick); else NAMES+=("$a"); fi
 done
-[ ${#NAMES[@]} -eq 0 ] && NAMES=(data baseline architectures bucketing best grading)
+[ ${#NAMES[@]} -eq 0 ] && NAMES=(data baseline architectures bucketing best grading budget)
 status=0
 for n in "${NAMES[@]}"; do
   [ -f "bench_$n.py" ] || { echo "no benchmark bench_$n.py" >&2; status=2; continue; }

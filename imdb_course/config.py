@@ -67,9 +67,9 @@ ASSIGNMENT_KEYS = {
 }
 
 GRADING_KEYS = {
-    "train_samples": Key(500, int, "training reviews injected when grading", minimum=2),
-    "test_samples": Key(500, int, "grader-held test reviews used to re-evaluate models", minimum=2),
-    "epochs": Key(1, int, "epochs injected when grading", minimum=1),
+    "train_samples": Key(10_000, int, "training reviews injected when grading", minimum=2),
+    "test_samples": Key(1_000, int, "grader-held test reviews used to re-evaluate models", minimum=2),
+    "epochs": Key(3, int, "epochs injected when grading", minimum=1),
     "maxlen": Key(100, int, "maxlen injected when grading", minimum=1),
     "num_words": Key(5_000, int, "vocabulary injected when grading", minimum=4),
     "source": Key("sample", str, "data source the grader injects and re-evaluates on"),

@@ -31,12 +31,12 @@ PAD, START, OOV, INDEX_FROM = 0, 1, 2, 3  # the keras.datasets.imdb conventions
 DATASET_URL = "https://ai.stanford.edu/~amaas/data/sentiment/"
 CITATION = ("Andrew L. Maas, Raymond E. Daly, Peter T. Pham, Dan Huang, Andrew Y. Ng, Christopher Potts. "
             "Learning Word Vectors for Sentiment Analysis. ACL 2011.")
-SAMPLE_PATH = Path(str(importlib.resources.files("imdb_course")))/"assets"/"aclImdb_sample.tar.gz"
-SAMPLE_SHA256 = "49a657241c17147c3cd8d7d5381470b8609b4999e439504613c57cc47d79b223"
+SAMPLE_PATH = Path(str(importlib.resources.files("imdb_course")))/"assets"/"aclImdb_sample.tar.xz"
+SAMPLE_SHA256 = "bac9faa917f4099169fddae13fb23a3e8cfebd4599cbeedf1865a9f75949800b"
 KNOWN_ARCHIVES = {  # sha256 -> what the file is
     "5125913bab54f4da9a013f97e433e7899a02445b57876c409e72cf658256a10a":
         "Large Movie Review Dataset v1.0, labeled reviews (train/test, no unsup)",
-    SAMPLE_SHA256: "imdb-course sample of the Large Movie Review Dataset v1.0 (2,000 train / 1,000 test)",
+    SAMPLE_SHA256: "imdb-course sample of the Large Movie Review Dataset v1.0 (10,000 train / 2,000 test)",
 }
 
 class DataError(ValueError):
@@ -242,7 +242,7 @@ def resolve_source(source:str|Path|None=None, # path, "auto", "sample", "keras";
     if source == "auto":
         if _keras_cached() or _is_online(): return "keras", None
         if verbose: print(f"imdb_course: offline and {DATA_ENV} not set: using the bundled sample "
-                          f"(2,000 train / 1,000 test reviews). For the full data set {DATA_ENV}=/path/to/aclImdb_v1.tar.gz")
+                          f"(10,000 train / 2,000 test reviews). For the full data set {DATA_ENV}=/path/to/aclImdb_v1.tar.gz")
         return "sample", SAMPLE_PATH
     if source == "sample": return "sample", SAMPLE_PATH
     if source == "keras": return "keras", None

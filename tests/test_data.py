@@ -24,7 +24,7 @@ def test_sample_loads_with_nothing_configured(monkeypatch, tmp_path):
     monkeypatch.setattr(data, "_keras_cached", lambda: False)
     d = load_imdb_data(num_words=5000)
     assert d.source.kind == "sample"
-    assert (len(d.y_train), len(d.y_test)) == (2000, 1000)
+    assert (len(d.y_train), len(d.y_test)) == (10_000, 2_000)
 
 
 def test_keras_conventions_on_sample():
@@ -41,7 +41,7 @@ def test_keras_conventions_on_sample():
 
 def test_maxlen_truncates_and_seed_shuffles():
     (a, ya), _ = load_imdb(num_words=1000, maxlen=50, source="sample", verbose=False)
-    assert max(len(x) for x in a) == 50 and len(a) == 2000
+    assert max(len(x) for x in a) == 50 and len(a) == 10_000
     (b, yb), _ = load_imdb(num_words=1000, maxlen=50, source="sample", seed=1, verbose=False)
     assert list(ya) != list(yb) and sorted(map(tuple, a)) == sorted(map(tuple, b))
 
@@ -65,7 +65,7 @@ def test_word_index_ranks_by_training_frequency():
 
 def test_text_frame_matches_ids():
     df = data.load_imdb_text("sample", verbose=False)
-    assert df.groupby("split").size().to_dict() == {"test": 1000, "train": 2000}
+    assert df.groupby("split").size().to_dict() == {"test": 2_000, "train": 10_000}
     assert (df.groupby("split").label.mean() == 0.5).all()  # balanced in each split
     assert df.rating.between(1, 10).all()
 
@@ -119,7 +119,7 @@ def test_extracted_directory_and_env_var(tmp_path, fresh_cache, monkeypatch):
     with tarfile.open(data.SAMPLE_PATH) as tar: tar.extractall(tmp_path, filter="data")
     monkeypatch.setenv("IMDB_COURSE_DATA", str(tmp_path/"aclImdb"))
     d = load_imdb_data(num_words=1000)
-    assert d.source.kind == "dir" and len(d.y_train) == 2000
+    assert d.source.kind == "dir" and len(d.y_train) == 10_000
     ref = load_imdb_data(num_words=1000, source="sample", verbose=False)
     assert [list(x) for x in d.x_test[:20]] == [list(x) for x in ref.x_test[:20]]
 

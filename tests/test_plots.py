@@ -228,7 +228,7 @@ def test_length_histogram_on_sample():
     fig = plot_length_histogram(x_train, maxlen=200)
     share = length_stats(x_train, maxlen=200)["share_truncated"]
     assert texts(fig.axes[0]) == [f"{share:.1%} of reviews truncated\nat maxlen = 200"]
-    assert fig.axes[0].get_title().startswith("Review lengths (n = 2,000")
+    assert fig.axes[0].get_title().startswith("Review lengths (n = 10,000")
 
 
 # ── headless use ───────────────────────────────────────────────────────────────────────────────────────────
