@@ -82,6 +82,22 @@ def test_fixture_case(graded, case):
         assert Path(r["executed"]).is_file() and Path(r["feedback"]).is_file()
 
 
+BASELINE = json.loads((F/"baseline_scores.json").read_text())  # recorded before the grading package was restructured
+
+
+def _summary(r) -> dict:
+    return dict(status=r["status"], total=r["total"], codes=sorted(set(r["codes"])),
+                questions={q: dict(points=v["points"], diagnoses=sorted({d["code"] for d in v.get("diagnoses", [])}))
+                           for q, v in r["questions"].items()})
+
+
+def test_scores_match_baseline(graded):
+    "Restructuring changes nothing: every fixture keeps its status, total, per-question points and diagnosis codes."
+    got = {s: _summary(r) for s, r in graded["results"].items()}
+    assert sorted(got) == sorted(BASELINE)
+    for student, exp in BASELINE.items(): assert got[student] == exp, (student, got[student], exp)
+
+
 def test_forged_results_gain_nothing(graded):
     "Fake artifacts, a monkeypatched checks module and printed accuracies: scored from the artifacts, 0 points."
     r = graded["results"]["forged"]
