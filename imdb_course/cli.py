@@ -40,7 +40,7 @@ def cmd_config(a):
 # %% ../nbs/11_cli.ipynb #dc2d934e
 def _params(pairs) -> dict:
     "`-p NAME VALUE` pairs as a dict (values parsed as Python literals when they are)."
-    from imdb_course.grade import parse_param
+    from imdb_course.grading.inspect import parse_param
     return {name: parse_param(value) for name, value in (pairs or [])}
 
 def cmd_release(a):
@@ -82,7 +82,7 @@ def cmd_run(a):
 
 def cmd_grade(a):
     "Grade a folder of submissions of one assignment."
-    from imdb_course.grade import grade_folder
+    from imdb_course.grading.grade import grade_folder
     from imdb_course.gradebook import scores_text
     scores = grade_folder(a.submissions, a.assignment, out=a.out, workers=a.workers, params_override=_params(a.param),
                           solutions_dir=a.solutions, scheduler=a.scheduler, force=a.force)

@@ -62,7 +62,7 @@ def run_demo(out:str|Path="imdb-course-demo", # fresh folder for everything the 
             ):
     "Release, make a class of submissions, grade it; returns the score table."
     from imdb_course.release import release
-    from imdb_course.grade import grade_folder
+    from imdb_course.grading.grade import grade_folder
     solutions_dir, out = Path(solutions_dir), Path(out)
     solution = solutions_dir/f"{assignment}.ipynb"
     if not solution.exists():

@@ -71,7 +71,7 @@ class Gradebook:
                                (assignment, student)).fetchone()
         return bool(row) and row["sha256"] == sha256 and row["params_hash"] == params_hash and row["status"] != "grader_error"
 
-    def record(self, result:dict, # one result of `imdb_course.grade`
+    def record(self, result:dict, # one result of `imdb_course.grading`
                run_id:int|None=None):
         "Store (replace) one student's result and commit at once."
         a, s = result["assignment"], result["student"]
@@ -132,13 +132,6 @@ def _error_codes(result:dict) -> list:
              if d.get("level", "error") == "error"]
     return list(dict.fromkeys(c for c in codes if c))
 
-def _fake(student, pts, status="ok", assignment="mini"):
-    qs = {q: {"points": p, "max_points": 2.0, "messages": [f"{q} msg"], "diagnoses": ([{"code": "no_model", "message": "m", "hint": "h"}] if p == 0 else [])}
-          for q, p in zip(["q1", "q2"], pts)}
-    return {"assignment": assignment, "student": student, "sha256": student * 2, "params_hash": "h1", "status": status,
-            "message": "", "questions": qs, "total": float(sum(pts)), "max_total": 4.0, "notes": [], "errors": []}
-
-assert list(scores_frame([_fake("ann", [2, 0]), _fake("bob", [1, 2])]).columns) == ["status", "q1", "q2", "total", "max_total", "message", "mistakes"]
 
 # %% ../nbs/10_gradebook.ipynb #595f9618
 def scores_text(scores:pd.DataFrame, # `scores_frame` / `grade_folder` result
