@@ -84,7 +84,7 @@ def run_demo(out:str|Path="imdb-course-demo", # fresh folder for everything the 
 # %% ../nbs/12_demo.ipynb #846fb104
 def print_demo_report(scores, out:str|Path="imdb-course-demo", assignment:str="01_epochs"):
     "The score table and where the gradebook and reports are."
-    from imdb_course.gradebook import scores_text
+    from imdb_course.reports import scores_text
     print(scores_text(scores))
     g = Path(out)/"grading"
     print(f"\ngradebook : {g/'gradebook.sqlite'}")
