@@ -1,5 +1,5 @@
 """Grading cost: overhead per submission (everything except the student's own training) and throughput with
-1 vs 2 workers on a folder of submissions (imdb_course.grade.grade_folder).
+1 vs 2 workers on a folder of submissions (imdb_course.grading.grade.grade_folder).
 
 The folder holds N copies of the assignment's solution notebook (full-credit submissions that train), graded
 with the course's [grading] parameters from settings.ini (the small fixed budget every submission gets).
@@ -62,7 +62,9 @@ def main(argv=None):
     banner(f"grading throughput ({args.assignment}, {args.n} submissions, workers {args.workers})", args)
 
     import pandas as pd
-    from imdb_course.grade import grade_folder, grading_params, grading_limits
+    from imdb_course.grading.grade import grade_folder
+    from imdb_course.grading.inspect import grading_params
+    from imdb_course.grading.sandbox import grading_limits
     solutions = Path(kw.get("solutions_dir", ROOT/"solutions"))
     solution = solutions/f"{args.assignment}.ipynb"
     params = grading_params(args.assignment, kw.get("settings"))

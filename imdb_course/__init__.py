@@ -4,7 +4,6 @@ Modules:
 
 - `imdb_course.data`: The IMDB reviews, loaded the way `keras.datasets.imdb` does it — from a local archive, the Keras download or a small real sample shipped with the package.
 - `imdb_course.deliver`: Student feedback, ready to hand back: one folder (or zip) per student with their feedback page, the notebook as the grader ran it and their training curves as PNG files — and nothing of anybody else.
-- `imdb_course.grade`: Autograding a folder of student notebooks: papermill in a sandboxed child process, scores computed by the grader from the artifacts, every failure recorded and explained.
 - `imdb_course.grading.isolation`: OS isolation of graded code with bubblewrap: a graded kernel, and every process it starts, sees only its own work dir, a private `/tmp`, the Python environment read-only — no network, no other process, no `$HOME`.
 - `imdb_course.integrity`: A gradebook that shows when something other than the grader changed it, and a grader that stops when its own code changes under it.
 - `imdb_course.models`: One builder for every recurrent network of the course, a registry of the six classic architectures, a per-layer parameter table and the checks that catch the classic vocabulary mistake.

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['LEVELS', 'MARKS', 'PARAM_NAMES', 'RNN_CELLS', 'CELL_NAMES', 'ITEM_WEIGHTS', 'INFORMATIVE_REFERENCE', 'Diagnosis',
-           'ok', 'warning', 'error', 'Diagnoses', 'print_diagnoses', 'collect_params', 'normalize_params', 'as_history',
+__all__ = ['LEVELS', 'MARKS', 'PARAM_NAMES', 'RNN_CELLS', 'CELL_NAMES', 'OUTPUT_HINT', 'LEN_CODES', 'Diagnosis', 'ok', 'warning',
+           'error', 'Diagnoses', 'print_diagnoses', 'collect_params', 'normalize_params', 'is_frame', 'as_history',
            'n_epochs', 'positive_proba', 'predicted_labels', 'accuracy', 'is_keras_model', 'loss_info', 'model_loss',
            'ModelInfo', 'describe_model', 'check_padded', 'check_embedding', 'check_stacking', 'check_output',
            'check_architecture', 'rnn_param_count', 'param_counts', 'check_param_counts', 'check_history',
-           'check_overfitting', 'check_accuracy', 'check_predictions', 'check_params', 'check_claims', 'predict',
-           'self_check', 'QuestionScore', 'score_question']
+           'check_overfitting', 'check_accuracy', 'check_predictions', 'check_params', 'check_claims', 'error_text',
+           'predict', 'self_check']
 
 # %% ../nbs/06_checks.ipynb #d52b7985
 LEVELS = ("ok", "warning", "error")
@@ -105,15 +105,15 @@ def normalize_params(params:dict|None) -> dict:
     return {str(k).upper(): v for k, v in params.items()}
 
 # %% ../nbs/06_checks.ipynb #52b0241b
-def _is_frame(obj) -> bool: return hasattr(obj, "columns") and hasattr(obj, "to_dict") and hasattr(obj, "dtypes")
+def is_frame(obj) -> bool: return hasattr(obj, "columns") and hasattr(obj, "to_dict") and hasattr(obj, "dtypes")
 
 def as_history(history) -> dict:
     "`{metric: [float per epoch]}` from a Keras `History`, a dict, a DataFrame or an object with `.history`."
     h = history
     for _ in range(3):  # History -> .history dict; Run -> .history DataFrame
-        if isinstance(h, dict) or _is_frame(h) or not hasattr(h, "history"): break
+        if isinstance(h, dict) or is_frame(h) or not hasattr(h, "history"): break
         h = h.history
-    if _is_frame(h):
+    if is_frame(h):
         h = {str(c): h[c].tolist() for c in h.columns if str(c) != "epoch" and h[c].dtype.kind in "biuf"}
     if not isinstance(h, dict):
         raise TypeError(f"history is a {type(history).__name__}; pass the History returned by model.fit(...), "
@@ -371,7 +371,7 @@ def check_stacking(model, # Keras model or `ModelInfo`
 
 # %% ../nbs/06_checks.ipynb #d5a95977
 _BINARY_LOSSES = ("binary_crossentropy", "binary_focal_crossentropy")
-_OUT_HINT = "for 0/1 labels use Dense(1, activation='sigmoid') with loss='binary_crossentropy' (or Dense(2, activation='softmax') with loss='sparse_categorical_crossentropy')"
+OUTPUT_HINT = "for 0/1 labels use Dense(1, activation='sigmoid') with loss='binary_crossentropy' (or Dense(2, activation='softmax') with loss='sparse_categorical_crossentropy')"
 
 def _check_labels(y) -> list:
     y = np.asarray(y)
@@ -385,14 +385,14 @@ def _check_loss(info, y) -> list:
     u, act, loss = info.output_units, info.output_activation, info.loss
     onehot = y is not None and np.asarray(y).ndim == 2 and np.asarray(y).shape[1] == 2
     if loss in _BINARY_LOSSES and u == 2 and act != "sigmoid":
-        return [error("loss-output-mismatch", f"{loss} expects one probability per review, but the model ends in Dense(2, {act})", _OUT_HINT)]
+        return [error("loss-output-mismatch", f"{loss} expects one probability per review, but the model ends in Dense(2, {act})", OUTPUT_HINT)]
     if loss == "sparse_categorical_crossentropy" and u == 1:
-        return [error("loss-output-mismatch", f"sparse_categorical_crossentropy needs one output per class (Dense(2, softmax)), but the model ends in Dense(1, {act})", _OUT_HINT)]
+        return [error("loss-output-mismatch", f"sparse_categorical_crossentropy needs one output per class (Dense(2, softmax)), but the model ends in Dense(1, {act})", OUTPUT_HINT)]
     if loss == "categorical_crossentropy" and (u == 1 or (y is not None and not onehot)):
         return [error("loss-output-mismatch", "categorical_crossentropy needs one-hot labels of shape (n, 2) and Dense(2, softmax); the labels are 0/1 integers",
                       "use loss='sparse_categorical_crossentropy' with Dense(2, softmax), or Dense(1, sigmoid) with binary_crossentropy")]
     if loss in ("mean_squared_error", "mean_absolute_error"):
-        return [warning("regression-loss", f"{loss} treats sentiment as a number to regress; it trains slowly and poorly on 0/1 labels", _OUT_HINT)]
+        return [warning("regression-loss", f"{loss} treats sentiment as a number to regress; it trains slowly and poorly on 0/1 labels", OUTPUT_HINT)]
     if loss in _BINARY_LOSSES + ("sparse_categorical_crossentropy",):
         if act == "linear" and not info.from_logits:
             return [warning("logits-mismatch", f"the output layer has no activation but {loss} expects probabilities",
@@ -411,15 +411,15 @@ def check_output(model, # Keras model or `ModelInfo`
     u, act = info.output_units, info.output_activation
     out = Diagnoses(_check_labels(y) if y is not None else [])
     if u is None:
-        out.append(error("output-units", f"the model does not end with a Dense layer: {info.summary}", _OUT_HINT))
+        out.append(error("output-units", f"the model does not end with a Dense layer: {info.summary}", OUTPUT_HINT))
     elif u == 2 and act == "sigmoid":
         out.append(error("sigmoid-two-units", "Dense(2, activation='sigmoid') scores 'negative' and 'positive' independently; "
-                         "with 0/1 labels the two outputs don't form one probability", _OUT_HINT))
+                         "with 0/1 labels the two outputs don't form one probability", OUTPUT_HINT))
     elif u == 1 and act == "softmax":
         out.append(error("softmax-one-unit", "Dense(1, activation='softmax') always outputs 1.0 (softmax over a single value), "
-                         "so every review is predicted positive: accuracy = share of positives ≈ 50 %", _OUT_HINT))
+                         "so every review is predicted positive: accuracy = share of positives ≈ 50 %", OUTPUT_HINT))
     elif u not in (1, 2):
-        out.append(error("output-units", f"the output layer Dense({u}) has {u} units, but there are two classes", _OUT_HINT))
+        out.append(error("output-units", f"the output layer Dense({u}) has {u} units, but there are two classes", OUTPUT_HINT))
     else:
         out += _check_loss(info, y)
     if info.n_params is None:
@@ -501,7 +501,7 @@ def check_param_counts(model, # the Keras model
     return out or Diagnoses([ok("param-count", f"parameter counts match Keras ({', '.join(f'{k}: {v:,}' for k, v in want.items())})")])
 
 # %% ../nbs/06_checks.ipynb #971bdb06
-_LEN_CODES = ("history-empty", "history-too-short", "history-too-long", "history-unreadable")
+LEN_CODES = ("history-empty", "history-too-short", "history-too-long", "history-unreadable")
 
 def check_history(history, # History, dict, DataFrame or train.Run
                   epochs:int|None=None, # EPOCHS the notebook was run with (the grader's injected value)
@@ -624,7 +624,7 @@ def check_claims(answer:dict|None, # the "answer" dict of answer.json
     return out
 
 # %% ../nbs/06_checks.ipynb #d7d1b8e4
-def _error_text(e:Exception) -> str:
+def error_text(e:Exception) -> str:
     "One readable line from an exception (TensorFlow messages are long)."
     text = str(e)
     m = re.search(r"indices\[[^\]]*\] = -?\d+ is not in \[\d+, \d+\)", text)
@@ -636,7 +636,7 @@ def predict(model, x, batch_size:int=256) -> tuple:
     "`(predictions, None)` or `(None, Diagnosis)` when the model cannot predict on `x`."
     try: return np.asarray(model.predict(np.asarray(x), batch_size=batch_size, verbose=0), dtype="float32"), None
     except Exception as e:
-        return None, error("predict-failed", f"the model cannot predict on the padded reviews: {_error_text(e)}",
+        return None, error("predict-failed", f"the model cannot predict on the padded reviews: {error_text(e)}",
                            "check Embedding(input_dim) >= NUM_WORDS, keras.Input((MAXLEN,)) and that x is pad(x, maxlen=MAXLEN)")
 
 # %% ../nbs/06_checks.ipynb #2b606e29
@@ -674,166 +674,3 @@ def self_check(question:str, # question id, e.g. "q1" (used as title)
         except TypeError: val = []
         if val: out += check_accuracy(val[-1], what="final validation accuracy")
     return out
-
-# %% ../nbs/06_checks.ipynb #fc200a24
-ITEM_WEIGHTS = {"artifacts": 1, "model": 3, "epochs": 1, "accuracy": 2, "answers": 1}
-
-@dataclass
-class QuestionScore:
-    "Points of one question, with the diagnoses that explain them."
-    question: str  # question id
-    points: float  # points earned
-    max_points: float  # points available
-    diagnoses: Diagnoses  # what was found, with hints
-    accuracy: float|None = None  # accuracy re-evaluated by the grader (None: not evaluated)
-    items: dict = field(default_factory=dict)  # item -> {"weight", "fraction", "points"}
-
-    @property
-    def message(self) -> str:
-        "One line: the first error, or 'ok'."
-        return self.diagnoses.errors[0].message if self.diagnoses.errors else "ok"
-
-    def to_dict(self) -> dict:
-        return dict(question=self.question, points=self.points, max_points=self.max_points, accuracy=self.accuracy,
-                    items=self.items, diagnoses=self.diagnoses.to_dicts(), message=self.message)
-
-    def __str__(self):
-        acc = f", accuracy {self.accuracy:.3f}" if self.accuracy is not None else ""
-        return f"{self.question}: {self.points:g}/{self.max_points:g} points{acc}\n" + self.diagnoses.text()
-    __repr__ = __str__
-
-    def _repr_html_(self):
-        acc = f", accuracy {self.accuracy:.3f}" if self.accuracy is not None else ""
-        return f"<b>{html.escape(self.question)}: {self.points:g}/{self.max_points:g} points{acc}</b>" + self.diagnoses._repr_html_()
-
-# %% ../nbs/06_checks.ipynb #fac17410
-def _required_files(rubric:dict) -> list:
-    files = ["answer.json"]
-    if "model" in rubric or "accuracy" in rubric: files.append("model.keras")
-    if "epochs" in rubric: files.append("history.json")
-    return files
-
-def _frac(groups:list) -> float:
-    "Share of requirement groups without an error."
-    return sum(Diagnoses(g).ok for g in groups) / len(groups) if groups else 1.0
-
-def _eval_x(x, maxlen):
-    "The grader's reviews as a padded matrix (post padding, like `imdb_course.data.pad`)."
-    try: a = np.asarray(x)
-    except ValueError: a = None
-    if a is not None and a.dtype != object and a.ndim == 2: return a
-    import keras
-    return keras.utils.pad_sequences(list(x), maxlen=maxlen, padding="post", truncating="post")
-
-INFORMATIVE_REFERENCE = 0.6  # below this, the reference solution itself is near chance under the grading budget
-
-def _score_accuracy(acc, spec, reference, tolerance, out) -> float|None:
-    "Fraction of the accuracy item met; None when the reference shows accuracy can't be assessed under this budget."
-    spec = spec if isinstance(spec, dict) else {}
-    if reference is not None and reference < INFORMATIVE_REFERENCE:
-        out.append(warning("accuracy-not-assessed",
-                           f"accuracy {acc:.3f} not scored: the reference solution itself reaches only {reference:.3f} "
-                           "under the grading budget, so accuracy cannot tell a right model from a wrong one here",
-                           "instructor: raise [grading] train_samples / epochs in settings.ini for an accuracy item"))
-        return None
-    met = []
-    if spec.get("min") is not None:
-        floor = spec["min"] if reference is None else min(spec["min"], round(reference - tolerance, 4))
-        met.append(acc >= floor)
-        out.append(ok("accuracy-min", f"accuracy {acc:.3f} ≥ {floor}") if met[-1] else
-                   error("below-min-accuracy", f"accuracy {acc:.3f} on the grader's reviews is below the required {floor}",
-                         "check the diagnoses above; train for EPOCHS epochs on the given data"))
-    if spec.get("vs_reference"):
-        if reference is None:
-            out.append(warning("no-reference", "no reference accuracy was given; only the minimum applies", ""))
-        else:
-            met.append(acc >= reference - tolerance)
-            out.append(ok("accuracy-reference", f"accuracy {acc:.3f} within {tolerance} of the reference {reference:.3f}") if met[-1] else
-                       error("below-reference", f"accuracy {acc:.3f} is more than {tolerance} below the reference solution's {reference:.3f} "
-                             "(same parameters)", "compare your architecture and training with the question; see the diagnoses above"))
-    return sum(met) / len(met) if met else 1.0
-
-# %% ../nbs/06_checks.ipynb #43bd7eba
-def score_question(question_dir:str|Path, # OUTPUT_DIR/<question> written by submit
-                   rubric:dict, # the question's rubric (keys model, epochs, accuracy, answer_keys)
-                   points:float, # points available for the question
-                   params:dict, # parameters the GRADER injected (NUM_WORDS, MAXLEN, EPOCHS, ...)
-                   eval_data:tuple|None=None, # (x_test, y_test) held by the grader, padded to MAXLEN
-                   reference_accuracy:float|None=None, # the reference solution's accuracy under the same params
-                   tolerance:float=0.05, # accuracy accepted below the reference
-                   predictions_x=None, # reviews predictions.npy was made on (the notebook's own padded x_test); None: no wrong-model check
-                  ) -> QuestionScore:
-    "Score one question from its artifacts, in the grader's process; never raises on bad artifacts."
-    from imdb_course.submit import load_artifacts
-    qdir, rubric, p = Path(question_dir), dict(rubric or {}), normalize_params(params)
-    out = Diagnoses(title=f"{qdir.name} (graded)")
-    applicable = ["artifacts"] + [i for i, k in [("model", "model"), ("epochs", "epochs"), ("accuracy", "accuracy"),
-                                                  ("answers", "answer_keys")] if k in rubric]
-    if "accuracy" in rubric and eval_data is None:
-        raise ValueError(f"rubric of {qdir.name} scores accuracy but eval_data is None; pass eval_data=(x_test, y_test)")
-    if "epochs" in rubric and rubric["epochs"] == "EPOCHS" and "EPOCHS" not in p:
-        raise ValueError("rubric asks for 'epochs': 'EPOCHS' but params has no EPOCHS; pass the injected parameters")
-    needed = _required_files(rubric)
-    art = load_artifacts(qdir, load_model="model.keras" in needed)
-    frac = dict.fromkeys(applicable, 0.0)
-    for f in needed:
-        if f in art.missing: out.append(error("missing-artifact", f"{f} is missing: {art.why_missing(f)}",
-                                              f"call submit({qdir.name!r}, ...) with the {f.split('.')[0]} in the notebook"))
-        elif f in art.corrupt: out.append(error("corrupt-artifact", f"{f} is unreadable: {art.corrupt[f]}",
-                                                "run the notebook again so submit rewrites its files; don't edit them by hand"))
-    acc = None
-    if not out.errors:
-        frac["artifacts"] = 1.0
-        acc = _score_loaded(art, rubric, p, eval_data, reference_accuracy, tolerance, out, frac, predictions_x)
-    for f, why in art.corrupt.items():
-        if f not in needed: out.append(warning("corrupt-artifact", f"{f} is unreadable and was ignored: {why}", ""))
-    applicable = [i for i in applicable if frac[i] is not None]   # an item can be found not assessable
-    total_w = sum(ITEM_WEIGHTS[i] for i in applicable)
-    items = {i: dict(weight=ITEM_WEIGHTS[i], fraction=round(frac[i], 4),
-                     points=round(points * ITEM_WEIGHTS[i] * frac[i] / total_w, 2)) for i in applicable}
-    earned = round(points * sum(ITEM_WEIGHTS[i] * frac[i] for i in applicable) / total_w, 2)
-    return QuestionScore(qdir.name, earned, points, out, acc, items)
-
-# %% ../nbs/06_checks.ipynb #8ef8c66d
-def _score_loaded(art, rubric, p, eval_data, reference, tolerance, out, frac, predictions_x=None) -> float|None:
-    "Fill `frac` per item from loaded artifacts; return the re-evaluated accuracy."
-    answer = art.answer.get("answer") or {}
-    if art.answer.get("question") not in (None, art.path.name):
-        out.append(warning("question-mismatch", f"answer.json says question {art.answer.get('question')!r}, the folder is {art.path.name!r}", ""))
-    out += check_params(art.answer.get("params"), p)
-    acc = None
-    if art.model is not None:
-        info = describe_model(art.model, loss=art.loss)
-        spec = rubric.get("model") or {}
-        core = [check_output(info), check_stacking(info)]
-        if spec.get("embedding", True): core.append(check_embedding(info, p.get("NUM_WORDS")))
-        keys = [[d] for d in check_architecture(info, spec)]
-        for g in core + keys: out += g
-        if "model" in rubric: frac["model"] = _frac(keys) if _frac(core) == 1 else 0.0
-    if "accuracy" in rubric and art.model is not None:
-        x, y = eval_data
-        pred, failed = predict(art.model, _eval_x(x, p.get("MAXLEN")))
-        try: acc = accuracy(pred, y) if pred is not None else None
-        except ValueError as e: failed = error("predictions-shape", f"the model's output cannot be read as one prediction per review: {e}", _OUT_HINT)
-        if acc is None: out.append(failed)
-        else:
-            if reference is None or reference >= INFORMATIVE_REFERENCE:
-                out += check_accuracy(acc, y, what="accuracy on the grader's reviews")
-            frac["accuracy"] = _score_accuracy(acc, rubric["accuracy"], reference, tolerance, out)
-    if art.model is not None and art.predictions is not None and predictions_x is not None:
-        pred, failed = predict(art.model, _eval_x(predictions_x, p.get("MAXLEN")))
-        if pred is not None: out += check_predictions(art.predictions, pred)
-    if "epochs" in rubric:
-        epochs = p["EPOCHS"] if rubric["epochs"] == "EPOCHS" else int(rubric["epochs"])
-        hd = check_history(art.history, epochs)
-        out += hd + check_overfitting(art.history)
-        frac["epochs"] = float(not any(d.code in _LEN_CODES for d in hd))
-    if "answer_keys" in rubric:
-        keys = list(rubric["answer_keys"])
-        missing = [k for k in keys if answer.get(k) is None]
-        if missing: out.append(error("missing-answer-key", f"answer is missing {', '.join(map(repr, missing))}",
-                                     f"hand them in: submit(..., answer={{{', '.join(f'{k!r}: ...' for k in missing)}}})"))
-        else: out.append(ok("answers", f"answers given: {', '.join(keys)}"))
-        frac["answers"] = (len(keys) - len(missing)) / len(keys) if keys else 1.0
-    out += check_claims(answer, acc, art.history)
-    return acc

@@ -10,8 +10,8 @@ import argparse, os, sys
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cmd_data', 'cmd_config', 'cmd_release', 'run_copy', 'cmd_run', 'cmd_grade', 'cmd_grades_export', 'cmd_demo',
-           'cmd_init', 'cmd_similarity', 'cmd_feedback', 'cmd_review', 'build_parser', 'main']
+__all__ = ['cmd_data', 'cmd_config', 'cmd_release', 'cmd_run', 'cmd_grade', 'cmd_grades_export', 'cmd_demo', 'cmd_init',
+           'cmd_similarity', 'cmd_feedback', 'cmd_review', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #85945771
 def cmd_data(a):
@@ -40,7 +40,7 @@ def cmd_config(a):
 # %% ../nbs/11_cli.ipynb #dc2d934e
 def _params(pairs) -> dict:
     "`-p NAME VALUE` pairs as a dict (values parsed as Python literals when they are)."
-    from imdb_course.grade import parse_param
+    from imdb_course.grading.inspect import parse_param
     return {name: parse_param(value) for name, value in (pairs or [])}
 
 def cmd_release(a):
@@ -56,27 +56,10 @@ def cmd_release(a):
         from imdb_course.course import build_student_wheel
         print(f"  wheel     {build_student_wheel(a.assignments)}")
 
-def run_copy(notebook:str|Path, # notebook to execute; never modified
-             output:str|Path|None=None, # executed copy (default: `<name>.executed.ipynb` beside `--out-dir`)
-             parameters:dict|None=None, # papermill parameters
-             cwd:str|Path|None=None, # working directory of the kernel (default: the output's folder)
-             progress:bool=True,
-            ) -> Path:
-    "Execute a copy of `notebook` headlessly with papermill and return the executed copy's path."
-    import papermill as pm
-    notebook = Path(notebook)
-    if not notebook.is_file(): raise FileNotFoundError(f"{notebook} does not exist")
-    output = Path(output) if output else notebook.with_suffix(".executed.ipynb")
-    if output.resolve() == notebook.resolve():
-        raise FileExistsError(f"refusing to execute {notebook} in place; choose another --output")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(str(notebook), str(output), parameters=parameters or {}, kernel_name="python3",
-                        cwd=str(cwd or output.parent), progress_bar=progress)
-    return output
-
 def cmd_run(a):
     "Execute a notebook headlessly (papermill) into a copy, injecting parameters."
     import papermill as pm
+    from imdb_course.grading.sandbox import run_copy
     try: out = run_copy(a.notebook, a.output, _params(a.param), progress=not a.quiet)
     except pm.PapermillExecutionError as e:
         print(f"imdb-course run: cell {e.exec_count} raised {e.ename}: {e.evalue}", file=sys.stderr)
@@ -85,8 +68,8 @@ def cmd_run(a):
 
 def cmd_grade(a):
     "Grade a folder of submissions of one assignment."
-    from imdb_course.grade import grade_folder
-    from imdb_course.gradebook import scores_text
+    from imdb_course.grading.grade import grade_folder
+    from imdb_course.reports import scores_text
     from imdb_course.course import find_solutions
     scores = grade_folder(a.submissions, a.assignment, out=a.out, workers=a.workers, params_override=_params(a.param),
                           solutions_dir=find_solutions(a.solutions), scheduler=a.scheduler, force=a.force)

@@ -90,7 +90,7 @@ def student_files(folder:str|Path, # one student's grading folder (`GRADING_DIR/
                   dest:str|Path, # empty folder to fill
                  ) -> list:
     "Copy one graded submission's feedback, executed notebook, curves and figures into `dest`; returns the files."
-    from imdb_course.gradebook import write_feedback
+    from imdb_course.reports import write_feedback
     folder, dest = Path(folder), Path(dest)
     result = _result(folder) or {}
     dest.mkdir(parents=True, exist_ok=True)

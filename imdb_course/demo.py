@@ -62,7 +62,7 @@ def run_demo(out:str|Path="imdb-course-demo", # fresh folder for everything the 
             ):
     "Release, make a class of submissions, grade it; returns the score table."
     from imdb_course.release import release
-    from imdb_course.grade import grade_folder
+    from imdb_course.grading.grade import grade_folder
     from imdb_course.course import find_solutions, shipped_course_dir
     from imdb_course.config import SETTINGS_ENV, find_settings
     solutions_dir, out = find_solutions(solutions_dir), Path(out)
@@ -88,7 +88,7 @@ def run_demo(out:str|Path="imdb-course-demo", # fresh folder for everything the 
 # %% ../nbs/12_demo.ipynb #846fb104
 def print_demo_report(scores, out:str|Path="imdb-course-demo", assignment:str="01_epochs"):
     "The score table and where the gradebook and reports are."
-    from imdb_course.gradebook import scores_text
+    from imdb_course.reports import scores_text
     print(scores_text(scores))
     g = Path(out)/"grading"
     print(f"\ngradebook : {g/'gradebook.sqlite'}")

@@ -13,9 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 # %% auto #0
-__all__ = ['DB_NAME', 'SCHEMA', 'INFO_COLUMNS', 'utc_now', 'Gradebook', 'scores_frame', 'scores_text', 'export_csv', 'fig_png',
-           'history_img', 'feedback_html', 'write_feedback', 'mistakes', 'summary_html', 'write_summary',
-           'write_reports']
+__all__ = ['DB_NAME', 'SCHEMA', 'INFO_COLUMNS', 'REVIEW_SCHEMA', 'DEFAULT_WRITTEN_POINTS', 'utc_now', 'Gradebook', 'scores_frame',
+           'error_codes', 'db_path', 'ManualScores', 'is_written', 'written_max', 'add_manual', 'export_csv']
 
 # %% ../nbs/10_gradebook.ipynb #de2fec22
 DB_NAME = "gradebook.sqlite"
@@ -71,7 +70,7 @@ class Gradebook:
                                (assignment, student)).fetchone()
         return bool(row) and row["sha256"] == sha256 and row["params_hash"] == params_hash and row["status"] != "grader_error"
 
-    def record(self, result:dict, # one result of `imdb_course.grade`
+    def record(self, result:dict, # one result of `imdb_course.grading`
                run_id:int|None=None):
         "Store (replace) one student's result and commit at once."
         a, s = result["assignment"], result["student"]
@@ -121,48 +120,118 @@ def scores_frame(results:list[dict], # results of one assignment (from `Gradeboo
         row = {"student": r["student"], "status": r.get("status")}
         for q in qcols: row[q] = r.get("questions", {}).get(q, {}).get("points")
         row.update(total=r.get("total"), max_total=r.get("max_total"), message=r.get("message", ""),
-                   mistakes=", ".join(_error_codes(r)))
+                   mistakes=", ".join(error_codes(r)))
         rows.append(row)
     df = pd.DataFrame(rows, columns=["student", "status", *qcols, *INFO_COLUMNS[1:]])
     return df.set_index("student") if len(df) else df.set_index("student")
 
-def _error_codes(result:dict) -> list:
+def error_codes(result:dict) -> list:
     "The error diagnoses' codes over all questions, first seen first."
     codes = [d.get("code") for q in result.get("questions", {}).values() for d in q.get("diagnoses", [])
              if d.get("level", "error") == "error"]
     return list(dict.fromkeys(c for c in codes if c))
 
-def _fake(student, pts, status="ok", assignment="mini"):
-    qs = {q: {"points": p, "max_points": 2.0, "messages": [f"{q} msg"], "diagnoses": ([{"code": "no_model", "message": "m", "hint": "h"}] if p == 0 else [])}
-          for q, p in zip(["q1", "q2"], pts)}
-    return {"assignment": assignment, "student": student, "sha256": student * 2, "params_hash": "h1", "status": status,
-            "message": "", "questions": qs, "total": float(sum(pts)), "max_total": 4.0, "notes": [], "errors": []}
 
-assert list(scores_frame([_fake("ann", [2, 0]), _fake("bob", [1, 2])]).columns) == ["status", "q1", "q2", "total", "max_total", "message", "mistakes"]
+# %% ../nbs/10_gradebook.ipynb #94ef308d
+REVIEW_SCHEMA = """
+CREATE TABLE IF NOT EXISTS manual (
+    assignment TEXT NOT NULL, student TEXT NOT NULL, question TEXT NOT NULL, points REAL NOT NULL, max_points REAL,
+    comment TEXT, grader TEXT, at TEXT, submission_sha256 TEXT, PRIMARY KEY (assignment, student, question));
+CREATE TABLE IF NOT EXISTS overrides (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, assignment TEXT NOT NULL, student TEXT NOT NULL, question TEXT NOT NULL,
+    old_points REAL, new_points REAL NOT NULL, reason TEXT NOT NULL, grader TEXT, at TEXT, submission_sha256 TEXT);
+"""
+DEFAULT_WRITTEN_POINTS = 1.0  # maximum of a written question that has no points in settings.ini
 
-# %% ../nbs/10_gradebook.ipynb #595f9618
-def scores_text(scores:pd.DataFrame, # `scores_frame` / `grade_folder` result
-                message_width:int=70, # characters of the message kept
-               ) -> str:
-    "A compact, terminal-width score table."
-    if not len(scores): return "(no submissions)"
-    graded = scores.dropna(axis=1, how="all")   # written questions: no points until the instructor grades them
-    qcols = [c for c in graded.columns if c not in INFO_COLUMNS]
-    out = pd.DataFrame({"status": scores["status"]}, index=scores.index)
-    for c in qcols: out[c] = graded[c].map(lambda v: "" if pd.isna(v) else f"{v:g}")
-    out["total"] = [f"{t:g}/{m:g}" for t, m in zip(scores["total"], scores["max_total"])]
-    blank = pd.Series("", index=scores.index)
-    mistakes, message = scores.get("mistakes", blank).fillna(""), scores.get("message", blank).fillna("")
-    failed = scores["status"].ne("ok")
-    message = message.where(failed, "")   # "ran to the end" says nothing new
-    # a notebook that stopped early is missing the later artifacts: the stop itself is the reason
-    mistakes = mistakes.where(~failed, mistakes.str.replace(r"(, )?missing-artifact", "", regex=True).str.strip(", "))
-    out["why"] = [_short("; ".join(filter(None, [m, t])), message_width) for m, t in zip(mistakes, message)]
-    return out.to_string()
+def db_path(path:str|Path) -> Path:
+    "`gradebook.sqlite` itself, or the one inside a grading output folder."
+    path = Path(path)
+    return path/DB_NAME if path.is_dir() or path.suffix == "" else path
 
-def _short(text, width:int) -> str:
-    text = " ".join(str(text or "").split())
-    return text if len(text) <= width else text[:width - 1] + "…"
+# %% ../nbs/10_gradebook.ipynb #3c05903f
+class ManualScores:
+    "Hand-entered points, comments and score overrides, in their own tables of the gradebook's SQLite file."
+    def __init__(self, path:str|Path, # gradebook.sqlite or the grading output folder
+                ):
+        self.path = db_path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no gradebook at {self.path}; run `imdb-course grade` first or pass the grading output folder")
+        self.con = sqlite3.connect(self.path, timeout=60)
+        self.con.row_factory = sqlite3.Row
+        with self.con: self.con.executescript(REVIEW_SCHEMA)
+    def close(self): self.con.close()
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.close()
+
+    def set_manual(self, assignment:str, student:str, question:str, points:float, max_points:float, comment:str="",
+                   grader:str="", sha256:str|None=None):
+        "Store (replace) the hand score of one written answer."
+        with self.con:
+            self.con.execute("INSERT OR REPLACE INTO manual VALUES (?,?,?,?,?,?,?,?,?)",
+                             (assignment, student, question, float(points), max_points, comment, grader, utc_now(), sha256))
+
+    def manual(self, assignment:str) -> dict:
+        "(student, question) -> the stored hand score (a dict)."
+        rows = self.con.execute("SELECT * FROM manual WHERE assignment=?", (assignment,)).fetchall()
+        return {(r["student"], r["question"]): dict(r) for r in rows}
+
+    def override(self, assignment:str, student:str, question:str, old_points, new_points:float, reason:str,
+                 grader:str="", sha256:str|None=None):
+        "Record an override of an automatic score; the newest one counts, all are kept."
+        if not str(reason or "").strip(): raise ValueError("an override needs a reason; type why the automatic score is wrong")
+        with self.con:
+            self.con.execute("INSERT INTO overrides (assignment, student, question, old_points, new_points, reason, grader, at, "
+                             "submission_sha256) VALUES (?,?,?,?,?,?,?,?,?)",
+                             (assignment, student, question, old_points, float(new_points), reason.strip(), grader, utc_now(), sha256))
+
+    def history(self, assignment:str, student:str|None=None) -> list[dict]:
+        "Every override of an assignment (optionally one student's), oldest first."
+        q = "SELECT * FROM overrides WHERE assignment=?" + (" AND student=?" if student else "") + " ORDER BY id"
+        return [dict(r) for r in self.con.execute(q, (assignment, student) if student else (assignment,))]
+
+    def overrides(self, assignment:str) -> dict:
+        "(student, question) -> the newest override."
+        return {(o["student"], o["question"]): o for o in self.history(assignment)}
+
+# %% ../nbs/10_gradebook.ipynb #07452b47
+def is_written(qres:dict) -> bool:
+    "A written question: the autograder gives it no points (None)."
+    return qres.get("points") is None
+
+def written_max(qres:dict) -> float:
+    "The hand-grading maximum of a written question: its settings points, else `DEFAULT_WRITTEN_POINTS`."
+    return float(qres.get("max_points") or 0) or DEFAULT_WRITTEN_POINTS
+
+def _merge_one(r:dict, manual:dict, overrides:dict, hand_graded:bool) -> dict:
+    r = json.loads(json.dumps(r, default=str))
+    for q, s in r.get("questions", {}).items():
+        m, o = manual.get((r["student"], q)), overrides.get((r["student"], q))
+        if is_written(s):
+            if hand_graded: s["max_points"] = written_max(s)
+            if m and m["submission_sha256"] == r.get("sha256"):
+                s["points"], s["max_points"] = m["points"], m["max_points"] or written_max(s)
+                s["manual"] = {k: m[k] for k in ("points", "comment", "grader", "at")}
+                s["messages"] = [f"graded by hand: {m['points']:g} / {s['max_points']:g}"] + ([f"Instructor: {m['comment']}"] if m["comment"] else [])
+            elif m: s["manual"] = {**{k: m[k] for k in ("points", "comment", "grader", "at")}, "stale": True}
+        elif o and o["submission_sha256"] == r.get("sha256"):
+            s["auto_points"], s["points"] = s.get("points"), o["new_points"]
+            s["override"] = {k: o[k] for k in ("old_points", "new_points", "reason", "grader", "at")}
+            s["messages"] = list(s.get("messages", [])) + [f"Instructor changed the automatic {_g(o['old_points'])} to {o['new_points']:g}: {o['reason']}"]
+    qs = r.get("questions", {}).values()
+    r["total"] = round(sum(s.get("points") or 0 for s in qs), 2)
+    r["max_total"] = round(sum(s.get("max_points") or 0 for s in qs), 2)
+    return r
+
+def _g(x) -> str: return "–" if x is None else f"{x:g}"
+
+def add_manual(results:list[dict], # results from `Gradebook.results` (not modified)
+               db:str|Path, # gradebook.sqlite or the grading output folder
+              ) -> list[dict]:
+    "The results with hand scores, comments and overrides merged in, totals recomputed."
+    if not results or not db_path(db).is_file(): return results
+    with ManualScores(db) as ms:
+        stored = {a: (ms.manual(a), ms.overrides(a)) for a in dict.fromkeys(r["assignment"] for r in results)}
+    return [_merge_one(r, *stored[r["assignment"]], bool(stored[r["assignment"]][0])) for r in results]
 
 # %% ../nbs/10_gradebook.ipynb #9e40cc5b
 def export_csv(db:str|Path, # gradebook.sqlite or the grading output folder
@@ -170,7 +239,6 @@ def export_csv(db:str|Path, # gradebook.sqlite or the grading output folder
                assignment:str|None=None, # one assignment; None: all of them
               ) -> Path:
     "Write the grades as CSV (one row per student) and return the path."
-    from imdb_course.review import add_manual  # hand scores (imdb-course review)
     with Gradebook(db) as gb:
         names = [assignment] if assignment else gb.assignments()
         if not names: raise ValueError(f"{gb.path} holds no grades yet; run `imdb-course grade` first")
@@ -184,155 +252,3 @@ def export_csv(db:str|Path, # gradebook.sqlite or the grading output folder
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, index_label="student")
     return path
-
-# %% ../nbs/10_gradebook.ipynb #639b5ddc
-_CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}
-th{background:#f3f3f3}.ok{color:#176e2c}.bad{color:#a4161a}.warn{color:#9a6700}.hint{color:#555;font-style:italic}
-.total{font-size:1.6rem}img{max-width:100%}code{background:#f6f6f6;padding:0 .2rem}"""
-
-def _e(x) -> str: return html.escape(str(x))
-
-def _page(title:str, body:str) -> str:
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>"
-
-def fig_png(fig) -> str:
-    "A matplotlib figure as an `<img>` tag with an embedded PNG (the figure is closed)."
-    import matplotlib.pyplot as plt
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    return f"<img alt='plot' src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"
-
-def history_img(path:str|Path, title:str="") -> str:
-    "Training curves of a `history.json` collected by the grader, or a note why they cannot be drawn."
-    from imdb_course.plots import plot_history
-    try: return fig_png(plot_history(Path(path), title=title or None))
-    except Exception as e:  # a forged or damaged history.json must not break the report
-        return f"<p class='warn'>training curves not drawn: {_e(type(e).__name__)}: {_e(str(e)[:200])}</p>"
-
-def _fmt(x) -> str:
-    return "–" if x is None else f"{x:g}" if isinstance(x, (int, float)) else _e(x)
-
-def feedback_html(result:dict, # one grading result
-                  base:str|Path|None=None, # folder the page is written to (links are relative to it)
-                 ) -> str:
-    "The feedback page of one submission."
-    base = Path(base) if base else None
-    r = result
-    status_cls = "ok" if r.get("status") == "ok" else "bad"
-    parts = [f"<h1>{_e(r.get('assignment'))} — {_e(r['student'])}</h1>",
-             f"<p class='total'><b>{_fmt(r.get('total'))}</b> / {_fmt(r.get('max_total'))} points</p>",
-             f"<p>Run: <span class='{status_cls}'>{_e(r.get('status'))}</span> — {_e(r.get('status_doc', ''))}"
-             + (f"<br>{_e(r['message'])}" if r.get("message") else "") + "</p>"]
-    if r.get("executed"):
-        link = Path(r["executed"])
-        if base and link.is_absolute():
-            try: link = Path(os.path.relpath(link, base))
-            except ValueError: pass
-        parts.append(f"<p><a href='{_e(link.as_posix())}'>Your notebook as the grader ran it</a> "
-                     f"(graded with {_e(', '.join(f'{k}={v}' for k, v in r.get('params', {}).items() if k != 'OUTPUT_DIR'))})</p>")
-    problems = [str(n) for n in r.get("notes", [])] + [e if isinstance(e, str) else e.get("text", "") for e in r.get("errors", [])]
-    if problems:
-        parts.append("<h2>Problems found</h2><ul>" + "".join(f"<li>{_e(p)}</li>" for p in problems) + "</ul>")
-    rows = []
-    for q, s in r.get("questions", {}).items():
-        msgs = "".join(f"<div>{_e(m)}</div>" for m in s.get("messages", []))
-        hints = "".join(f"<div class='hint'>Hint: {_e(d['hint'])}</div>" for d in s.get("diagnoses", []) if d.get("hint"))
-        cls = "ok" if s.get("points") is not None and s.get("points") == s.get("max_points") else "bad" if not s.get("points") else "warn"
-        rows.append(f"<tr><td>{_e(q)}</td><td class='{cls}'>{_fmt(s.get('points'))} / {_fmt(s.get('max_points'))}</td><td>{msgs}{hints}</td></tr>")
-    if rows:
-        parts.append("<h2>Questions</h2><table><tr><th>question</th><th>points</th><th>what the grader found</th></tr>" + "".join(rows) + "</table>")
-    curves = [(q, s["history"]) for q, s in r.get("questions", {}).items() if s.get("history") and Path(s["history"]).is_file()]
-    if curves:
-        parts.append("<h2>Training curves (re-plotted by the grader)</h2>")
-        parts += [f"<h3>{_e(q)}</h3>{history_img(h, q)}" for q, h in curves]
-    parts.append(f"<p class='hint'>Graded {_e(r.get('finished', ''))}; file sha256 {_e(str(r.get('sha256', ''))[:12])}…</p>")
-    return _page(f"{r.get('assignment')} — {r['student']}", "\n".join(parts))
-
-def write_feedback(result:dict, path:str|Path) -> Path:
-    "Write the feedback page of one submission."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(feedback_html(result, path.parent), encoding="utf-8")
-    return path
-
-# %% ../nbs/10_gradebook.ipynb #0d2aabf9
-def mistakes(results:list[dict]) -> pd.DataFrame:
-    "Diagnosis codes by number of students, with an example message and hint."
-    count, example = Counter(), {}
-    for r in results:
-        seen = set()
-        for q, s in r.get("questions", {}).items():
-            for d in s.get("diagnoses", []):
-                code = d.get("code")
-                if code and code not in seen:
-                    seen.add(code); example.setdefault(code, (q, d.get("message", ""), d.get("hint", "")))
-        for code in r.get("codes", []):
-            if code not in seen: seen.add(code); example.setdefault(code, ("", r.get("message", ""), ""))
-        count.update(seen)
-    rows = [{"code": c, "students": n, "question": example[c][0], "example": example[c][1], "hint": example[c][2]}
-            for c, n in count.most_common()]
-    return pd.DataFrame(rows, columns=["code", "students", "question", "example", "hint"])
-
-def summary_html(results:list[dict], # results of one assignment
-                 base:str|Path|None=None, # folder the page is written to (links to feedback pages are relative to it)
-                ) -> str:
-    "The class summary page."
-    from imdb_course.plots import new_figure
-    df = scores_frame(results)
-    title = results[0].get("assignment", "") if results else ""
-    parts = [f"<h1>Class summary — {_e(title)}</h1>", f"<p>{len(df)} submissions</p>"]
-    if len(df):
-        fig = new_figure(figsize=(6, 3))
-        ax = fig.subplots()
-        mx = float(df.max_total.max() or 1)
-        ax.hist(df.total.fillna(0), bins=min(20, max(5, int(mx) + 1)), range=(0, mx), color="tab:blue", edgecolor="white")
-        ax.set(xlabel="total points", ylabel="students", title="Score distribution")
-        parts.append(fig_png(fig))
-        qs = [c for c in df.columns if c not in INFO_COLUMNS]
-        maxp = {q: next((r["questions"][q].get("max_points") for r in results if q in r.get("questions", {})), None) for q in qs}
-        parts.append("<h2>Per question</h2><table><tr><th>question</th><th>mean</th><th>max</th><th>full marks</th></tr>" + "".join(
-            f"<tr><td>{_e(q)}</td><td>{_fmt(round(float(df[q].fillna(0).mean()), 2))}</td><td>{_fmt(maxp[q])}</td>"
-            f"<td>{int((df[q] == maxp[q]).sum())}</td></tr>" for q in qs) + "</table>")
-        st = df.status.value_counts()
-        parts.append("<h2>Runs</h2><table><tr><th>status</th><th>students</th></tr>" +
-                     "".join(f"<tr><td>{_e(k)}</td><td>{v}</td></tr>" for k, v in st.items()) + "</table>")
-        m = mistakes(results)
-        if len(m):
-            parts.append("<h2>Most common mistakes</h2><table><tr><th>code</th><th>students</th><th>question</th><th>example</th><th>hint</th></tr>" +
-                         "".join(f"<tr><td><code>{_e(x.code)}</code></td><td>{x.students}</td><td>{_e(x.question)}</td><td>{_e(x.example)}</td>"
-                                 f"<td class='hint'>{_e(x.hint)}</td></tr>" for x in m.itertuples()) + "</table>")
-        rows = []
-        for r in sorted(results, key=lambda r: r["student"]):
-            fb = r.get("feedback")
-            if fb and base:
-                try: fb = os.path.relpath(fb, base)
-                except ValueError: pass
-            name = f"<a href='{_e(Path(fb).as_posix())}'>{_e(r['student'])}</a>" if fb else _e(r["student"])
-            rows.append(f"<tr><td>{name}</td><td>{_fmt(r.get('total'))} / {_fmt(r.get('max_total'))}</td><td>{_e(r.get('status'))}</td><td>{_e(r.get('message', ''))[:300]}</td></tr>")
-        parts.append("<h2>Students</h2><table><tr><th>student</th><th>points</th><th>run</th><th>message</th></tr>" + "".join(rows) + "</table>")
-    return _page(f"Class summary — {title}", "\n".join(parts))
-
-def write_summary(results:list[dict], path:str|Path) -> Path:
-    "Write the class summary page."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(summary_html(results, path.parent), encoding="utf-8")
-    return path
-
-# %% ../nbs/10_gradebook.ipynb #a3bde0b5
-def write_reports(db:str|Path, # gradebook.sqlite or the grading output folder
-                  assignment:str, # which assignment
-                  out:str|Path|None=None, # report folder (default: `<db folder>/<assignment>`)
-                  students=None, # only these students' feedback pages (default: all)
-                 ) -> Path:
-    "Write every student's `feedback.html` and the class `summary.html`; returns the summary path."
-    with Gradebook(db) as gb:
-        out = Path(out) if out else gb.path.parent/assignment
-        from imdb_course.review import add_manual  # hand scores and comments (imdb-course review)
-        results = add_manual(gb.results(assignment), gb.path)
-        for r in results:
-            if students is not None and r["student"] not in students and r.get("feedback") and Path(r["feedback"]).is_file(): continue
-            folder = Path(r["executed"]).parent if r.get("executed") else out/r.get("folder", r["student"])
-            fb = write_feedback(r, folder/"feedback.html")
-            gb.set_feedback(assignment, r["student"], str(fb)); r["feedback"] = str(fb)
-    return write_summary(results, out/"summary.html")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import Settings, load_settings
-from .gradebook import Gradebook, scores_frame, export_csv
+from .gradebook import Gradebook, add_manual, scores_frame, export_csv
 from .late import apply_late
 
 # %% auto #0
@@ -189,7 +189,6 @@ def export_grades(db:str|Path, # gradebook.sqlite or the grading output folder
         if not known: raise ValueError(f"{gb.path} holds no grades yet; run `imdb-course grade` first")
         if assignment and assignment not in known:
             raise ValueError(f"{gb.path} has no grades for {assignment}; known: {', '.join(known)}")
-        from imdb_course.review import add_manual  # hand scores (imdb-course review)
         results = add_manual([r for a in ([assignment] if assignment else known) for r in gb.results(a)], gb.path)
     warn = []
     if late:

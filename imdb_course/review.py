@@ -12,117 +12,16 @@ from pathlib import Path
 import nbformat
 
 import imdb_course
-from .gradebook import DB_NAME, Gradebook
+from .gradebook import (DB_NAME, DEFAULT_WRITTEN_POINTS, Gradebook, ManualScores, add_manual, db_path,
+                                   is_written, written_max, utc_now)
 from .release import BEGIN_CODE, END_CODE, BEGIN_MD, END_MD, MD_STUB, find_regions, strip_regions
 
-# %% auto #0
-__all__ = ['REVIEW_SCHEMA', 'DEFAULT_WRITTEN_POINTS', 'TEMPLATES', 'db_path', 'ManualScores', 'is_written', 'written_max',
-           'add_manual', 'solution_questions', 'student_answer', 'attention_items', 'md_html', 'Review', 'save_grade',
-           'refresh_feedback', 'create_app', 'serve']
-
-# %% ../nbs/17_review.ipynb #94ef308d
-REVIEW_SCHEMA = """
-CREATE TABLE IF NOT EXISTS manual (
-    assignment TEXT NOT NULL, student TEXT NOT NULL, question TEXT NOT NULL, points REAL NOT NULL, max_points REAL,
-    comment TEXT, grader TEXT, at TEXT, submission_sha256 TEXT, PRIMARY KEY (assignment, student, question));
-CREATE TABLE IF NOT EXISTS overrides (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, assignment TEXT NOT NULL, student TEXT NOT NULL, question TEXT NOT NULL,
-    old_points REAL, new_points REAL NOT NULL, reason TEXT NOT NULL, grader TEXT, at TEXT, submission_sha256 TEXT);
-"""
-DEFAULT_WRITTEN_POINTS = 1.0  # maximum of a written question that has no points in settings.ini
 TEMPLATES = Path(imdb_course.__file__).parent/"templates"  # Jinja2 templates of the pages (package data)
 
-def _now() -> str: return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
-def db_path(path:str|Path) -> Path:
-    "`gradebook.sqlite` itself, or the one inside a grading output folder."
-    path = Path(path)
-    return path/DB_NAME if path.is_dir() or path.suffix == "" else path
-
-# %% ../nbs/17_review.ipynb #3c05903f
-class ManualScores:
-    "Hand-entered points, comments and score overrides, in their own tables of the gradebook's SQLite file."
-    def __init__(self, path:str|Path, # gradebook.sqlite or the grading output folder
-                ):
-        self.path = db_path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"no gradebook at {self.path}; run `imdb-course grade` first or pass the grading output folder")
-        self.con = sqlite3.connect(self.path, timeout=60)
-        self.con.row_factory = sqlite3.Row
-        with self.con: self.con.executescript(REVIEW_SCHEMA)
-    def close(self): self.con.close()
-    def __enter__(self): return self
-    def __exit__(self, *exc): self.close()
-
-    def set_manual(self, assignment:str, student:str, question:str, points:float, max_points:float, comment:str="",
-                   grader:str="", sha256:str|None=None):
-        "Store (replace) the hand score of one written answer."
-        with self.con:
-            self.con.execute("INSERT OR REPLACE INTO manual VALUES (?,?,?,?,?,?,?,?,?)",
-                             (assignment, student, question, float(points), max_points, comment, grader, _now(), sha256))
-
-    def manual(self, assignment:str) -> dict:
-        "(student, question) -> the stored hand score (a dict)."
-        rows = self.con.execute("SELECT * FROM manual WHERE assignment=?", (assignment,)).fetchall()
-        return {(r["student"], r["question"]): dict(r) for r in rows}
-
-    def override(self, assignment:str, student:str, question:str, old_points, new_points:float, reason:str,
-                 grader:str="", sha256:str|None=None):
-        "Record an override of an automatic score; the newest one counts, all are kept."
-        if not str(reason or "").strip(): raise ValueError("an override needs a reason; type why the automatic score is wrong")
-        with self.con:
-            self.con.execute("INSERT INTO overrides (assignment, student, question, old_points, new_points, reason, grader, at, "
-                             "submission_sha256) VALUES (?,?,?,?,?,?,?,?,?)",
-                             (assignment, student, question, old_points, float(new_points), reason.strip(), grader, _now(), sha256))
-
-    def history(self, assignment:str, student:str|None=None) -> list[dict]:
-        "Every override of an assignment (optionally one student's), oldest first."
-        q = "SELECT * FROM overrides WHERE assignment=?" + (" AND student=?" if student else "") + " ORDER BY id"
-        return [dict(r) for r in self.con.execute(q, (assignment, student) if student else (assignment,))]
-
-    def overrides(self, assignment:str) -> dict:
-        "(student, question) -> the newest override."
-        return {(o["student"], o["question"]): o for o in self.history(assignment)}
-
-# %% ../nbs/17_review.ipynb #07452b47
-def is_written(qres:dict) -> bool:
-    "A written question: the autograder gives it no points (None)."
-    return qres.get("points") is None
-
-def written_max(qres:dict) -> float:
-    "The hand-grading maximum of a written question: its settings points, else `DEFAULT_WRITTEN_POINTS`."
-    return float(qres.get("max_points") or 0) or DEFAULT_WRITTEN_POINTS
-
-def _merge_one(r:dict, manual:dict, overrides:dict, hand_graded:bool) -> dict:
-    r = json.loads(json.dumps(r, default=str))
-    for q, s in r.get("questions", {}).items():
-        m, o = manual.get((r["student"], q)), overrides.get((r["student"], q))
-        if is_written(s):
-            if hand_graded: s["max_points"] = written_max(s)
-            if m and m["submission_sha256"] == r.get("sha256"):
-                s["points"], s["max_points"] = m["points"], m["max_points"] or written_max(s)
-                s["manual"] = {k: m[k] for k in ("points", "comment", "grader", "at")}
-                s["messages"] = [f"graded by hand: {m['points']:g} / {s['max_points']:g}"] + ([f"Instructor: {m['comment']}"] if m["comment"] else [])
-            elif m: s["manual"] = {**{k: m[k] for k in ("points", "comment", "grader", "at")}, "stale": True}
-        elif o and o["submission_sha256"] == r.get("sha256"):
-            s["auto_points"], s["points"] = s.get("points"), o["new_points"]
-            s["override"] = {k: o[k] for k in ("old_points", "new_points", "reason", "grader", "at")}
-            s["messages"] = list(s.get("messages", [])) + [f"Instructor changed the automatic {_g(o['old_points'])} to {o['new_points']:g}: {o['reason']}"]
-    qs = r.get("questions", {}).values()
-    r["total"] = round(sum(s.get("points") or 0 for s in qs), 2)
-    r["max_total"] = round(sum(s.get("max_points") or 0 for s in qs), 2)
-    return r
-
-def _g(x) -> str: return "–" if x is None else f"{x:g}"
-
-def add_manual(results:list[dict], # results from `Gradebook.results` (not modified)
-               db:str|Path, # gradebook.sqlite or the grading output folder
-              ) -> list[dict]:
-    "The results with hand scores, comments and overrides merged in, totals recomputed."
-    if not results or not db_path(db).is_file(): return results
-    with ManualScores(db) as ms:
-        stored = {a: (ms.manual(a), ms.overrides(a)) for a in dict.fromkeys(r["assignment"] for r in results)}
-    return [_merge_one(r, *stored[r["assignment"]], bool(stored[r["assignment"]][0])) for r in results]
+# %% auto #0
+__all__ = ['TEMPLATES', 'solution_questions', 'student_answer', 'attention_items', 'md_html', 'Review', 'save_grade',
+           'refresh_feedback', 'create_app', 'serve']
 
 # %% ../nbs/17_review.ipynb #ba795bcf
 def _qid(cell) -> str|None:
@@ -301,7 +200,7 @@ def save_grade(rv:Review, assignment:str, question:str, student:str, form:dict):
 # %% ../nbs/17_review.ipynb #91814e28
 def refresh_feedback(rv:Review, assignment:str, student:str) -> str:
     "Rewrite the student's feedback page and the class summary with the new hand scores; '' or why it failed."
-    from imdb_course.gradebook import write_reports
+    from imdb_course.reports import write_reports
     try: write_reports(rv.db, assignment, students={student}); return ""
     except Exception as e: return f"feedback page not rewritten ({type(e).__name__}: {e}); run `imdb-course feedback` later"
 

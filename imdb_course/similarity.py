@@ -89,7 +89,7 @@ def find_notebooks(grading_dir:str|Path, # grading output folder (`grading/`), i
                    assignment:str, # assignment name, e.g. `03_embedding_lstm`
                   ) -> dict:
     "student -> notebook to compare: the grader's executed notebooks when there are any, else the raw submissions."
-    from imdb_course.grade import GradeError, find_submissions
+    from imdb_course.grading.inspect import GradeError, find_submissions
     root = Path(grading_dir)
     if not root.is_dir():
         raise SimilarityError(f"{root} is not a folder; pass the grading output folder (e.g. grading/) or a submissions folder")
@@ -230,7 +230,7 @@ def similarity_report(grading_dir:str|Path, # grading output folder (`grading/`)
                       guarantee:int=GUARANTEE, # every match this long is found
                      ) -> pd.DataFrame:
     "Compare every pair of submissions of an assignment; write the HTML page and the CSV; return the pairs."
-    from imdb_course.grade import assignment_name
+    from imdb_course.grading.inspect import assignment_name
     name, root = assignment_name(assignment), Path(grading_dir)
     notebooks = find_notebooks(root, name)
     if template is None: template = Path("assignments")/f"{name}.ipynb"

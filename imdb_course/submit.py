@@ -12,19 +12,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
 from . import __version__
-from .checks import (Diagnoses, _error_text, _is_frame, as_history, check_padded, error, is_keras_model,
+from .artifacts import *
+from .checks import (Diagnoses, error_text, is_frame, as_history, check_padded, error, is_keras_model,
                                 normalize_params, predict, self_check)
 
 # %% auto #0
-__all__ = ['MODEL_FILE', 'HISTORY_FILE', 'PREDICTIONS_FILE', 'ANSWER_FILE', 'ARTIFACT_FILES', 'MAX_MB', 'MAX_MODEL_PARAMS',
-           'check_question_id', 'to_jsonable', 'submit', 'Artifacts', 'load_artifacts']
+__all__ = ['check_question_id', 'to_jsonable', 'submit']
 
 # %% ../nbs/07_submit.ipynb #a23d41a2
-MODEL_FILE, HISTORY_FILE, PREDICTIONS_FILE, ANSWER_FILE = "model.keras", "history.json", "predictions.npy", "answer.json"
-ARTIFACT_FILES = (ANSWER_FILE, HISTORY_FILE, PREDICTIONS_FILE, MODEL_FILE)
-MAX_MB = {ANSWER_FILE: 4, HISTORY_FILE: 1, PREDICTIONS_FILE: 64, MODEL_FILE: 200}  # larger files are refused
-MAX_MODEL_PARAMS = 50_000_000  # a model.keras declaring more (before loading) is refused
-
 _QID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 
 def check_question_id(question) -> str:
@@ -49,7 +44,7 @@ def to_jsonable(obj, # value to write to JSON
     if isinstance(obj, np.generic): return to_jsonable(obj.item(), where)
     if isinstance(obj, np.ndarray): return to_jsonable(obj.tolist(), where)
     if isinstance(obj, Path): return str(obj)
-    if _is_frame(obj): return to_jsonable(obj.to_dict(orient="records"), where)
+    if is_frame(obj): return to_jsonable(obj.to_dict(orient="records"), where)
     if hasattr(obj, "to_dict") and hasattr(obj, "index") and hasattr(obj, "dtype"): return to_jsonable(obj.to_dict(), where)
     if isinstance(obj, dict):
         out = {}
@@ -78,12 +73,12 @@ def _save_model(model, path:Path):
     try: model.save(path)
     except Exception as e:
         path.unlink(missing_ok=True)
-        return error("model-not-saved", f"the model could not be saved: {_error_text(e)}",
+        return error("model-not-saved", f"the model could not be saved: {error_text(e)}",
                      "hand in a model built from Keras layers (keras.Sequential([...]))")
     import keras
     try: keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as e:
-        return error("unsafe-model", f"the saved model cannot be reloaded safely, so the grader will refuse it: {_error_text(e)}",
+        return error("unsafe-model", f"the saved model cannot be reloaded safely, so the grader will refuse it: {error_text(e)}",
                      "use only built-in Keras layers (no Lambda or custom layers), e.g. layers.GlobalAveragePooling1D()")
     return None
 
@@ -167,106 +162,3 @@ def submit(question:str, # question id from the exercise, e.g. "q1"
     diags.title = f"Handed in {question} → {qdir} ({', '.join(files)})\nSelf-check {question}"
     if verbose: _show(diags)
     return qdir
-
-# %% ../nbs/07_submit.ipynb #30410c39
-@dataclass
-class Artifacts:
-    "What `load_artifacts` found in a question folder."
-    path: Path  # the question folder
-    answer: dict|None = None  # answer.json (keys question, answer, params, ...)
-    history: dict|None = None  # history.json as {metric: [float per epoch]}
-    predictions: np.ndarray|None = None  # predictions.npy
-    model: object = None  # model.keras, loaded with safe_mode=True (None if not loaded)
-    model_config: dict|None = None  # config.json inside model.keras (architecture and compile config)
-    missing: list = field(default_factory=list)  # files not there
-    corrupt: dict = field(default_factory=dict)  # file -> why it could not be read
-
-    @property
-    def question(self) -> str: return (self.answer or {}).get("question") or self.path.name
-    @property
-    def loss(self): return ((self.model_config or {}).get("compile_config") or {}).get("loss")
-
-    def why_missing(self, name:str) -> str:
-        if not self.path.is_dir():
-            return f"there is no folder {self.path} (submit({self.path.name!r}, ...) was not called, or OUTPUT_DIR differs)"
-        return f"submit({self.path.name!r}, ...) was called without it"
-
-    def __str__(self):
-        lines = [f"{self.path}:"]
-        lines += [f"  ✓ {f}" for f in ARTIFACT_FILES if f not in self.missing and f not in self.corrupt]
-        lines += [f"  - {f}: missing" for f in self.missing] + [f"  ✗ {f}: {why}" for f, why in self.corrupt.items()]
-        return "\n".join(lines)
-
-# %% ../nbs/07_submit.ipynb #ee8e116f
-def _read_answer(path:Path) -> dict:
-    a = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(a, dict): raise ValueError(f"it holds a {type(a).__name__}, not an object")
-    for k in ("answer", "params"):
-        if not isinstance(a.setdefault(k, {}), dict): raise ValueError(f"its {k!r} is a {type(a[k]).__name__}, not an object")
-    return a
-
-def _read_history(path:Path) -> dict:
-    h = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(h, dict): raise ValueError(f"it holds a {type(h).__name__}, not {{metric: [values]}}")
-    return as_history(h)
-
-def _read_predictions(path:Path) -> np.ndarray:
-    p = np.load(path, allow_pickle=False)
-    if p.dtype.kind not in "biuf" or p.ndim not in (1, 2): raise ValueError(f"array of dtype {p.dtype} and shape {p.shape} is not predictions")
-    return p.astype("float32")
-
-def _declared_params(cfg) -> int:
-    "Rough size a Keras config declares (embeddings and square of units), to refuse huge models before loading."
-    total, stack = 0, [cfg]
-    while stack:
-        o = stack.pop()
-        if isinstance(o, list): stack += o
-        elif isinstance(o, dict):
-            c = o.get("config") if isinstance(o.get("config"), dict) else {}
-            try:
-                if o.get("class_name") == "Embedding": total += int(c.get("input_dim", 0)) * int(c.get("output_dim", 0))
-                elif "class_name" in o and isinstance(c.get("units"), int): total += c["units"] ** 2
-            except (TypeError, ValueError): pass
-            stack += list(o.values())
-    return total
-
-def _read_model_config(path:Path) -> dict:
-    try:
-        with zipfile.ZipFile(path) as z: cfg = json.loads(z.read("config.json"))
-    except zipfile.BadZipFile as e: raise ValueError(f"not a Keras archive (truncated or corrupt zip: {e})") from None
-    except KeyError: raise ValueError("not a Keras archive (no config.json inside)") from None
-    if not isinstance(cfg, dict): raise ValueError("its config.json is not an object")
-    if (n := _declared_params(cfg)) > MAX_MODEL_PARAMS:
-        raise ValueError(f"it declares about {n:,} parameters (more than {MAX_MODEL_PARAMS:,}); course models are far smaller")
-    return cfg
-
-def _load_model(path:Path):
-    import keras
-    return keras.saving.load_model(path, safe_mode=True, compile=False)
-
-# %% ../nbs/07_submit.ipynb #efe59d7a
-def load_artifacts(question_dir:str|Path, # OUTPUT_DIR/<question>
-                   load_model:bool=True, # load model.keras (needs Keras); else only its config is read
-                  ) -> Artifacts:
-    "Load the artifacts of one question; what is missing or corrupt is recorded, never raised."
-    art = Artifacts(Path(question_dir))
-    if art.path.is_symlink():
-        art.corrupt = {f: "the question folder is a symbolic link; artifacts must be written by submit" for f in ARTIFACT_FILES}
-        return art
-    for name in ARTIFACT_FILES:
-        f = art.path / name
-        try:
-            if f.is_symlink(): raise ValueError("it is a symbolic link; artifacts must be regular files written by submit")
-            if not f.exists(): art.missing.append(name); continue
-            if not f.is_file(): raise ValueError("it is not a regular file")
-            if (mb := f.stat().st_size / 2**20) > MAX_MB[name]: raise ValueError(f"it is {mb:.0f} MB, more than the {MAX_MB[name]} MB allowed")
-            if name == ANSWER_FILE: art.answer = _read_answer(f)
-            elif name == HISTORY_FILE: art.history = _read_history(f)
-            elif name == PREDICTIONS_FILE: art.predictions = _read_predictions(f)
-            else:
-                art.model_config = _read_model_config(f)
-                if load_model: art.model = _load_model(f)
-        except json.JSONDecodeError as e: art.corrupt[name] = f"not valid JSON ({e})"
-        except ValueError as e: art.corrupt[name] = str(e)
-        except Exception as e: art.corrupt[name] = _error_text(e)
-    return art

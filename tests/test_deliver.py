@@ -1,4 +1,4 @@
-"""`imdb-course feedback`: per-student delivery from a grading folder laid out exactly as `imdb_course.grade.grade_one`
+"""`imdb-course feedback`: per-student delivery from a grading folder laid out exactly as `imdb_course.grading.grade.grade_one`
 and `gradebook.write_reports` write it (nothing is graded here: the layout is built from the grader's own writers)."""
 import base64, io, json, zipfile
 
@@ -12,7 +12,8 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from imdb_course.cli import main
 from imdb_course.deliver import DeliverError, deliver
-from imdb_course.gradebook import Gradebook, write_feedback, write_summary
+from imdb_course.gradebook import Gradebook
+from imdb_course.reports import write_feedback, write_summary
 
 STUDENTS = ("ann", "bob", "cy.d")   # cy.d: a student id with a dot (grade.safe_name keeps it)
 

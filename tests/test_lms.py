@@ -17,7 +17,7 @@ DUE = "2026-12-15T23:59+01:00"
 
 
 def result(student, pts, assignment="01_epochs", file=None):
-    "A stored result the way imdb_course.grade records it (only the fields exports read)."
+    "A stored result the way imdb_course.grading records it (only the fields exports read)."
     qs = {q: {"points": p, "max_points": m, "messages": [], "diagnoses": []}
           for q, p, m in zip(["q1", "q2", "q3"], pts, [2.0, 3.0, 3.0])}
     return {"assignment": assignment, "student": student, "status": "ok", "message": "", "questions": qs,

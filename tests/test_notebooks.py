@@ -16,10 +16,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from imdb_course.checks import PARAM_NAMES
+
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ["01_epochs", "02_stacked", "03_embedding_lstm", "04_gru", "05_tuning"]
-CONTRACT = ["DATA_SOURCE", "NUM_WORDS", "MAXLEN", "EPOCHS", "BATCH_SIZE", "TRAIN_SAMPLES", "TEST_SAMPLES", "SEED",
-            "OUTPUT_DIR"]
+CONTRACT = list(PARAM_NAMES)  # the papermill parameter contract, defined once in imdb_course.checks
 SETTING_OF = {"NUM_WORDS": "num_words", "MAXLEN": "maxlen", "EPOCHS": "epochs", "BATCH_SIZE": "batch_size",
               "TRAIN_SAMPLES": "train_samples", "TEST_SAMPLES": "test_samples", "SEED": "seed"}
 # tiny parameters: the whole headless run of ten notebooks must stay within a few minutes on 2 cores

@@ -82,3 +82,40 @@ def test_console_script_runs():
     assert "the bundled sample" in r.stdout and "review #0" in r.stdout
     r = subprocess.run(cmd + ["data", "--source", "/nonexistent/aclImdb.tar.gz"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+def _package_imports() -> dict:
+    "module -> {imported module: names} for every `imdb_course` import in the package (lazy imports in functions included)."
+    import ast
+    pkg, graph = ROOT/"imdb_course", {}
+    for f in sorted(pkg.rglob("*.py")):
+        if f.name == "_modidx.py": continue
+        mod = ".".join(("imdb_course",) + f.relative_to(pkg).with_suffix("").parts).removesuffix(".__init__")
+        deps = graph.setdefault(mod, {})
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = mod if f.name == "__init__.py" else mod.rpartition(".")[0]
+                for _ in range(max(node.level - 1, 0)): base = base.rpartition(".")[0]
+                target = (f"{base}.{node.module}" if node.module else base) if node.level else node.module
+                if target and target.startswith("imdb_course") and target != "imdb_course":
+                    deps.setdefault(target, set()).update(a.name for a in node.names)
+            elif isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name.startswith("imdb_course."): deps.setdefault(a.name, set())
+    return graph
+
+
+def test_package_imports_have_no_cycle():
+    "Imports run one way (config → … → grading → gradebook/reports → cli): no module reaches itself."
+    graph = _package_imports()
+    def visit(m, path):
+        if m in path: raise AssertionError(f"import cycle: {' → '.join(path[path.index(m):] + [m])}; move the shared code down")
+        for d in graph.get(m, {}): visit(d, path + [m])
+    for m in graph: visit(m, [])
+
+
+def test_no_private_name_imported_across_modules():
+    "What modules share is public: no `from imdb_course.x import _y`."
+    leaks = [f"{m} imports {n} from {d}" for m, deps in _package_imports().items() for d, names in deps.items()
+             for n in names if n.startswith("_") and n != "__version__"]
+    assert not leaks, f"private names imported across modules (make them public): {leaks}"

@@ -66,7 +66,7 @@ STUDENTS = {"ann": (ANN1, ANN2), "bob": (BOB1, BOB2), "cy": (CY1, CY2),
 
 @pytest.fixture
 def course(tmp_path):
-    "A template notebook and a grading folder as `imdb_course.grade.grade_one` writes it."
+    "A template notebook and a grading folder as `imdb_course.grading.grade.grade_one` writes it."
     template = tmp_path/"assignments"/"07_words.ipynb"
     template.parent.mkdir()
     nbformat.write(notebook("# YOUR CODE HERE\nraise NotImplementedError()", "# YOUR CODE HERE\nraise NotImplementedError()",

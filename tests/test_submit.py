@@ -10,7 +10,9 @@ import keras
 from keras import layers
 
 import imdb_course.submit as sub
-from imdb_course.submit import ARTIFACT_FILES, load_artifacts, submit, to_jsonable
+import imdb_course.artifacts as artifacts
+from imdb_course.artifacts import ARTIFACT_FILES, load_artifacts
+from imdb_course.submit import submit, to_jsonable
 
 MAXLEN = 20
 PARAMS = {"NUM_WORDS": 100, "MAXLEN": MAXLEN, "EPOCHS": 1, "OUTPUT_DIR": "out"}
@@ -152,7 +154,7 @@ def test_load_artifacts_tolerant(tmp_path, handed_in, monkeypatch):
 def test_load_artifacts_refuses_oversized_and_huge_models(tmp_path, monkeypatch):
     big = tiny(layers.Embedding(100, 8), layers.SimpleRNN(4), layers.Dense(1, activation="sigmoid"))
     qdir = submit("q1", output_dir=tmp_path, model=big, answer={}, verbose=False)
-    monkeypatch.setitem(sub.MAX_MB, "answer.json", 0)
-    monkeypatch.setattr(sub, "MAX_MODEL_PARAMS", 500)
+    monkeypatch.setitem(artifacts.MAX_MB, "answer.json", 0)
+    monkeypatch.setattr(artifacts, "MAX_MODEL_PARAMS", 500)
     art = load_artifacts(qdir)
     assert "MB allowed" in art.corrupt["answer.json"] and "declares about" in art.corrupt["model.keras"]
