@@ -174,22 +174,24 @@ def bucket_boundaries(longest:int, # the longest review (tokens)
     return [b + 1 for b in sorted(sizes) if b < longest] + [longest + 1]
 
 class BucketBatches(keras.utils.PyDataset):
-    "Length-bucketed `(ids, label, weight)` batches for any Keras backend: every batch is `batch_size` reviews post-padded to its bucket length."
+    "Length-bucketed `(ids, label)` batches for any Keras backend, each post-padded to its bucket length."
     def __init__(self, seqs, labels, bounds, batch_size, shuffle, seed):
         super().__init__()
         self.seqs, self.labels, self.batch_size, self.shuffle = seqs, labels, batch_size, shuffle
-        lengths = np.array([len(s) for s in seqs])
         self.widths = np.asarray(bounds) - 1  # padded length of each bucket
-        self.bucket = np.searchsorted(self.widths, lengths)  # first bucket that holds the review
+        self.bucket = np.searchsorted(self.widths, [len(s) for s in seqs])  # first bucket that holds the review
         self.rng = np.random.default_rng(seed)
         self._batch()
 
     def _batch(self):
-        "Group review indices into batches of one bucket (shuffled within buckets and in batch order)."
+        "Group review indices into batches of one bucket; when shuffling, fill a bucket's ragged last batch with random reviews of that bucket."
         batches = []
         for b in np.unique(self.bucket):
             idx = np.flatnonzero(self.bucket == b)
-            if self.shuffle: idx = self.rng.permutation(idx)
+            if self.shuffle:
+                idx = self.rng.permutation(idx)
+                extra = -len(idx) % self.batch_size  # fixed batch size: one shape per bucket, so JAX compiles once per bucket
+                idx = np.concatenate([idx, self.rng.choice(idx, extra, replace=len(idx) < extra)])
             batches += [(b, idx[i:i + self.batch_size]) for i in range(0, len(idx), self.batch_size)]
         if self.shuffle: batches = [batches[i] for i in self.rng.permutation(len(batches))]
         self.batches = batches
@@ -198,20 +200,17 @@ class BucketBatches(keras.utils.PyDataset):
 
     def __getitem__(self, i):
         b, idx = self.batches[i]
-        x = np.zeros((self.batch_size, int(self.widths[b])), "int32")
+        x = np.zeros((len(idx), int(self.widths[b])), "int32")
         for row, j in enumerate(idx): x[row, :len(self.seqs[j])] = self.seqs[j]
-        y, w = np.zeros(self.batch_size, "float32"), np.zeros(self.batch_size, "float32")
-        y[:len(idx)], w[:len(idx)] = self.labels[idx], 1.0
-        x[len(idx):, 0] = 1  # filler rows of a ragged last batch: one token, weight 0 (fixed shapes: no recompiling)
-        return x, y, w
+        return x, self.labels[idx]
 
     def on_epoch_end(self):
         if self.shuffle: self._batch()
 
     @property
     def shapes(self) -> set:
-        "The distinct batch shapes (at most one per bucket)."
-        return {(self.batch_size, int(self.widths[b])) for b, _ in self.batches}
+        "The distinct batch shapes: one per bucket when shuffling (training), at most two when not (exact evaluation)."
+        return {(len(idx), int(self.widths[b])) for b, idx in self.batches}
 
 def bucket_dataset(x, # padded 2-D id array or a list of id lists
                    y, # labels
@@ -221,7 +220,7 @@ def bucket_dataset(x, # padded 2-D id array or a list of id lists
                    sizes=BUCKET_SIZES, # bucket upper lengths
                    maxlen:int|None=None, # truncate longer reviews
                   ) -> BucketBatches:
-    "A backend-neutral `keras.utils.PyDataset` of `(ids, label, weight)` batches, each post-padded to its length bucket."
+    "A backend-neutral `keras.utils.PyDataset` of `(ids, label)` batches, each post-padded to its length bucket (fixed batch size when shuffling)."
     seqs = [s if len(s) else np.zeros(1, "int32") for s in strip_padding(x, maxlen)]  # an empty review keeps one pad
     lengths = np.array([len(s) for s in seqs])
     bounds = bucket_boundaries(int(lengths.max()), sizes)
