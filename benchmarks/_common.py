@@ -6,7 +6,7 @@ import argparse, datetime as dt, json, math, os, platform, sys, time
 from contextlib import contextmanager
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # bench_backends.py sets it per subprocess
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 HERE = Path(__file__).resolve().parent
@@ -51,8 +51,10 @@ def machine_info() -> dict:
         info["memory_gb"] = round(psutil.virtual_memory().total / 2**30, 1)
     except ImportError: pass
     if "tensorflow" in sys.modules or "keras" in sys.modules:
-        import keras, tensorflow as tf
-        info.update(tensorflow=tf.__version__, keras=keras.__version__, keras_backend=keras.backend.backend())
+        import keras
+        info.update(keras=keras.__version__, keras_backend=keras.backend.backend())
+        if "tensorflow" in sys.modules: info["tensorflow"] = sys.modules["tensorflow"].__version__
+        if "jax" in sys.modules: info["jax"] = sys.modules["jax"].__version__
     import imdb_course
     info["imdb_course"] = imdb_course.__version__
     return info

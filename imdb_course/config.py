@@ -12,8 +12,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['SETTINGS_ENV', 'SETTINGS_NAME', 'SOURCE_NAMES', 'DATA_KEYS', 'COURSE_KEYS', 'ASSIGNMENT_KEYS', 'GRADING_KEYS',
-           'SECTIONS', 'SettingsError', 'Key', 'parse_points', 'parse_value', 'find_settings', 'Settings',
-           'load_settings', 'settings_table']
+           'SECTIONS', 'BACKENDS', 'BACKEND_ENV', 'SettingsError', 'Key', 'parse_points', 'parse_value',
+           'find_settings', 'Settings', 'load_settings', 'keras_backend', 'backend_env', 'settings_table']
 
 # %% ../nbs/00_config.ipynb #0cd12777
 SETTINGS_ENV = "IMDB_COURSE_SETTINGS"  # environment variable naming a settings.ini
@@ -46,6 +46,7 @@ COURSE_KEYS = {
     "title": Key("Recurrent neural networks on IMDB reviews", str, "course title shown in reports"),
     "package_source": Key("", str, "what a notebook pip-installs when imdb_course is missing and no wheel is beside it (empty: none)"),
     "output_dir": Key("course_output", str, "where notebooks write their artifacts by default"),
+    "backend": Key("tensorflow", str, "Keras backend: tensorflow | jax ($KERAS_BACKEND wins)", choices=("tensorflow", "jax")),
 }
 
 ASSIGNMENT_KEYS = {
@@ -174,6 +175,33 @@ def load_settings(path:str|Path|None=None, # explicit settings.ini (see `find_se
                    for s in parser.sections() if s.startswith("assignment.")}
     return Settings(data=_section(parser, "data", DATA_KEYS), course=_section(parser, "course", COURSE_KEYS),
                     grading=_section(parser, "grading", GRADING_KEYS), assignments=assignments, path=path)
+
+# %% ../nbs/00_config.ipynb #4141b45a
+BACKENDS = ("tensorflow", "jax")  # Keras backends the course supports (jax: `pip install "imdb-course[jax]"`)
+BACKEND_ENV = "KERAS_BACKEND"  # the Keras way of choosing a backend; it wins over `[course] backend`
+
+def keras_backend(settings:Settings|None=None, # parsed settings (default: `load_settings()`)
+                  environ:dict|None=None, # environment to read (default: os.environ)
+                 ) -> str:
+    "The Keras backend in force: `$KERAS_BACKEND` if set, else `[course] backend` of settings.ini (never imports keras)."
+    environ = os.environ if environ is None else environ
+    name = (environ.get(BACKEND_ENV) or "").strip().lower()
+    where = f"${BACKEND_ENV}"
+    if not name:
+        settings = settings or load_settings()
+        name, where = settings.course.get("backend") or "tensorflow", f"[course] backend in {settings.path or 'the defaults'}"
+    if name not in BACKENDS:
+        raise SettingsError(f"{where} = {name!r} is not supported; use one of {', '.join(BACKENDS)} "
+                            f"(jax needs `pip install \"imdb-course[jax]\"`)")
+    return name
+
+def backend_env(settings:Settings|None=None, # parsed settings (default: `load_settings()`)
+                environ:dict|None=None, # environment to read (default: os.environ)
+               ) -> dict:
+    "Environment variables that put a child process (e.g. a graded kernel) on the backend in force."
+    env = {BACKEND_ENV: keras_backend(settings, environ), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if env[BACKEND_ENV] == "jax": env["JAX_PLATFORMS"] = (environ or os.environ).get("JAX_PLATFORMS", "cpu")
+    return env
 
 # %% ../nbs/00_config.ipynb #546049c5
 def settings_table(s:Settings|None=None) -> list[tuple]:

@@ -8,7 +8,8 @@ Docs: https://github.com/imdb-course/imdb-course/models.html.md"""
 # %% ../nbs/02_models.ipynb #3135d955
 from __future__ import annotations
 import os
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+from .config import keras_backend
+os.environ.setdefault("KERAS_BACKEND", keras_backend())  # $KERAS_BACKEND, else [course] backend: set before keras is imported
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
 import numpy as np
 import pandas as pd

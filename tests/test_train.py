@@ -153,12 +153,16 @@ def test_bucketing_helpers():
     assert [s.tolist() for s in strip_padding(x, maxlen=2)] == [[1, 5], [1, 7], [1, 2]]
     seqs = [[1] + [3] * n for n in [5, 10, 70, 80, 200, 90, 3, 66]]
     ds = bucket_dataset(seqs, [0, 1] * 4, batch_size=2, sizes=(64, 128), seed=0)
-    epoch1 = [(b.shape[1], b.numpy()[:, 0].tolist(), y.numpy().tolist()) for b, y in ds]
-    assert sum(len(y) for _, _, y in epoch1) == 8
-    assert {w for w, _, _ in epoch1} <= {64, 128, 201}  # bucket upper lengths, the last = longest review
-    for b, _ in ds: assert (b.numpy()[:, 0] == 1).all()  # post padding: reviews start at column 0
-    orders = {tuple(tuple(y.numpy().tolist()) for _, y in ds) for _ in range(6)}
+    batches = [ds[i] for i in range(len(ds))]
+    assert all(len(y) == 2 for _, y in batches)  # training batches keep the batch size (ragged ones filled)
+    assert {b.shape[1] for b, _ in batches} <= {64, 128, 201}  # bucket upper lengths, the last = longest review
+    for b, _ in batches: assert (b[:, 0] == 1).all()  # post padding: reviews start at column 0
+    orders = set()
+    for _ in range(6):
+        orders.add(tuple(tuple(ds[i][1].tolist()) for i in range(len(ds)))); ds.on_epoch_end()
     assert len(orders) > 1  # reshuffled and re-batched every epoch
+    test = bucket_dataset(seqs, [0, 1] * 4, batch_size=2, sizes=(64, 128), shuffle=False)
+    assert sum(len(test[i][1]) for i in range(len(test))) == 8  # evaluation: every review once
 
 
 def test_bucketed_training(tiny):
