@@ -114,14 +114,14 @@ def write_feedback(result:dict, path:str|Path) -> Path:
 
 # %% ../nbs/10a_reports.ipynb #0d2aabf9
 def mistakes(results:list[dict]) -> pd.DataFrame:
-    "Diagnosis codes by number of students, with an example message and hint."
+    "Mistakes (warning and error diagnoses; ok-level notes are not mistakes) by number of students, with an example."
     count, example = Counter(), {}
     for r in results:
         seen = set()
         for q, s in r.get("questions", {}).items():
             for d in s.get("diagnoses", []):
                 code = d.get("code")
-                if code and code not in seen:
+                if code and code not in seen and d.get("level", "error") != "ok":
                     seen.add(code); example.setdefault(code, (q, d.get("message", ""), d.get("hint", "")))
         for code in r.get("codes", []):
             if code not in seen: seen.add(code); example.setdefault(code, ("", r.get("message", ""), ""))
