@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 
 # %% auto #0
-__all__ = ['MISTAKES', 'DemoError', 'demo_submissions', 'run_demo', 'print_demo_report']
+__all__ = ['MISTAKES', 'DemoError', 'demo_submissions', 'demo_roster', 'after_grading', 'run_demo', 'print_demo_report']
 
 # %% ../nbs/12_demo.ipynb #94337a6a
 class DemoError(ValueError):
@@ -42,16 +42,50 @@ MISTAKES = {  # name -> (pattern, replacement): classic mistakes written into a 
     "no_embedding": (r"layers\.Embedding\(NUM_WORDS, *\d+(, *mask_zero=True)?\),", "layers.Reshape((MAXLEN, 1)),"),
 }
 
+def _renamed(nb):
+    "A copy of `nb` whose code names its variables differently (what a student who copies does)."
+    new = copy.deepcopy(nb)
+    for cell in new.cells:
+        if cell.cell_type == "code": cell.source = re.sub(r"\bmodel\b(?!=)", "my_net", re.sub(r"\bhistory\b(?!=)", "hist", cell.source))
+    return new
+
 def demo_submissions(solution:str|Path, # a solution notebook, e.g. solutions/01_epochs.ipynb
                     ) -> dict:
-    "`{student: notebook}`: the solution, the student version and three classic mistakes."
+    "`{student: notebook}`: the solution, the student version, three classic mistakes and one copied notebook."
     from imdb_course.release import release_nb
     nb = nbformat.read(solution, as_version=4)
     subs = {"ada_solution": nb, "ben_unsolved": release_nb(nb, Path(solution).name)}
     for i, (name, (pattern, repl)) in enumerate(MISTAKES.items()):
         subs[f"{'cy dee'.split()[i]}_{name}"] = _replace_once(nb, pattern, repl, name)
     subs["eve_hardcoded_epochs"] = _after_parameters(nb, "EPOCHS = 3  # more epochs = better accuracy, right?")
+    subs["fay_copied_from_dee"] = _renamed(subs["dee_no_embedding"])  # the pair copy detection should flag
     return subs
+
+# %% ../nbs/12_demo.ipynb #dm0after
+def demo_roster(students:list, # the demo's student ids
+               ) -> "pd.DataFrame":
+    "A made-up roster for the demo's students (what an instructor downloads from the LMS)."
+    import pandas as pd
+    return pd.DataFrame([dict(student=s, name=s.split("_")[0].title() + " Demo", email=f"{s.split('_')[0]}@example.edu",
+                              lms_id=1001 + i, sis_id=f"S{i + 1:03d}", sis_login=s.split("_")[0], section="A")
+                         for i, s in enumerate(students)])
+
+def after_grading(out:Path, # the demo folder
+                  assignment:str, # the graded assignment
+                  students:list, # who was graded
+                 ):
+    "The rest of the instructor's loop: a Canvas import file, the copy-detection report, where to review by hand."
+    from imdb_course.lms import export_grades
+    from imdb_course.similarity import similarity_report
+    g = out/"grading"
+    roster = out/"roster.csv"; demo_roster(students).to_csv(roster, index=False)
+    ex = export_grades(g, out/"canvas.csv", "canvas", roster, assignment)
+    print(f"5. Canvas import file: {ex.path} ({ex.rows} students, roster {roster})")
+    pairs = similarity_report(g, assignment, template=out/"assignments"/f"{assignment}.ipynb")
+    flagged = pairs[pairs.flagged]
+    print(f"6. copy detection: {len(flagged)} of {len(pairs)} pairs flagged (the demo's notebooks are all made from the "
+          f"solution, so most pairs match; fay copied dee's), report {pairs.attrs['html']}")
+    print(f"7. grade written answers by hand: imdb-course review {g} --assignment {assignment}  (http://127.0.0.1:8000)\n")
 
 # %% ../nbs/12_demo.ipynb #da5e8a7c
 def run_demo(out:str|Path="imdb-course-demo", # fresh folder for everything the demo writes
@@ -78,11 +112,12 @@ def run_demo(out:str|Path="imdb-course-demo", # fresh folder for everything the 
     subs_dir = out/"submissions"/assignment
     subs_dir.mkdir(parents=True, exist_ok=True)
     for student, nb in demo_submissions(solution).items(): nbformat.write(nb, subs_dir/f"{student}.ipynb")
-    print(f"2. wrote 5 submissions into {subs_dir}")
+    print(f"2. wrote {len(list(subs_dir.glob('*.ipynb')))} submissions into {subs_dir}")
     print(f"3. grading them headlessly ({workers} workers, grading budget from settings.ini [grading]) …")
     scores = grade_folder(subs_dir, assignment, out=out/"grading", workers=workers,
                           solutions_dir=solutions_dir, progress=progress)
-    print(f"4. done in {time.perf_counter() - t0:.0f} s\n")
+    print(f"4. done in {time.perf_counter() - t0:.0f} s")
+    after_grading(out, assignment, list(scores.index))
     return scores
 
 # %% ../nbs/12_demo.ipynb #846fb104

@@ -159,3 +159,11 @@ def test_demo_from_a_pip_install_in_an_empty_folder(pip_installed, tmp_path):
     ada = next(l for l in r.stdout.splitlines() if l.startswith("ada_solution"))
     assert " ok " in ada and "8/8" in ada, ada
     assert (tmp_path/"imdb-course-demo"/"grading"/"gradebook.sqlite").is_file()
+    canvas = (tmp_path/"imdb-course-demo"/"canvas.csv").read_text().splitlines()   # the rest of the loop
+    assert canvas[0].startswith("Student,ID,SIS User ID") and "Points Possible" in canvas[1] and len(canvas) == 2 + 6
+    assert "copy detection: " in r.stdout and "imdb-course review" in r.stdout
+    import pandas as pd
+    pairs = pd.read_csv(next((tmp_path/"imdb-course-demo"/"grading").rglob("similarity.csv")))
+    copied = pairs[(pairs.student_a + pairs.student_b).str.contains("fay_copied_from_dee")
+                   & (pairs.student_a + pairs.student_b).str.contains("dee_no_embedding")]
+    assert copied.flagged.all() and len(copied) == 1
