@@ -21,9 +21,10 @@ def test_package_is_what_nbs_export(tmp_path):
         src = ROOT/item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path/item)
     subprocess.run([_tool("nbdev-export")], cwd=tmp_path, check=True, capture_output=True, timeout=120)
-    stale = [p.name for p in sorted((ROOT/"imdb_course").glob("*.py"))
-             if (tmp_path/"imdb_course"/p.name).read_text() != p.read_text()]
-    new = [p.name for p in (tmp_path/"imdb_course").glob("*.py") if not (ROOT/"imdb_course"/p.name).exists()]
+    pkg, out = ROOT/"imdb_course", tmp_path/"imdb_course"
+    rel = lambda root: {str(p.relative_to(root)) for p in root.rglob("*.py") if "course" not in p.relative_to(root).parts[:1]}
+    stale = sorted(r for r in rel(pkg) if not (out/r).is_file() or (out/r).read_text() != (pkg/r).read_text())
+    new = sorted(rel(out) - rel(pkg))  # subpackages too (imdb_course/grading/)
     assert not stale and not new, f"imdb_course/ differs from what nbs/ exports: {stale + new}; run nbdev-export"
 
 
