@@ -92,7 +92,7 @@ def cmd_grades_export(a):
 def cmd_demo(a):
     "Release, make a class of submissions, grade it and show the result."
     from imdb_course.demo import run_demo, print_demo_report
-    scores = run_demo(a.out, a.assignment, a.solutions, a.workers)
+    scores = run_demo(a.out, a.assignment, a.solutions, a.workers, params_override=_params(a.param))
     print_demo_report(scores, a.out, a.assignment)
 
 # %% ../nbs/11_cli.ipynb #2a45461e
@@ -230,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assignment", default="01_epochs")
     p.add_argument("--solutions", default="solutions")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help="override a grading parameter")
     p.set_defaults(func=cmd_demo)
     _add_init_parser(sub)
     _add_review_parser(sub)

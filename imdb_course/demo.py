@@ -93,6 +93,7 @@ def run_demo(out:str|Path="imdb-course-demo", # fresh folder for everything the 
              solutions_dir:str|Path="solutions", # the course's solution notebooks (none here: the shipped ones)
              workers:int=2, # submissions graded in parallel
              progress:bool=True, # progress bar while grading
+             params_override:dict|None=None, # grading parameters to change (e.g. a smaller budget on a slow machine)
             ):
     "Release, make a class of submissions, grade it; returns the score table."
     from imdb_course.release import release
@@ -115,7 +116,7 @@ def run_demo(out:str|Path="imdb-course-demo", # fresh folder for everything the 
     print(f"2. wrote {len(list(subs_dir.glob('*.ipynb')))} submissions into {subs_dir}")
     print(f"3. grading them headlessly ({workers} workers, grading budget from settings.ini [grading]) …")
     scores = grade_folder(subs_dir, assignment, out=out/"grading", workers=workers,
-                          solutions_dir=solutions_dir, progress=progress)
+                          solutions_dir=solutions_dir, progress=progress, params_override=params_override)
     print(f"4. done in {time.perf_counter() - t0:.0f} s")
     after_grading(out, assignment, list(scores.index))
     return scores
