@@ -11,7 +11,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['cmd_data', 'cmd_config', 'cmd_release', 'cmd_run', 'cmd_grade', 'cmd_grades_export', 'cmd_demo', 'cmd_init',
-           'cmd_similarity', 'cmd_feedback', 'cmd_review', 'build_parser', 'main']
+           'cmd_similarity', 'cmd_feedback', 'cmd_grades_verify', 'cmd_review', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #85945771
 def cmd_data(a):
@@ -128,6 +128,26 @@ def cmd_feedback(a):
     print(df.drop(columns="path").to_string(index=False))
     print(f"{len(df)} {'zips' if a.zip else 'folders'} in {a.to}")
 
+# %% ../nbs/11_cli.ipynb #2dd70200
+def cmd_grades_verify(a):
+    "Check every gradebook row against its MAC (OK, or each problem; exit 1); --sign-existing accepts it as it is."
+    from imdb_course.gradebook import verify_gradebook, sign_existing, problems_text
+    if a.sign_existing:
+        accepted = sign_existing(a.grading_dir)
+        print((f"accepted as they are now:\n{problems_text(accepted)}\n" if accepted else "") + f"signed every row of {a.grading_dir}")
+        return 0
+    found = verify_gradebook(a.grading_dir)
+    print(f"OK: every row of {a.grading_dir} is as the grader wrote it" if not found else problems_text(found))
+    return 1 if found else 0
+
+def _add_verify_parser(gsub):
+    v = gsub.add_parser("verify", help="check the gradebook's MACs: rows edited, added or deleted behind the grader")
+    v.add_argument("grading_dir", help="grading output folder (e.g. grading/) or its gradebook.sqlite")
+    v.add_argument("--sign-existing", action="store_true",
+                   help="sign every row as it is now (an older gradebook, after you checked its numbers)")
+    v.set_defaults(func=cmd_grades_verify)
+
+
 # %% ../nbs/11_cli.ipynb #d5405515
 def cmd_review(a):
     "Serve the local grading page: written answers, unverified items, score overrides."
@@ -208,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export_args(e)
     e.add_argument("--assignment", default=None, help="only this assignment")
     e.set_defaults(func=cmd_grades_export)
+    _add_verify_parser(gsub)
 
     p = sub.add_parser("similarity", help="flag submissions with suspiciously similar code (HTML side by side + CSV)")
     p.add_argument("grading_dir", help="grading output folder (e.g. grading/), or a folder of submissions")
@@ -242,10 +263,11 @@ def main(argv:list[str]|None=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from imdb_course.config import SettingsError
     from imdb_course.data import DataError
+    from imdb_course.integrity import IntegrityError
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args) or 0
-    except (DataError, SettingsError, FileNotFoundError, FileExistsError, ValueError, OSError) as e:
+    except (DataError, SettingsError, IntegrityError, FileNotFoundError, FileExistsError, ValueError, OSError) as e:
         print(f"imdb-course {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -6,15 +6,153 @@ Docs: https://github.com/imdb-course/imdb-course/gradebook.html.md"""
 
 # %% ../nbs/10_gradebook.ipynb #7bd23446
 from __future__ import annotations
-import base64, datetime as dt, html, io, json, os, sqlite3
+import base64, datetime as dt, html, io, json, os, secrets, sqlite3, warnings
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
+from .integrity import KEY_ENV, IntegrityError, digest_of, key_path, load_key, sign, verify
+
 # %% auto #0
-__all__ = ['DB_NAME', 'SCHEMA', 'INFO_COLUMNS', 'REVIEW_SCHEMA', 'DEFAULT_WRITTEN_POINTS', 'utc_now', 'Gradebook', 'scores_frame',
-           'error_codes', 'db_path', 'ManualScores', 'is_written', 'written_max', 'add_manual', 'export_csv']
+__all__ = ['SIGNED_TABLES', 'MAC_SCHEMA', 'KEY_CHECK', 'FIX', 'DB_NAME', 'SCHEMA', 'INFO_COLUMNS', 'REVIEW_SCHEMA',
+           'DEFAULT_WRITTEN_POINTS', 'sign_rows', 'gradebook_key', 'sign_table', 'check_rows', 'gradebook_problems',
+           'problems_text', 'utc_now', 'Gradebook', 'scores_frame', 'error_codes', 'db_path', 'ManualScores',
+           'is_written', 'written_max', 'add_manual', 'verify_gradebook', 'sign_existing', 'export_csv']
+
+# %% ../nbs/10_gradebook.ipynb #dfcb844f
+SIGNED_TABLES = ("submissions", "scores", "manual", "overrides")  # results, and the review page's hand scores
+
+MAC_SCHEMA = """
+CREATE TABLE IF NOT EXISTS row_macs (
+    tbl TEXT NOT NULL, assignment TEXT NOT NULL, student TEXT NOT NULL, row_key TEXT NOT NULL, mac TEXT NOT NULL,
+    PRIMARY KEY (tbl, row_key));
+CREATE TABLE IF NOT EXISTS digests (
+    tbl TEXT NOT NULL, assignment TEXT NOT NULL, digest TEXT NOT NULL, mac TEXT NOT NULL, PRIMARY KEY (tbl, assignment));
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
+"""
+KEY_CHECK = "imdb-course gradebook key check"  # signed into `meta`: tells a wrong key from edited rows
+
+def _pk(con, tbl:str) -> list[str]:
+    "The primary-key columns of a table (all its columns when it has none)."
+    info = list(con.execute(f"PRAGMA table_info({tbl})"))
+    return [r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5])] or [r[1] for r in info]
+
+def _rows(con, tbl:str, **match) -> list[dict]:
+    "Rows of `tbl` as dicts, those whose columns equal `match`."
+    where = " WHERE " + " AND ".join(f"{c}=?" for c in match) if match else ""
+    cur = con.execute(f"SELECT * FROM {tbl}{where}", list(match.values()))
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r)) for r in cur]
+
+def _row_key(tbl:str, row:dict, pk:list[str]) -> str: return json.dumps([tbl, *[row[c] for c in pk]], default=str)
+
+def _tables(con) -> list[str]:
+    "The signed tables this gradebook has."
+    return [t for t in SIGNED_TABLES if con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (t,)).fetchone()]
+
+def _meta(con, name:str):
+    row = con.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
+    return row[0] if row else None
+
+
+# %% ../nbs/10_gradebook.ipynb #6af6893a
+def sign_rows(con:sqlite3.Connection, # the gradebook
+              key:bytes, # `gradebook_key(con)`
+              tbl:str, # any table with `assignment` and `student` columns
+              assignment:str, # rows of this assignment
+              student:str|None=None, # only this student's rows (their old MACs go: rows the writer deleted)
+              **match, # only the rows with these column values (e.g. `question=`, `id=`): the others keep their MACs
+             ):
+    "(Re)sign rows of `tbl` as they are now, and the assignment's digest over all its row MACs."
+    who = {"assignment": assignment, **({"student": student} if student is not None else {})}
+    if not match:
+        con.execute("DELETE FROM row_macs WHERE tbl=? AND " + " AND ".join(f"{c}=?" for c in who), [tbl, *who.values()])
+    pk = _pk(con, tbl)
+    con.executemany("INSERT OR REPLACE INTO row_macs VALUES (?,?,?,?,?)",
+                    [(tbl, assignment, r["student"], _row_key(tbl, r, pk), sign(key, [tbl, r]))
+                     for r in _rows(con, tbl, **who, **match)])
+    d = digest_of(m for (m,) in con.execute("SELECT mac FROM row_macs WHERE tbl=? AND assignment=?", (tbl, assignment)))
+    con.execute("INSERT OR REPLACE INTO digests VALUES (?,?,?,?)", (tbl, assignment, d, sign(key, [tbl, assignment, d])))
+
+
+# %% ../nbs/10_gradebook.ipynb #641c136e
+def gradebook_key(con:sqlite3.Connection, # the gradebook
+                 ) -> bytes:
+    "The key this gradebook is signed with; a new key is made only for a gradebook nothing was signed in yet."
+    check = _meta(con, "key_check")
+    key = load_key(create=check is None)
+    if check is not None and not verify(key, KEY_CHECK, check):
+        raise IntegrityError(f"{key_path()} is not the key this gradebook was signed with: set {KEY_ENV} to the right "
+                             f"key file; if that key is lost, regrade into a new --out folder")
+    return key
+
+def sign_table(con:sqlite3.Connection, # the gradebook, inside the transaction that wrote the rows
+               tbl:str, # the table written
+               assignment:str, student:str|None=None, **match, # which rows (see `sign_rows`)
+              ):
+    "Sign rows the grader or the review page just wrote."
+    for stmt in filter(str.strip, MAC_SCHEMA.split(";")): con.execute(stmt)   # executescript would commit
+    key = gradebook_key(con)
+    con.execute("INSERT OR IGNORE INTO meta VALUES ('key_check', ?)", (sign(key, KEY_CHECK),))
+    sign_rows(con, key, tbl, assignment, student, **match)
+
+
+# %% ../nbs/10_gradebook.ipynb #5b0ae7c7
+def _problem(problem:str, tbl:str|None=None, assignment=None, student=None, row:str="") -> dict:
+    return dict(problem=problem, table=tbl, assignment=assignment, student=student, row=row)
+
+def _label(row_key:str) -> str: return "/".join(str(v) for v in json.loads(row_key)[1:])
+
+def check_rows(con:sqlite3.Connection, # the gradebook
+               key:bytes, # the key it was signed with
+               tbl:str, # a table signed with `sign_rows`
+              ) -> list[dict]:
+    "What changed in `tbl` behind the grader: rows edited, added, deleted, unsigned; digests that no longer match."
+    pk, out, seen = _pk(con, tbl), [], set()
+    stored = {k: (a, s, m) for k, a, s, m in con.execute("SELECT row_key, assignment, student, mac FROM row_macs WHERE tbl=?", (tbl,))}
+    digests = {a: (d, m) for a, d, m in con.execute("SELECT assignment, digest, mac FROM digests WHERE tbl=?", (tbl,))}
+    for r in _rows(con, tbl):
+        k = _row_key(tbl, r, pk); seen.add(k)
+        if k not in stored: kind = "row added" if r["assignment"] in digests else "unsigned"
+        else: kind = None if verify(key, [tbl, r], stored[k][2]) else "row edited"
+        if kind: out.append(_problem(kind, tbl, r["assignment"], r["student"], _label(k)))
+    out += [_problem("row deleted", tbl, a, s, _label(k)) for k, (a, s, _) in stored.items() if k not in seen]
+    for a, (d, m) in digests.items():
+        if not verify(key, [tbl, a, d], m) or d != digest_of(v[2] for v in stored.values() if v[0] == a):
+            out.append(_problem("digest mismatch", tbl, a, None, f"{a} (rows deleted or added with their MACs)"))
+    return out
+
+
+# %% ../nbs/10_gradebook.ipynb #5f0672a5
+def gradebook_problems(con:sqlite3.Connection, # the gradebook
+                      ) -> list[dict]:
+    "Every change made behind the grader; a missing or wrong key is one problem. Empty: intact (or nothing stored)."
+    tables = _tables(con)
+    if not any(con.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() for t in tables): return []
+    if _meta(con, "key_check") is None and not key_path().is_file():   # never signed: every row shows as unsigned
+        return [p for t in tables for p in check_rows(con, secrets.token_bytes(32), t)]
+    if not key_path().is_file():
+        return [_problem("key missing", row=f"no key at {key_path()}: restore it from a backup, or set {KEY_ENV} to its path")]
+    try: key = gradebook_key(con)
+    except IntegrityError as e: return [_problem("wrong key", row=str(e))]
+    return [p for t in tables for p in check_rows(con, key, t)]
+
+FIX = ("regrade with `imdb-course grade SUBMISSIONS --assignment NAME --out DIR --force` (changed rows are regraded "
+       "even without --force), see every problem with `imdb-course grades verify DIR`, and once you have checked the "
+       "rows by hand accept them with `imdb-course grades verify DIR --sign-existing`")
+
+def problems_text(problems:list[dict], # from `gradebook_problems` / `Gradebook.problems`
+                 ) -> str:
+    "One line per problem; unsigned rows (an older gradebook) summed up per table and assignment."
+    lines, unsigned = [], {}
+    for p in problems:
+        if p["problem"] == "unsigned": unsigned.setdefault((p["table"], p["assignment"]), []).append(p["row"])
+        else: lines.append(f"{p['table']} {p['row']}: {p['problem']}" if p["table"] else f"{p['problem']}: {p['row']}")
+    lines += [f"{t} {a}: {len(rows)} rows unsigned (older gradebook without MACs): {', '.join(rows[:5])}"
+              f"{' …' if len(rows) > 5 else ''}" for (t, a), rows in unsigned.items()]
+    return "\n".join(lines)
+
 
 # %% ../nbs/10_gradebook.ipynb #de2fec22
 DB_NAME = "gradebook.sqlite"
@@ -23,7 +161,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, assignment TEXT NOT NULL, params_hash TEXT NOT NULL, params TEXT,
     started TEXT NOT NULL, finished TEXT, status TEXT NOT NULL, workers INTEGER, graded INTEGER DEFAULT 0,
-    skipped INTEGER DEFAULT 0);
+    skipped INTEGER DEFAULT 0, notes TEXT);
 CREATE TABLE IF NOT EXISTS submissions (
     assignment TEXT NOT NULL, student TEXT NOT NULL, file TEXT, sha256 TEXT, params_hash TEXT, run_id INTEGER,
     status TEXT, message TEXT, total REAL, max_total REAL, seconds REAL, executed TEXT, feedback TEXT,
@@ -44,18 +182,28 @@ class Gradebook:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = sqlite3.connect(self.path, timeout=60)
         self.con.row_factory = sqlite3.Row
-        with self.con: self.con.executescript(SCHEMA)
+        with self.con:
+            self.con.executescript(SCHEMA + MAC_SCHEMA)
+            if "notes" not in {r[1] for r in self.con.execute("PRAGMA table_info(runs)")}:   # an older gradebook
+                self.con.execute("ALTER TABLE runs ADD COLUMN notes TEXT")
+        self._checked = {}  # assignment -> problems found when the run started (rows not to skip)
 
     def close(self): self.con.close()
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
 
     def start_run(self, assignment:str, params_hash:str, params:dict|None=None, workers:int=1) -> int:
-        "Open a run; runs left `running` by a killed grader are marked `interrupted`."
+        "Open a run, noting rows changed behind the grader (regraded, not skipped); runs left `running` become `interrupted`."
+        gradebook_key(self.con)   # a missing or wrong key stops grading here, with the fix
+        found = self._checked[assignment] = self.problems(assignment)
         with self.con:
             self.con.execute("UPDATE runs SET status='interrupted' WHERE status='running'")
             cur = self.con.execute("INSERT INTO runs (assignment, params_hash, params, started, status, workers) VALUES (?,?,?,?,?,?)",
                                    (assignment, params_hash, json.dumps(params or {}, default=str), utc_now(), "running", workers))
+        if found:
+            note = f"changed behind the grader, regraded when submitted (not skipped):\n{problems_text(found)}"
+            with self.con: self.con.execute("UPDATE runs SET notes=? WHERE id=?", (note, cur.lastrowid))
+            warnings.warn(f"{self.path}: {note}")
         return cur.lastrowid
 
     def finish_run(self, run_id:int, status:str="finished", graded:int=0, skipped:int=0):
@@ -65,10 +213,16 @@ class Gradebook:
                              (utc_now(), status, graded, skipped, run_id))
 
     def is_current(self, assignment:str, student:str, sha256:str, params_hash:str) -> bool:
-        "Was this exact file already graded with these exact grading parameters?"
+        "Was this exact file already graded with these exact grading parameters, its rows as the grader wrote them?"
         row = self.con.execute("SELECT sha256, params_hash, status FROM submissions WHERE assignment=? AND student=?",
                                (assignment, student)).fetchone()
-        return bool(row) and row["sha256"] == sha256 and row["params_hash"] == params_hash and row["status"] != "grader_error"
+        return bool(row) and row["sha256"] == sha256 and row["params_hash"] == params_hash and row["status"] != "grader_error" \
+            and not self._suspect(assignment, student)
+
+    def _suspect(self, assignment:str, student:str) -> bool:
+        "Was this student's row, or the assignment's digest, changed behind the grader?"
+        if assignment not in self._checked: self._checked[assignment] = self.problems(assignment)
+        return any(p["student"] in (student, None) for p in self._checked[assignment])
 
     def record(self, result:dict, # one result of `imdb_course.grading`
                run_id:int|None=None):
@@ -83,10 +237,45 @@ class Gradebook:
             self.con.executemany("INSERT INTO scores VALUES (?,?,?,?,?,?,?)",
                 [(a, s, q, r.get("points"), r.get("max_points"), json.dumps(r.get("messages", [])),
                   json.dumps([d.get("code") for d in r.get("diagnoses", [])])) for q, r in result.get("questions", {}).items()])
+            for t in ("submissions", "scores"): sign_table(self.con, t, a, s)
+        self._checked.pop(a, None)
 
     def set_feedback(self, assignment:str, student:str, path:str):
+        "Note a student's feedback page; the row is re-signed only if it is still as the grader wrote it."
+        intact = self._intact("submissions", assignment, student)
         with self.con:
             self.con.execute("UPDATE submissions SET feedback=? WHERE assignment=? AND student=?", (path, assignment, student))
+            if intact: sign_table(self.con, "submissions", assignment, student)
+
+    def _intact(self, tbl:str, assignment:str, student:str) -> bool:
+        "Are this student's rows of `tbl` exactly those that were signed?"
+        key, pk = gradebook_key(self.con), _pk(self.con, tbl)
+        macs = dict(self.con.execute("SELECT row_key, mac FROM row_macs WHERE tbl=? AND assignment=? AND student=?",
+                                     (tbl, assignment, student)).fetchall())
+        rows = _rows(self.con, tbl, assignment=assignment, student=student)
+        return len(rows) == len(macs) and all(verify(key, [tbl, r], macs.get(_row_key(tbl, r, pk))) for r in rows)
+
+    def problems(self, assignment:str|None=None) -> list[dict]:
+        "What changed behind the grader (`gradebook_problems`), of one assignment when given; empty: intact."
+        return [p for p in gradebook_problems(self.con) if assignment is None or p["assignment"] in (assignment, None)]
+
+    def require_intact(self, assignment:str|None=None):
+        "Raise `IntegrityError` naming every row changed behind the grader, and the fix."
+        found = self.problems(assignment)
+        if found: raise IntegrityError(f"{self.path} was changed by something other than the grader:\n"
+                                       f"{problems_text(found)}\nrefusing to use it: {FIX}")
+
+    def sign_existing(self) -> list[dict]:
+        "Accept every row as it is now (an older gradebook, after the instructor checked it); returns what was accepted."
+        found, key = self.problems(), load_key(create=True)
+        with self.con:
+            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('key_check', ?)", (sign(key, KEY_CHECK),))
+            for t in _tables(self.con):
+                names = {a for (a,) in self.con.execute(f"SELECT DISTINCT assignment FROM {t}")}
+                for a in names | {a for (a,) in self.con.execute("SELECT assignment FROM digests WHERE tbl=?", (t,))}:
+                    sign_rows(self.con, key, t, a)
+        self._checked = {}
+        return found
 
     def results(self, assignment:str|None=None, students=None) -> list[dict]:
         "Stored results (dicts), sorted by assignment and student."
@@ -169,6 +358,7 @@ class ManualScores:
         with self.con:
             self.con.execute("INSERT OR REPLACE INTO manual VALUES (?,?,?,?,?,?,?,?,?)",
                              (assignment, student, question, float(points), max_points, comment, grader, utc_now(), sha256))
+            sign_table(self.con, "manual", assignment, student, question=question)
 
     def manual(self, assignment:str) -> dict:
         "(student, question) -> the stored hand score (a dict)."
@@ -180,9 +370,10 @@ class ManualScores:
         "Record an override of an automatic score; the newest one counts, all are kept."
         if not str(reason or "").strip(): raise ValueError("an override needs a reason; type why the automatic score is wrong")
         with self.con:
-            self.con.execute("INSERT INTO overrides (assignment, student, question, old_points, new_points, reason, grader, at, "
+            cur = self.con.execute("INSERT INTO overrides (assignment, student, question, old_points, new_points, reason, grader, at, "
                              "submission_sha256) VALUES (?,?,?,?,?,?,?,?,?)",
                              (assignment, student, question, old_points, float(new_points), reason.strip(), grader, utc_now(), sha256))
+            sign_table(self.con, "overrides", assignment, student, id=cur.lastrowid)
 
     def history(self, assignment:str, student:str|None=None) -> list[dict]:
         "Every override of an assignment (optionally one student's), oldest first."
@@ -233,6 +424,23 @@ def add_manual(results:list[dict], # results from `Gradebook.results` (not modif
         stored = {a: (ms.manual(a), ms.overrides(a)) for a in dict.fromkeys(r["assignment"] for r in results)}
     return [_merge_one(r, *stored[r["assignment"]], bool(stored[r["assignment"]][0])) for r in results]
 
+# %% ../nbs/10_gradebook.ipynb #66967b1d
+def _db_file(db:str|Path) -> Path:
+    p = Path(db); p = p/DB_NAME if p.is_dir() or p.suffix == "" else p
+    if not p.is_file(): raise FileNotFoundError(f"no gradebook at {p}; pass the grading output folder (it holds {DB_NAME})")
+    return p
+
+def verify_gradebook(db:str|Path, # gradebook.sqlite or the grading output folder
+                    ) -> list[dict]:
+    "Every row changed, added or deleted behind the grader, unsigned rows, key trouble (`imdb-course grades verify`)."
+    with Gradebook(_db_file(db)) as gb: return gb.problems()
+
+def sign_existing(db:str|Path, # gradebook.sqlite or the grading output folder
+                 ) -> list[dict]:
+    "Sign every row as it is now (an older gradebook, after the instructor checked it); returns what was accepted."
+    with Gradebook(_db_file(db)) as gb: return gb.sign_existing()
+
+
 # %% ../nbs/10_gradebook.ipynb #9e40cc5b
 def export_csv(db:str|Path, # gradebook.sqlite or the grading output folder
                path:str|Path, # CSV file to write
@@ -242,6 +450,7 @@ def export_csv(db:str|Path, # gradebook.sqlite or the grading output folder
     with Gradebook(db) as gb:
         names = [assignment] if assignment else gb.assignments()
         if not names: raise ValueError(f"{gb.path} holds no grades yet; run `imdb-course grade` first")
+        gb.require_intact(assignment)
         frames = []
         for a in names:
             df = scores_frame(add_manual(gb.results(a), gb.path)).drop(columns=["message", "mistakes"])  # numbers for the LMS

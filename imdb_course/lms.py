@@ -189,6 +189,7 @@ def export_grades(db:str|Path, # gradebook.sqlite or the grading output folder
         if not known: raise ValueError(f"{gb.path} holds no grades yet; run `imdb-course grade` first")
         if assignment and assignment not in known:
             raise ValueError(f"{gb.path} has no grades for {assignment}; known: {', '.join(known)}")
+        gb.require_intact(assignment)   # rows changed behind the grader are never exported
         results = add_manual([r for a in ([assignment] if assignment else known) for r in gb.results(a)], gb.path)
     warn = []
     if late:

@@ -164,6 +164,22 @@ def test_rerun_skips_unchanged(graded):
     assert last.graded == 0 and last.skipped == len(EXPECTED) and last.status == "finished"
 
 
+def test_row_changed_behind_the_grader_is_regraded(graded, tmp_path):
+    "A total edited with sqlite3: verify names it, export refuses, the next run regrades that student only."
+    from imdb_course.gradebook import verify_gradebook
+    from imdb_course.integrity import IntegrityError
+    out = tmp_path/"out"
+    shutil.copytree(graded["out"], out)
+    with sqlite3.connect(out/"gradebook.sqlite") as con: con.execute("UPDATE submissions SET total=5 WHERE student='syntax_error'")
+    assert [(p["problem"], p["student"]) for p in verify_gradebook(out)] == [("row edited", "syntax_error")]
+    with pytest.raises(IntegrityError, match="mini/syntax_error: row edited"): export_csv(out, tmp_path/"grades.csv")
+    with pytest.warns(UserWarning, match="syntax_error"): df = grade_folder(graded["subs"], "mini", out=out, workers=1, **KW)
+    with Gradebook(out) as gb: last = gb.runs().iloc[-1]
+    assert last.graded == 1 and last.skipped == len(EXPECTED) - 1 and "mini/syntax_error: row edited" in last.notes
+    assert df.loc["syntax_error", "total"] == graded["df"].loc["syntax_error", "total"] != 5
+    assert verify_gradebook(out) == []
+
+
 def _reuse_reference(graded, out:Path):
     "Copy the cached reference run so a new output folder doesn't execute the solution again."
     shutil.copytree(graded["out"]/"reference", out/"reference")
