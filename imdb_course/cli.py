@@ -72,7 +72,8 @@ def cmd_grade(a):
     from imdb_course.reports import scores_text
     from imdb_course.course import find_solutions
     scores = grade_folder(a.submissions, a.assignment, out=a.out, workers=a.workers, params_override=_params(a.param),
-                          solutions_dir=find_solutions(a.solutions), scheduler=a.scheduler, force=a.force)
+                          solutions_dir=find_solutions(a.solutions), scheduler=a.scheduler, force=a.force,
+                          manifest=a.manifest)
     print(scores_text(scores))
     out = Path(a.out) if a.out else Path("grading")
     print(f"\ngradebook: {out/'gradebook.sqlite'}")
@@ -219,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solutions", default="solutions", help="folder of the solution notebooks")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (needs the dask extra)")
     p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    p.add_argument("--manifest", default=None, help="CSV student,submitted_at[,extension_until|extension_days] (late policy)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("grades", help="gradebook operations")

@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+from .late import apply_late
 from .gradebook import DB_NAME, INFO_COLUMNS, Gradebook, add_manual, error_codes, scores_frame
 
 # %% auto #0
@@ -81,6 +82,9 @@ def feedback_html(result:dict, # one grading result
              f"<p class='total'><b>{_fmt(r.get('total'))}</b> / {_fmt(r.get('max_total'))} points</p>",
              f"<p>Run: <span class='{status_cls}'>{_e(r.get('status'))}</span> — {_e(r.get('status_doc', ''))}"
              + (f"<br>{_e(r['message'])}" if r.get("message") else "") + "</p>"]
+    if r.get("late"):  # the late policy (imdb_course.late): when it was handed in, and what that cost
+        parts.append(f"<p class='{'bad' if r['late'].get('points') else 'ok'}'>{_e(r['late']['note'])} "
+                     f"<span class='hint'>(time from {_e(r['late'].get('source', ''))}; points before: {_fmt(r.get('raw_total'))})</span></p>")
     if r.get("executed"):
         link = Path(r["executed"])
         if base and link.is_absolute():
@@ -185,6 +189,7 @@ def write_reports(db:str|Path, # gradebook.sqlite or the grading output folder
     with Gradebook(db) as gb:
         out = Path(out) if out else gb.path.parent/assignment
         results = add_manual(gb.results(assignment), gb.path)  # hand scores and comments (imdb-course review)
+        results = apply_late(results)  # the late policy of settings.ini, stated on each page (raw points stay stored)
         for r in results:
             if students is not None and r["student"] not in students and r.get("feedback") and Path(r["feedback"]).is_file(): continue
             folder = Path(r["executed"]).parent if r.get("executed") else out/r.get("folder", r["student"])

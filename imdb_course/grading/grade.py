@@ -26,7 +26,8 @@ from .executed import *
 from .score import *
 
 # %% auto #0
-__all__ = ['GradingContext', 'grade_one', 'reference_run', 'grading_context', 'grade_folder', 'grade_submission']
+__all__ = ['GradingContext', 'grade_one', 'reference_run', 'submission_times', 'grading_context', 'grade_folder',
+           'grade_submission']
 
 # %% ../../nbs/09e_grade.ipynb #53e6be67
 @dataclass
@@ -324,6 +325,19 @@ def _run_pool(ctx, subs, workers, on_result, scheduler=None):
                     except Exception as e:
                         on_result(_grader_error(ctx, s, f"{type(e).__name__}: {e}"))
 
+# %% ../../nbs/09e_grade.ipynb #lt0times
+def submission_times(subs:list, # `Submission`s from `find_submissions`
+                     manifest:str|Path|None=None, # CSV student,submitted_at[,extension]; None: the files' modification times
+                    ) -> dict:
+    "student -> (submitted_at ISO string, where the time comes from), recorded with each result for the late policy."
+    from imdb_course.late import read_manifest, submission_time
+    man = read_manifest(manifest) if manifest else None
+    out = {}
+    for x in subs:
+        when, source = submission_time(x.path, man, x.student)
+        out[x.student] = (when.isoformat(), source)
+    return out
+
 # %% ../../nbs/09e_grade.ipynb #1ef475de
 def grading_context(assignment:str, # assignment name (e.g. `03_embedding_lstm`) or path of its solution notebook
                     out:str|Path|None=None, # output folder (default `grading/` under the cwd: one gradebook for the course)
@@ -359,6 +373,7 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
                  force:bool=False, # regrade even unchanged submissions
                  limits:dict|None=None, # Limits fields to override (cell_timeout, notebook_timeout, memory_mb, max_output_mb)
                  report:bool=True, # write feedback pages and the class summary
+                 manifest:str|Path|None=None, # CSV student,submitted_at[,extension]: submission times (default: file times)
                 ) -> pd.DataFrame:
     "Grade every submission in a folder; returns one row per student (status, points per question, total)."
     from tqdm.auto import tqdm
@@ -370,6 +385,7 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
         except ImportError:
             raise GradeError("scheduler= needs Dask: pip install 'imdb-course[dask]' (dask[distributed]); or drop --scheduler") from None
     subs = find_submissions(submissions)
+    times = submission_times(subs, manifest)
     root = Path(submissions).resolve()
     ctx, solution = grading_context(assignment, out, params_override, solutions_dir, s, limits,
                                     watch=[root if root.is_dir() else root.parent])
@@ -385,6 +401,7 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
                 ctx.reference = _reference(ctx, solution, scheduler)
                 bar = tqdm(total=len(todo), desc=f"grading {ctx.assignment}", unit="nb", disable=not progress)
                 def on_result(r):
+                    r["submitted_at"], r["submitted_from"] = times.get(r["student"], (None, None))
                     gb.record(r, run_id); graded.append(r["student"]); bar.update(1)
                     bar.set_postfix_str(f"{r['student']}: {r['total']:g}/{r['max_total']:g} {r['status']}")
                 try: _run_pool(ctx, todo, workers, on_result, scheduler)
