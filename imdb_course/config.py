@@ -80,6 +80,10 @@ GRADING_KEYS = {
     "max_output_mb": Key(20, int, "largest executed notebook kept (MiB)", minimum=1),
     "workers": Key(1, int, "submissions graded in parallel", minimum=1),
     "accuracy_tolerance": Key(0.05, float, "accuracy below the reference solution still accepted", minimum=0),
+    "sandbox": Key("auto", str, "OS isolation of graded kernels (bubblewrap): auto (warn when unavailable) | required | off",
+                   choices=("auto", "required", "off")),
+    "on_violation": Key("flag", str, "a submission caught attacking the grader: flag (a finding) | zero (total set to 0)",
+                        choices=("flag", "zero")),
 }
 
 SECTIONS = {"data": DATA_KEYS, "course": COURSE_KEYS, "grading": GRADING_KEYS}

@@ -31,7 +31,7 @@ def scores_text(scores:pd.DataFrame, # `scores_frame` / `grade_folder` result
     out["total"] = [f"{t:g}/{m:g}" for t, m in zip(scores["total"], scores["max_total"])]
     blank = pd.Series("", index=scores.index)
     mistakes, message = scores.get("mistakes", blank).fillna(""), scores.get("message", blank).fillna("")
-    failed = scores["status"].ne("ok")
+    failed = scores["status"].ne("ok") | message.str.startswith("sandbox-")  # an attack on the grader is always said
     message = message.where(failed, "")   # "ran to the end" says nothing new
     # a notebook that stopped early is missing the later artifacts: the stop itself is the reason
     mistakes = mistakes.where(~failed, mistakes.str.replace(r"(, )?missing-artifact", "", regex=True).str.strip(", "))
@@ -142,6 +142,9 @@ def summary_html(results:list[dict], # results of one assignment
     df = scores_frame(results)
     title = results[0].get("assignment", "") if results else ""
     parts = [f"<h1>Class summary — {_e(title)}</h1>", f"<p>{len(df)} submissions</p>"]
+    bare = sorted({r["isolation"] for r in results if str(r.get("isolation", "bwrap")).startswith("none")})
+    if bare: parts.insert(1, f"<p class='bad'><b>Graded without isolation</b> ({_e(bare[0][6:])}): student code ran with the "
+                             "grader's rights; see the README's Security model. Set [grading] sandbox = required to refuse this.</p>")
     if len(df):
         fig = new_figure(figsize=(6, 3))
         ax = fig.subplots()

@@ -6,7 +6,7 @@ what the grader must report for each. The whole class is graded once per session
 reuse its reference run (copied) so that only the notebooks they need are executed.
 """
 from __future__ import annotations
-import hashlib, json, os, shutil, signal, sqlite3, subprocess, sys, textwrap, time
+import hashlib, json, os, shutil, signal, socket, sqlite3, subprocess, sys, textwrap, threading, time
 from pathlib import Path
 
 import nbformat
@@ -19,6 +19,8 @@ from imdb_course.grading.inspect import GradeError, find_submissions, inspect_su
 from imdb_course.grading.sandbox import JOB_ENV
 from imdb_course.grading.grade import grade_folder, grade_submission, grading_context
 from imdb_course.gradebook import Gradebook, export_csv
+from imdb_course.grading.isolation import SandboxUnavailable, probe_bwrap
+from imdb_course.integrity import package_fingerprint as fingerprint
 
 F = Path(__file__).resolve().parent/"fixtures"
 SUBS, SOL, SETTINGS = F/"submissions", F/"mini_assignment"/"solutions", F/"mini_assignment"/"settings.ini"
@@ -39,25 +41,51 @@ def _marked_processes(markers) -> list:
     return alive
 
 
+BWRAP, NO_BWRAP = probe_bwrap()
+HOSTILE = sorted(c for c in EXPECTED if c.startswith("sandbox_"))  # attacks on the grader: graded only inside bubblewrap
+
+
+def _listener():
+    "A TCP listener on the host's loopback that records every connection a graded notebook manages to make."
+    srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(16); srv.settimeout(0.5)
+    got, stop = [], threading.Event()
+    def loop():
+        while not stop.is_set():
+            try: got.append(srv.accept()[1])
+            except OSError: pass
+    threading.Thread(target=loop, daemon=True).start()
+    return srv, got, stop
+
+
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory):
-    "Grade every fixture submission once, with 2 workers."
+    "Grade every fixture submission once, with 2 workers (the hostile ones only when bubblewrap isolates them)."
     base = tmp_path_factory.mktemp("grading")
     subs = base/"submissions"
     shutil.copytree(SUBS, subs)
-    outside = base/"outside.txt"
-    old = os.environ.get("IMDB_COURSE_TEST_OUTSIDE")
-    os.environ["IMDB_COURSE_TEST_OUTSIDE"] = str(outside)
+    if not BWRAP:  # never run attacks on the grader's own files unisolated
+        for c in HOSTILE: (subs/f"{c}.ipynb").unlink()
+    outside, home = base/"outside.txt", Path.home()
+    srv, accepted, stop = _listener()
+    port = srv.getsockname()[1]
+    env = {"IMDB_COURSE_TEST_OUTSIDE": str(outside), "IMDB_COURSE_TEST_GRADEBOOK": str(base/"out"/"gradebook.sqlite"),
+           "IMDB_COURSE_TEST_SUBMISSIONS": str(subs), "IMDB_COURSE_TEST_HOME": str(home), "IMDB_COURSE_TEST_PORT": str(port)}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     before = {p.name: sha(p) for p in subs.glob("*.ipynb")}
+    pkg_before = fingerprint()
     t0 = time.monotonic()
     try: df = grade_folder(subs, "mini", out=base/"out", workers=2, **KW)
     finally:
-        if old is None: os.environ.pop("IMDB_COURSE_TEST_OUTSIDE", None)
-        else: os.environ["IMDB_COURSE_TEST_OUTSIDE"] = old
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+        stop.set(); srv.close()
     seconds = time.monotonic() - t0
     with Gradebook(base/"out") as gb: results = {r["student"]: r for r in gb.results("mini")}
     print(f"\ngraded {len(df)} submissions with 2 workers in {seconds:.0f} s")
-    return dict(base=base, subs=subs, out=base/"out", df=df, results=results, before=before, outside=outside, seconds=seconds)
+    return dict(base=base, subs=subs, out=base/"out", df=df, results=results, before=before, outside=outside, seconds=seconds,
+                home=home, accepted=accepted, pkg_before=pkg_before, port=port)
 
 
 def _codes(result) -> set:
@@ -67,6 +95,7 @@ def _codes(result) -> set:
 @pytest.mark.parametrize("case", sorted(EXPECTED))
 def test_fixture_case(graded, case):
     "Each hostile submission gets its expected status, points and explanation."
+    if case in HOSTILE and not BWRAP: pytest.skip(f"hostile submissions run only isolated: {NO_BWRAP}")
     exp, r = EXPECTED[case], graded["results"][case]
     why = json.dumps({k: r[k] for k in ("status", "message", "notes", "codes", "total")}, default=str)[:1500]
     if "status" in exp: assert r["status"] == exp["status"], why
@@ -94,7 +123,7 @@ def _summary(r) -> dict:
 
 def test_scores_match_baseline(graded):
     "Restructuring changes nothing: every fixture keeps its status, total, per-question points and diagnosis codes."
-    got = {s: _summary(r) for s, r in graded["results"].items()}
+    got = {s: _summary(r) for s, r in graded["results"].items() if s not in HOSTILE}
     assert sorted(got) == sorted(BASELINE)
     for student, exp in BASELINE.items(): assert got[student] == exp, (student, got[student], exp)
 
@@ -123,7 +152,7 @@ def test_originals_untouched(graded):
 def test_no_process_left_behind(graded):
     "Timeouts, dead kernels, infinite loops: every process a notebook started is gone."
     markers = [r["run_marker"] for r in graded["results"].values() if r.get("run_marker")]
-    assert len(markers) == len(EXPECTED) - 1 and _marked_processes(markers) == []
+    assert len(markers) == len(graded["results"]) - 1 and _marked_processes(markers) == []
 
 
 def test_write_outside_detected(graded):
@@ -149,7 +178,7 @@ def test_reports_and_csv(graded):
     assert "5 / 5" in page.replace("<b>", "").replace("</b>", "") and "data:image/png;base64" in page
     assert "href='executed.ipynb'" in page
     csv = pd.read_csv(export_csv(out, out/"grades.csv"))
-    assert len(csv) == len(EXPECTED) and {"student", "q1", "q2", "total"} <= set(csv.columns)
+    assert len(csv) == len(graded["results"]) and {"student", "q1", "q2", "total"} <= set(csv.columns)
     assert csv.set_index("student").loc["correct", "total"] == 5
 
 
@@ -161,7 +190,7 @@ def test_rerun_skips_unchanged(graded):
     pd.testing.assert_frame_equal(df, graded["df"])
     with Gradebook(graded["out"]) as gb:
         last = gb.runs().iloc[-1]
-    assert last.graded == 0 and last.skipped == len(EXPECTED) and last.status == "finished"
+    assert last.graded == 0 and last.skipped == len(graded["results"]) and last.status == "finished"
 
 
 def test_row_changed_behind_the_grader_is_regraded(graded, tmp_path):
@@ -274,3 +303,69 @@ def test_bad_inputs_are_explained(tmp_path):
     except ImportError:
         with pytest.raises(GradeError, match="needs Dask"):
             grade_folder(SUBS/"correct.ipynb", "mini", out=tmp_path/"o", scheduler="tcp://127.0.0.1:1", force=True, **KW)
+
+
+def test_attacks_blocked_and_recorded(graded):
+    "Every attack failed on the host, was recorded with its code and sentence, and changed nobody else's grade."
+    if not BWRAP: pytest.skip(NO_BWRAP)
+    res, home = graded["results"], graded["home"]
+    with Gradebook(graded["out"]) as gb: totals = {r["student"]: r["total"] for r in gb.results("mini")}
+    assert totals["correct"] == 5.0 and totals == {s: r["total"] for s, r in res.items()}  # the gradebook rewrite failed
+    assert not graded["outside"].exists() and graded["accepted"] == []  # no escaped write, no connection reached the host
+    assert not list(home.glob("imdb-course-pwned*")) and not Path("/var/tmp/imdb-course-pwned.txt").exists()
+    assert not Path("/tmp/imdb-course-private-tmp.txt").exists()  # the sandbox's /tmp is its own
+    assert fingerprint() == graded["pkg_before"]  # the installed package is unchanged
+    assert str(graded["out"]/"gradebook.sqlite") in res["sandbox_gradebook"]["outside_writes"]
+    assert any(p.endswith("grading/score.py") for p in res["sandbox_package"]["outside_writes"])
+    assert str(graded["subs"]) in res["sandbox_read_other"]["outside_reads"]
+    assert res["sandbox_network"]["connections"] == [f"127.0.0.1:{graded['port']}"]
+    assert any("sleep 600" in c for c in res["sandbox_leftover"]["leftover"])
+    summary = (graded["out"]/"mini"/"summary.html").read_text()
+    for case in HOSTILE:
+        r = res[case]
+        code = EXPECTED[case]["codes"][0]
+        assert code in {v["code"] for v in r["violations"]} and r["message"].startswith("sandbox-"), (case, r["violations"])
+        assert code in summary and code in Path(r["feedback"]).read_text() and r["isolation"] == "bwrap"
+    for case in ("correct", "q2_exception", "dense2_sigmoid"): assert not res[case]["violations"], res[case]["violations"]
+
+
+def test_on_violation_zero(graded, tmp_path):
+    "[grading] on_violation = zero: the attacking submission's total is 0, with the reason on every question."
+    if not BWRAP: pytest.skip(NO_BWRAP)
+    settings = tmp_path/"settings.ini"
+    settings.write_text(SETTINGS.read_text().replace("[grading]", "[grading]\non_violation = zero", 1))
+    nb = tmp_path/"attacker.ipynb"
+    _tiny(nb, "try: open('/var/tmp/imdb-course-pwned-zero.txt', 'w')\nexcept OSError: pass")
+    _reuse_reference(graded, tmp_path/"out")
+    r = grade_submission(nb, "mini", out=tmp_path/"out", solutions_dir=SOL, settings=settings)
+    assert "sandbox-write-outside" in r["codes"] and r["total"] == 0 and "on_violation = zero" in r["message"], r["message"]
+    assert all("on_violation = zero" in q["messages"][0] for q in r["questions"].values() if q["points"] is not None)
+
+
+def test_sandbox_required_without_bwrap(monkeypatch, tmp_path):
+    "sandbox = required on a machine without bubblewrap: grading refuses to start and names the fix."
+    settings = tmp_path/"settings.ini"
+    settings.write_text(SETTINGS.read_text().replace("[grading]", "[grading]\nsandbox = required", 1))
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"):
+        grade_folder(SUBS/"correct.ipynb", "mini", out=tmp_path/"out", solutions_dir=SOL, settings=settings, progress=False)
+    assert not (tmp_path/"out"/"gradebook.sqlite").exists()
+
+
+def test_package_change_stops_the_run(graded, tmp_path, monkeypatch):
+    "The grader's code changing between two submissions stops the run, marked integrity_error in the gradebook."
+    import imdb_course.grading.grade as grade_mod
+    subs = tmp_path/"subs"; subs.mkdir()
+    for name in "ab": _tiny(subs/f"{name}.ipynb", "print('hi')")
+    _reuse_reference(graded, tmp_path/"out")
+    calls, real = [], grade_mod.check_fingerprint
+    def tampered(before, root=None):
+        calls.append(1)
+        if len(calls) >= 2: before = {**before, "grading/score.py": "0" * 64}  # as if score.py changed on disk
+        return real(before, root)
+    monkeypatch.setattr(grade_mod, "check_fingerprint", tampered)
+    with pytest.raises(grade_mod.IntegrityError, match="grader's own code changed"):
+        grade_folder(subs, "mini", out=tmp_path/"out", workers=1, **KW)
+    with Gradebook(tmp_path/"out") as gb:
+        assert gb.runs().status.tolist()[-1] == "integrity_error"
+        assert [r["status"] for r in gb.results("mini")] == ["grader_error"]

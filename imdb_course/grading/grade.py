@@ -24,10 +24,12 @@ from .inspect import *
 from .sandbox import *
 from .executed import *
 from .score import *
+from .isolation import Isolation, SandboxUnavailable, choose_isolation, package_dir
+from ..integrity import IntegrityError, check_fingerprint, package_fingerprint
 
 # %% auto #0
-__all__ = ['GradingContext', 'grade_one', 'reference_run', 'submission_times', 'grading_context', 'grade_folder',
-           'grade_submission']
+__all__ = ['VIOLATIONS', 'PROCESS_FLOOD', 'GradingContext', 'find_violations', 'grade_one', 'reference_run', 'submission_times',
+           'grading_context', 'prepare_data', 'grade_folder', 'grade_submission']
 
 # %% ../../nbs/09e_grade.ipynb #53e6be67
 @dataclass
@@ -42,6 +44,10 @@ class GradingContext:
     tolerance: float = 0.05  # accuracy below the reference still accepted
     reference: dict|None = None  # question -> {"accuracy", "model_sha256"}
     watch: list = field(default_factory=list)  # folders no notebook may change
+    iso: Isolation|None = None  # how graded kernels are isolated (`[grading] sandbox`, chosen when the context is made)
+    read_only: list = field(default_factory=list)  # host paths mounted read-only for the kernel (data, prepared cache)
+    cache: str|None = None  # the prepared tokenized cache (IMDB_COURSE_CACHE inside the sandbox)
+    on_violation: str = "flag"  # `[grading] on_violation`: flag | zero
 
 def _blank_questions(ctx:GradingContext, why:str) -> dict:
     return {q: {"points": None if s["kind"] == "written" else 0.0, "max_points": s["points"], "messages": [why],
@@ -121,18 +127,81 @@ def _prepare_copy(ins:Inspection, sub:Submission, work:Path, original:bytes) -> 
     else: copy_path.write_bytes(original)
     return copy_path
 
-def _record_side_effects(record:dict, sub:Submission, original:bytes, ex:Execution, changed:list):
-    "Restore a modified original; record writes outside the working directory and started processes."
+VIOLATIONS = {  # code -> what the attempt was (the student's feedback and the class summary say it in these words)
+    "sandbox-write-outside": "tried to write outside its working directory",
+    "sandbox-read-outside": "tried to read files outside its working directory (another student's work, the grader's files)",
+    "sandbox-network": "tried to open a network connection (graded notebooks have no network)",
+    "sandbox-process-limit": "started a flood of processes (a fork bomb); the sandbox caps them",
+    "sandbox-leftover-process": "left processes running after the notebook ended; the grader killed them",
+    "sandbox-package-write": "tried to change the installed imdb_course package or Python environment",
+}
+PROCESS_FLOOD = 100  # processes started by one notebook beyond which it is reported as a fork bomb
+
+_WRITE_CMD = re.compile(r">|\b(tee|cp|mv|dd|touch|rm|mkdir|ln|install|rsync|sqlite3|truncate)\b|open\(")
+
+def _protected() -> tuple:
+    "Where a write is a `sandbox-package-write`: the package and the Python environment."
+    return tuple(os.path.join(str(p), "") for p in {package_dir(), Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()})
+
+def _outside_paths(command:str, visible) -> list:
+    "Absolute paths a command line names that the run may neither write nor read (`visible(path)` is False)."
+    return list(dict.fromkeys(p for p in re.findall(r"(?<![\w.~-])/[\w.@+=,-]+(?:/[\w.@+=,-]*)*", command) if not visible(p)))
+
+def find_violations(ex:Execution, # the run (audit records, leftovers)
+                    changed:list=(), # watched host files changed during the run (the wall failed: unisolated)
+                   ) -> list[dict]:
+    "`[{code, message}]` for every kind of attempt the run's witness saw, one sentence each (with an example)."
+    prot = _protected()
+    found = {}
+    def add(code, example, n=1):
+        f = found.setdefault(code, {"code": code, "examples": [], "count": 0})
+        f["count"] += n
+        if example and len(f["examples"]) < 3 and example not in f["examples"]: f["examples"].append(example)
+    for path in [*ex.outside_writes, *changed]:
+        add("sandbox-package-write" if path.startswith(prot) else "sandbox-write-outside", path)
+    for path in ex.outside_reads: add("sandbox-read-outside", path)
+    for addr in ex.connections: add("sandbox-network", addr)
+    seen = lambda p: (p + "/").startswith(ex.places) or (p + "/").startswith(ex.readable)
+    for cmd in ex.subprocesses:  # the witness sees the command, not what it did: paths it names outside every place
+        for p in _outside_paths(cmd, seen):
+            add("sandbox-write-outside" if _WRITE_CMD.search(cmd) else "sandbox-read-outside", f"{p} (by a process: {cmd[:120]})")
+    if ex.process_starts >= PROCESS_FLOOD: add("sandbox-process-limit", f"{ex.process_starts} processes started", 0)
+    for cmd in ex.leftover: add("sandbox-leftover-process", cmd)
+    out = []
+    for code, f in found.items():
+        eg = "; ".join(f["examples"])
+        out.append({"code": code, "message": f"{VIOLATIONS[code]}: {eg}" if eg else VIOLATIONS[code]})
+    return out
+
+def _record_side_effects(record:dict, sub:Submission, original:bytes, ex:Execution, changed:list, ctx:GradingContext):
+    "Restore a modified original; record the attempts the witness saw (and changes the wall let through) as findings."
     if sub.path.read_bytes() != original:
         sub.path.write_bytes(original)
         record["notes"].append("the notebook modified its own original file; the grader restored it")
         record["codes"].append("modified-original")
-    outside = [w.split("\t", 1)[-1] for w in ex.outside_writes] + [c for c in changed if c not in ex.outside_writes]
-    record["outside_writes"], record["subprocesses"] = sorted(set(outside))[:50], ex.subprocesses[:20]
-    if outside:
-        record["notes"].append(f"the notebook wrote outside its working directory ({len(set(outside))} path(s), e.g. "
-                               f"{', '.join(sorted(set(outside))[:3])}); write only under OUTPUT_DIR")
-        record["codes"].append("wrote-outside")
+    record["outside_writes"] = sorted(set(ex.outside_writes + list(changed)))[:50]
+    record["outside_reads"], record["connections"] = sorted(set(ex.outside_reads))[:50], ex.connections[:20]
+    record["subprocesses"], record["leftover"] = ex.subprocesses[:20], ex.leftover[:20]
+    record["isolation"] = ex.isolation
+    if ex.isolation.startswith("none"):
+        record["notes"].append(f"graded without isolation ({ex.isolation[6:]}): the notebook ran with the grader's rights")
+    if changed: record["notes"].append(f"files the notebook must not touch changed during its run: {', '.join(changed[:3])}")
+    record["violations"] = find_violations(ex, changed)
+    for v in record["violations"]:
+        record["codes"].append(v["code"]); record["notes"].append(f"{v['code']}: the notebook {v['message']}")
+
+def _apply_violations(record:dict, ctx:GradingContext):
+    "Violations lead the message (the score table's `why`); with `on_violation = zero` the total becomes 0."
+    vs = record.get("violations") or []
+    if not vs: return
+    lead = "; ".join(f"{v['code']}: {VIOLATIONS[v['code']]}" for v in vs)
+    if ctx.on_violation == "zero":
+        for q in record["questions"].values():
+            if q.get("points") is not None:
+                q["points"] = 0.0
+                q["messages"].insert(0, f"0 points: the notebook attacked the grader ({lead}; [grading] on_violation = zero)")
+        lead = "0 points (on_violation = zero) — " + lead
+    record["message"] = f"{lead} — {record['message']}" if record.get("message") else lead
 
 
 # %% ../../nbs/09e_grade.ipynb #c046a7aa
@@ -187,10 +256,11 @@ def _run_and_score(ctx:GradingContext, sub:Submission, ins:Inspection, folder:Pa
     record["params"] = {**ctx.params, "OUTPUT_DIR": "<temp dir>/course_output"}
     before = snapshot(ctx.watch)
     t1 = time.monotonic()
-    ex = run_notebook(copy_path, work, params, ctx.limits, executed=tmp/"executed.ipynb")
+    ex = run_notebook(copy_path, work, params, ctx.limits, executed=tmp/"executed.ipynb", iso=ctx.iso,
+                      read_only=ctx.read_only, cache=ctx.cache)
     record["timings"]["execute"] = round(time.monotonic() - t1, 3)
     record["run_marker"] = ex.marker
-    _record_side_effects(record, sub, original, ex, changed_files(before, snapshot(ctx.watch)))
+    _record_side_effects(record, sub, original, ex, changed_files(before, snapshot(ctx.watch)), ctx)
     nb = _load_executed(tmp/"executed.ipynb", ins.nb, ctx.limits, record)
     if nb is not None:
         nbformat.write(nb, folder/"executed.ipynb")
@@ -207,6 +277,7 @@ def _run_and_score(ctx:GradingContext, sub:Submission, ins:Inspection, folder:Pa
     record["timings"]["score"] = round(time.monotonic() - t2, 3)
     _explain_questions(record, errors, stopped, nb, ctx)
     _note_misplaced_artifacts(record, folder, output_dir, work)
+    _apply_violations(record, ctx)
 
 
 # %% ../../nbs/09e_grade.ipynb #53d73d39
@@ -358,8 +429,39 @@ def grading_context(assignment:str, # assignment name (e.g. `03_embedding_lstm`)
     phash = params_hash(params, questions, tol, lim.kernel_threads, file_sha256(solution), GRADER_VERSION, imdb_course.__version__)
     out = Path(out) if out else Path("grading")
     pkg = Path(imdb_course.__file__).resolve().parent
-    return GradingContext(name, questions, params, lim, out.resolve(), phash, tol, None,
-                          [str(Path(w).resolve()) for w in [solution.parent, pkg, *watch]]), solution
+    iso = choose_isolation(s.grading["sandbox"])  # `required` without bubblewrap stops here, naming the fix
+    ctx = GradingContext(name, questions, params, lim, out.resolve(), phash, tol, None,
+                         [str(Path(w).resolve()) for w in [solution.parent, pkg, *watch]], iso=iso,
+                         on_violation=s.grading["on_violation"])
+    return ctx, solution
+
+def prepare_data(ctx:GradingContext):
+    "Tokenize the grading data once in the grader, so sandboxed kernels read the cache (mounted read-only) instead."
+    from imdb_course.data import cache_dir, load_imdb, resolve_source
+    src = ctx.params.get("DATA_SOURCE")
+    try: load_imdb(num_words=ctx.params.get("NUM_WORDS", 10_000), source=src, verbose=False)
+    except Exception as e: print(f"imdb_course: could not prepare the data cache ({type(e).__name__}: {e}); kernels will tokenize themselves",
+                                 file=sys.stderr)
+    kind, path = resolve_source(src, verbose=False)
+    cache = cache_dir()
+    ctx.read_only = [str(p) for p in ([path] if path is not None else []) + ([cache] if cache.is_dir() else [])]
+    ctx.cache = str(cache.resolve()) if cache.is_dir() else None
+
+def _warn_unisolated(ctx:GradingContext):
+    "A loud warning when graded code runs with the grader's rights."
+    if ctx.iso is None or ctx.iso.isolated: return
+    print(f"\nWARNING: graded without isolation — {ctx.iso.reason}.\n  Student notebooks run as this user, with this "
+          "user's files and network. Set [grading] sandbox = required to refuse this.\n", file=sys.stderr)
+
+def _import_grader():
+    "Import every grading module before any notebook runs: code changed on disk later is never loaded by this run."
+    import importlib
+    for m in ("grading.inspect", "grading.sandbox", "grading.executed", "grading.score", "grading.isolation", "grading.audit",
+              "grading.runner", "gradebook", "reports", "integrity", "artifacts", "data", "config"):
+        importlib.import_module(f"imdb_course.{m}")
+
+def _isolation_text(ctx) -> str:
+    return "bwrap" if ctx.iso is not None and ctx.iso.isolated else f"graded without isolation: {ctx.iso.reason if ctx.iso else 'none'}"
 
 def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipynb` or `alice/anything.ipynb`)
                  assignment:str, # assignment name; its solution is `<solutions_dir>/<assignment>.ipynb`
@@ -392,20 +494,31 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
     workers = int(workers or s.grading["workers"])
     if workers < 1: raise GradeError(f"workers={workers}; use 1 or more")
     ctx.out.mkdir(parents=True, exist_ok=True)
+    _import_grader()
+    fingerprint = package_fingerprint()
+    _warn_unisolated(ctx)
+    prepare_data(ctx)
     with Gradebook(ctx.out) as gb:
-        run_id = gb.start_run(ctx.assignment, ctx.params_hash, ctx.params, workers)
+        run_id = gb.start_run(ctx.assignment, ctx.params_hash, {**ctx.params, "sandbox": _isolation_text(ctx)}, workers)
         todo = subs if force else [x for x in subs if not gb.is_current(ctx.assignment, x.student, file_sha256(x.path), ctx.params_hash)]
         graded = []
         try:
             if todo:
                 ctx.reference = _reference(ctx, solution, scheduler)
+                check_fingerprint(fingerprint)
                 bar = tqdm(total=len(todo), desc=f"grading {ctx.assignment}", unit="nb", disable=not progress)
                 def on_result(r):
                     r["submitted_at"], r["submitted_from"] = times.get(r["student"], (None, None))
+                    try: check_fingerprint(fingerprint)
+                    except IntegrityError as e:
+                        r.update(status="grader_error", message=str(e)); r["codes"].append("grader-integrity")
+                        gb.record(r, run_id); graded.append(r["student"]); raise
                     gb.record(r, run_id); graded.append(r["student"]); bar.update(1)
                     bar.set_postfix_str(f"{r['student']}: {r['total']:g}/{r['max_total']:g} {r['status']}")
                 try: _run_pool(ctx, todo, workers, on_result, scheduler)
                 finally: bar.close()
+        except IntegrityError:
+            gb.finish_run(run_id, "integrity_error", len(graded), len(subs) - len(todo)); raise
         except BaseException:
             gb.finish_run(run_id, "interrupted", len(graded), len(subs) - len(todo)); raise
         gb.finish_run(run_id, "finished", len(graded), len(subs) - len(todo))
@@ -438,6 +551,7 @@ def grade_submission(path:str|Path, # one student notebook
     path = Path(path)
     ctx, solution = grading_context(assignment, out, params_override, solutions_dir, settings, limits, watch=[path.resolve().parent])
     ctx.out.mkdir(parents=True, exist_ok=True)
+    _warn_unisolated(ctx); prepare_data(ctx)
     ctx.reference = _reference(ctx, solution)
     _init_worker(ctx.limits.kernel_threads)
     res = grade_one(ctx, Submission(student or path.stem, path))

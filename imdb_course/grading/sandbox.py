@@ -19,16 +19,19 @@ import psutil
 import imdb_course
 from ..config import ASSIGNMENT_KEYS, Settings, SettingsError, load_settings
 from .inspect import *
-from .audit import AUDIT_ENV, ALLOWED_ENV
+from .audit import AUDIT_ENV, ALLOWED_ENV, READABLE_ENV, SCRATCH_ENV
+from .isolation import JOB_MOUNT, WORK_MOUNT, Isolation, bwrap_argv, prepare_work_dir, runtime_paths, sandbox_env
 
 AUDIT_STARTUP = "from imdb_course.grading.audit import install; install()\n"  # the kernel's IPython startup file
 KERNEL_NAME = "python3"  # the venv's ipykernel
 JOB_ENV = "IMDB_COURSE_GRADE_JOB"  # environment marker of every process a graded notebook starts
 FSIZE_LIMIT_MB = 2048  # RLIMIT_FSIZE of the kernel: no single file bigger than this
+TEST_ENV_PREFIX = "IMDB_COURSE_TEST_"  # variables passed into the sandbox for the hostile-submission tests (paths to attack)
+SYSTEM_READABLE = ("/usr", "/etc", "/proc", "/sys", "/dev", "/lib", "/lib64", "/bin", "/sbin", "/run")  # reads here are no finding
 
 # %% auto #0
-__all__ = ['AUDIT_STARTUP', 'KERNEL_NAME', 'JOB_ENV', 'FSIZE_LIMIT_MB', 'Limits', 'grading_limits', 'Execution', 'kill_run',
-           'run_notebook', 'run_copy', 'snapshot', 'changed_files']
+__all__ = ['AUDIT_STARTUP', 'KERNEL_NAME', 'JOB_ENV', 'FSIZE_LIMIT_MB', 'TEST_ENV_PREFIX', 'SYSTEM_READABLE', 'Limits',
+           'grading_limits', 'Execution', 'kill_run', 'run_notebook', 'run_copy', 'snapshot', 'changed_files']
 
 # %% ../../nbs/09b_sandbox.ipynb #8e218e95
 @dataclass
@@ -63,6 +66,13 @@ class Execution:
     subprocesses: list = field(default_factory=list)  # commands the notebook started
     detail: str = ""  # runner traceback, for debugging the grader
     marker: str = ""  # the run's environment marker (JOB_ENV) carried by every process it started
+    outside_reads: list = field(default_factory=list)  # audit-hook records: reads outside the places it may read
+    connections: list = field(default_factory=list)  # audit-hook records: network connections attempted (host:port)
+    process_starts: int = 0  # processes the kernel forked or started
+    leftover: list = field(default_factory=list)  # processes still running when the notebook had finished
+    places: tuple = ()  # where the run may write (as seen by the kernel), each ending in /
+    readable: tuple = ()  # where it may read besides `places`
+    isolation: str = "none"  # "bwrap", or "none: why not"
 
 def _kernel_env(work:Path, job:Path, marker:str, limits:Limits) -> dict:
     "Environment of the papermill process and the kernel: everything points into the temp dir."
@@ -78,6 +88,24 @@ def _kernel_env(work:Path, job:Path, marker:str, limits:Limits) -> dict:
         "OMP_NUM_THREADS": str(limits.kernel_threads), "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg",
         "PYTHONHASHSEED": "0"})
     return env
+
+def _places(work:Path, job:Path, isolated:bool) -> tuple:
+    "`(writable, readable, scratch)` directories of a run as its kernel sees them."
+    if isolated: writable, scratch = [WORK_MOUNT, JOB_MOUNT], ["/tmp", "/dev/shm"]
+    else: writable, scratch = [str(work), str(job)], []
+    readable = [str(p) for p in runtime_paths()] + list(SYSTEM_READABLE)
+    return writable, readable, scratch
+
+def _sandbox_kernel_env(marker:str, limits:Limits, readable:list, cache:str|None) -> dict:
+    "Environment of the papermill process and the kernel inside bwrap (inside paths); nothing else of the grader's."
+    env = {JOB_ENV: marker, AUDIT_ENV: f"{JOB_MOUNT}/audit.log", ALLOWED_ENV: os.pathsep.join([WORK_MOUNT, JOB_MOUNT]),
+           READABLE_ENV: os.pathsep.join(readable), SCRATCH_ENV: os.pathsep.join(["/tmp", "/dev/shm"]),
+           "IPYTHONDIR": f"{JOB_MOUNT}/ipython", "TF_NUM_INTRAOP_THREADS": str(limits.kernel_threads),
+           "TF_NUM_INTEROP_THREADS": str(limits.kernel_threads), "OMP_NUM_THREADS": str(limits.kernel_threads),
+           "PYTHONHASHSEED": "0", "IMDB_COURSE_ISOLATED": "1"}
+    if cache: env["IMDB_COURSE_CACHE"] = cache
+    env.update({k: v for k, v in os.environ.items() if k.startswith(TEST_ENV_PREFIX)})
+    return sandbox_env(env)
 
 def kill_run(pid:int, marker:str) -> int:
     "Kill a run's process tree and every process carrying its environment marker; how many were killed."
@@ -102,14 +130,51 @@ def _read_lines(path:Path, limit:int=200) -> list[str]:
     if not path.is_file(): return []
     with open(path, errors="replace") as f: return [l.rstrip("\n") for _, l in zip(range(limit), f)]
 
+_SLOTS = 64  # concurrent sandboxed runs on one machine (each gets its own unprivileged uid)
+
+def _acquire_slot():
+    "`(slot, open lock file)`: a worker slot no other run on this machine holds (its uid is SANDBOX_UID + slot)."
+    import fcntl
+    d = Path(tempfile.gettempdir())/"imdb-course-slots"; d.mkdir(exist_ok=True)
+    for i in range(_SLOTS):
+        f = open(d/f"slot-{i}.lock", "w")
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB); return i, f
+        except OSError: f.close()
+    raise GradeError(f"more than {_SLOTS} sandboxed runs at once on this machine; use fewer workers")
+
+def _inside(value, work:Path, job:Path):
+    "A host path under the work or job dir, as the sandboxed kernel sees it (other values unchanged)."
+    if isinstance(value, str):
+        for host, mount in ((str(work), WORK_MOUNT), (str(job), JOB_MOUNT)):
+            if value == host or value.startswith(host + os.sep): return mount + value[len(host):]
+    return value
+
+def _parse_audit(ex:Execution, lines:list):
+    "Sort the witness's records into the execution's fields."
+    for l in lines:
+        kind, _, rest = l.partition("\t")
+        event, _, detail = rest.partition("\t")
+        if kind == "write": ex.outside_writes.append(detail)
+        elif kind == "read": ex.outside_reads.append(detail)
+        elif kind == "connect": ex.connections.append(detail)
+        elif kind == "process":
+            if event.startswith("os.fork"):
+                try: ex.process_starts = max(ex.process_starts, int(detail.rsplit("#", 1)[-1]))
+                except ValueError: pass
+            else: ex.subprocesses.append(detail); ex.process_starts += 1
+
 def run_notebook(nb_path:str|Path, # notebook to execute (a copy inside `work`)
                  work:str|Path, # its working directory (cwd, HOME, TMPDIR)
-                 params:dict, # papermill parameters
+                 params:dict, # papermill parameters (host paths under `work` are translated for the sandbox)
                  limits:Limits=Limits(), # timeouts and memory
                  executed:str|Path|None=None, # where to write the executed notebook (default: next to `work`)
+                 iso:Isolation|None=None, # from `isolation.choose_isolation`; None or kind "none": no OS isolation
+                 read_only:list=(), # host paths the sandboxed kernel may read (data archive, prepared cache)
+                 cache:str|None=None, # the prepared tokenized cache (IMDB_COURSE_CACHE inside; mount it in `read_only`)
                 ) -> Execution:
-    "Execute a notebook with papermill in a killable child process with resource limits; never raises for the notebook's faults."
+    "Execute a notebook with papermill in a killable child process with resource limits, inside bubblewrap when `iso` is; never raises for the notebook's faults."
     work = Path(work).resolve()
+    isolated = iso is not None and iso.isolated
     job = work.parent/(work.name + ".job")
     job.mkdir(parents=True, exist_ok=True); (work/".tmp").mkdir(parents=True, exist_ok=True)
     startup = job/"ipython"/"profile_default"/"startup"
@@ -118,28 +183,48 @@ def run_notebook(nb_path:str|Path, # notebook to execute (a copy inside `work`)
     executed = Path(executed) if executed else job/"executed.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     if executed.exists(): executed.unlink()
+    out_nb = job/"executed.ipynb" if isolated else executed
     result = job/"result.json"
     if result.exists(): result.unlink()
-    spec = {"input": str(Path(nb_path).resolve()), "output": str(executed.resolve()), "parameters": params,
-            "kernel": KERNEL_NAME, "cwd": str(work), "cell_timeout": limits.cell_timeout,
-            "start_timeout": min(120, limits.notebook_timeout), "memory_mb": limits.memory_mb,
-            "fsize_mb": FSIZE_LIMIT_MB, "result": str(result), "deadline": limits.notebook_timeout + 30}
-    (job/"job.json").write_text(json.dumps(spec, default=str))
     marker = uuid.uuid4().hex
-    t0 = time.monotonic()
-    with open(job/"runner.log", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "imdb_course.grading.runner", str(job/"job.json")], cwd=work, env=_kernel_env(work, job, marker, limits),
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        timed_out = False
-        try: proc.wait(timeout=limits.notebook_timeout)
-        except subprocess.TimeoutExpired: timed_out = True
-        finally: kill_run(proc.pid, marker)  # also reaps daemons the notebook left behind
-        proc.wait()
-    seconds = time.monotonic() - t0
-    ex = Execution(status="ok", executed=executed if executed.is_file() else None, seconds=seconds, marker=marker)
-    audit = _read_lines(job/"audit.log")
-    ex.subprocesses = [l.split("\t", 1)[1] for l in audit if l.split("\t")[0] in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn")]
-    ex.outside_writes = [l for l in audit if l.split("\t")[0] not in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn")]
+    writable, readable, scratch = _places(work, job, isolated)
+    readable += [str(Path(p).resolve()) for p in read_only]
+    tr = (lambda v: _inside(v, work, job)) if isolated else (lambda v: v)
+    spec = {"input": tr(str(Path(nb_path).resolve())), "output": tr(str(out_nb.resolve())),
+            "parameters": {k: tr(v) for k, v in params.items()}, "kernel": KERNEL_NAME, "cwd": tr(str(work)),
+            "cell_timeout": limits.cell_timeout, "start_timeout": min(120, limits.notebook_timeout),
+            "memory_mb": limits.memory_mb, "fsize_mb": FSIZE_LIMIT_MB, "result": tr(str(result)),
+            "deadline": limits.notebook_timeout + 30, "marker": marker, "marker_env": JOB_ENV, "isolated": isolated}
+    (job/"job.json").write_text(json.dumps(spec, default=str))
+    slot, lock = _acquire_slot() if isolated else (0, None)
+    try:
+        if isolated:
+            prepare_work_dir(work, iso, slot); prepare_work_dir(job, iso, slot)
+            argv = bwrap_argv(iso, work, [sys.executable, "-m", "imdb_course.grading.runner", f"{JOB_MOUNT}/job.json"],
+                              job=job, read_only=read_only, slot=slot)
+            env = _sandbox_kernel_env(marker, limits, readable, cache)
+        else:
+            argv = [sys.executable, "-m", "imdb_course.grading.runner", str(job/"job.json")]
+            env = _kernel_env(work, job, marker, limits)
+            env.update({READABLE_ENV: os.pathsep.join(readable), "JUPYTER_RUNTIME_DIR": str(job/"jupyter")})
+        t0 = time.monotonic()
+        with open(job/"runner.log", "wb") as log:
+            proc = subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            timed_out = False
+            try: proc.wait(timeout=limits.notebook_timeout)
+            except subprocess.TimeoutExpired: timed_out = True
+            finally: kill_run(proc.pid, marker)  # killing bwrap ends its PID namespace; also reaps daemons left behind
+            proc.wait()
+        seconds = time.monotonic() - t0
+    finally:
+        if lock: lock.close()
+    if isolated and out_nb.is_file(): shutil.move(str(out_nb), executed)
+    ex = Execution(status="ok", executed=executed if executed.is_file() else None, seconds=seconds, marker=marker,
+                   places=tuple(os.path.join(p, "") for p in writable + scratch),
+                   readable=tuple(os.path.join(p, "") for p in readable),
+                   isolation="bwrap" if isolated else f"none: {iso.reason if iso else 'no isolation requested'}")
+    _parse_audit(ex, _read_lines(job/"audit.log", 2000))
     if timed_out:
         ex.status, ex.message = "timeout", f"the notebook was still running after {limits.notebook_timeout} s and was killed"
         return ex
@@ -153,6 +238,7 @@ def run_notebook(nb_path:str|Path, # notebook to execute (a copy inside `work`)
         ex.detail = tail
         return ex
     ex.status, ex.message, ex.detail = res["status"], res.get("message", ""), res.get("traceback", "")
+    ex.leftover = list(res.get("leftover", []))
     if ex.status == "cell_timeout": ex.message = f"a cell ran longer than {limits.cell_timeout} s and was stopped"
     return ex
 
