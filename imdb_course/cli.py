@@ -95,6 +95,10 @@ def cmd_demo(a):
     from imdb_course.demo import run_demo, print_demo_report
     scores = run_demo(a.out, a.assignment, a.solutions, a.workers, params_override=_params(a.param))
     print_demo_report(scores, a.out, a.assignment)
+    if a.review:  # the hand-grading page on the demo's gradebook, until Ctrl-C
+        from imdb_course.review import serve
+        from imdb_course.course import find_solutions
+        serve(Path(a.out)/"grading", a.assignment, solutions=find_solutions(a.solutions))
 
 # %% ../nbs/11_cli.ipynb #2a45461e
 def cmd_init(a):
@@ -254,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solutions", default="solutions")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help="override a grading parameter")
+    p.add_argument("--review", action="store_true", help="then serve the hand-grading page on http://127.0.0.1:8000")
     p.set_defaults(func=cmd_demo)
     _add_init_parser(sub)
     _add_review_parser(sub)
