@@ -7,14 +7,12 @@ Docs: https://github.com/imdb-course/imdb-course/train.html.md"""
 
 # %% ../nbs/03_train.ipynb #7df24a88
 from __future__ import annotations
-import contextlib, inspect, json, logging, math, os, time, warnings
+import contextlib, inspect, json, logging, math, time, warnings
 from dataclasses import dataclass, field
 from numbers import Number
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .config import keras_backend
-os.environ.setdefault("KERAS_BACKEND", keras_backend())  # before keras is imported
 import keras
 from sklearn.metrics import classification_report, confusion_matrix
 import imdb_course
@@ -22,8 +20,8 @@ from .models import ARCHITECTURES, build_model, architecture, check_vocab, model
 
 # %% auto #0
 __all__ = ['RUN_FILE', 'MODEL_FILE', 'BUCKET_SIZES', 'LABELS', 'COMPARE_COLUMNS', 'TRAIN_PARAMETERS', 'DATA_PARAMETERS',
-           'set_seed', 'EpochProgress', 'Run', 'load_model', 'strip_padding', 'bucket_boundaries', 'BucketBatches',
-           'bucket_dataset', 'train', 'Evaluation', 'evaluate', 'compare', 'sweep', 'imdb_data_fn']
+           'set_seed', 'EpochProgress', 'Run', 'load_model', 'strip_padding', 'bucket_boundaries', 'bucket_dataset',
+           'train', 'Evaluation', 'evaluate', 'compare', 'sweep', 'imdb_data_fn']
 
 # %% ../nbs/03_train.ipynb #67ddbae5
 def set_seed(seed:int=42, # any non-negative integer
@@ -173,45 +171,6 @@ def bucket_boundaries(longest:int, # the longest review (tokens)
     "`bucket_by_sequence_length` boundaries: one bucket per size below `longest`, the last closed by `longest`."
     return [b + 1 for b in sorted(sizes) if b < longest] + [longest + 1]
 
-class BucketBatches(keras.utils.PyDataset):
-    "Length-bucketed `(ids, label)` batches for any Keras backend, each post-padded to its bucket length."
-    def __init__(self, seqs, labels, bounds, batch_size, shuffle, seed):
-        super().__init__()
-        self.seqs, self.labels, self.batch_size, self.shuffle = seqs, labels, batch_size, shuffle
-        self.widths = np.asarray(bounds) - 1  # padded length of each bucket
-        self.bucket = np.searchsorted(self.widths, [len(s) for s in seqs])  # first bucket that holds the review
-        self.rng = np.random.default_rng(seed)
-        self._batch()
-
-    def _batch(self):
-        "Group review indices into batches of one bucket; when shuffling, fill a bucket's ragged last batch with random reviews of that bucket."
-        batches = []
-        for b in np.unique(self.bucket):
-            idx = np.flatnonzero(self.bucket == b)
-            if self.shuffle:
-                idx = self.rng.permutation(idx)
-                extra = -len(idx) % self.batch_size  # fixed batch size: one shape per bucket, so JAX compiles once per bucket
-                idx = np.concatenate([idx, self.rng.choice(idx, extra, replace=len(idx) < extra)])
-            batches += [(b, idx[i:i + self.batch_size]) for i in range(0, len(idx), self.batch_size)]
-        if self.shuffle: batches = [batches[i] for i in self.rng.permutation(len(batches))]
-        self.batches = batches
-
-    def __len__(self): return len(self.batches)
-
-    def __getitem__(self, i):
-        b, idx = self.batches[i]
-        x = np.zeros((len(idx), int(self.widths[b])), "int32")
-        for row, j in enumerate(idx): x[row, :len(self.seqs[j])] = self.seqs[j]
-        return x, self.labels[idx]
-
-    def on_epoch_end(self):
-        if self.shuffle: self._batch()
-
-    @property
-    def shapes(self) -> set:
-        "The distinct batch shapes: one per bucket when shuffling (training), at most two when not (exact evaluation)."
-        return {(len(idx), int(self.widths[b])) for b, idx in self.batches}
-
 def bucket_dataset(x, # padded 2-D id array or a list of id lists
                    y, # labels
                    batch_size:int=64, # reviews per batch
@@ -219,13 +178,23 @@ def bucket_dataset(x, # padded 2-D id array or a list of id lists
                    seed:int|None=None, # shuffling seed
                    sizes=BUCKET_SIZES, # bucket upper lengths
                    maxlen:int|None=None, # truncate longer reviews
-                  ) -> BucketBatches:
-    "A backend-neutral `keras.utils.PyDataset` of `(ids, label)` batches, each post-padded to its length bucket (fixed batch size when shuffling)."
+                  ):
+    "A `tf.data.Dataset` of `(ids, label)` batches, each post-padded to its length bucket."
+    import tensorflow as tf
     seqs = [s if len(s) else np.zeros(1, "int32") for s in strip_padding(x, maxlen)]  # an empty review keeps one pad
     lengths = np.array([len(s) for s in seqs])
+    values = tf.constant(np.concatenate(seqs))
+    splits = tf.constant(np.concatenate([[0], np.cumsum(lengths)]).astype("int64"))
+    labels = tf.constant(np.asarray(y, dtype="float32"))
+    ds = tf.data.Dataset.range(len(seqs))
+    if shuffle: ds = ds.shuffle(len(seqs), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(lambda i: (values[splits[i]:splits[i + 1]], labels[i]))
     bounds = bucket_boundaries(int(lengths.max()), sizes)
-    return BucketBatches(seqs, np.asarray(y, dtype="float32"), bounds, batch_size, shuffle, seed)
-
+    ds = ds.bucket_by_sequence_length(lambda s, _: tf.shape(s)[0], bounds, [batch_size] * (len(bounds) + 1),
+                                      pad_to_bucket_boundary=True)
+    per_bucket = np.bincount(np.searchsorted(bounds, lengths, side="right"), minlength=len(bounds) + 1)
+    batches = int(sum(math.ceil(c / batch_size) for c in per_bucket))  # known length: Keras shows steps, no warnings
+    return ds.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
 
 # %% ../nbs/03_train.ipynb #9c06be04
 def _as_matrix(x, what:str) -> np.ndarray:

@@ -1,11 +1,10 @@
 """Backend-agnostic kit: the library trains, evaluates, saves and reloads on JAX (in a subprocess, since the backend
-is fixed at `import keras`), and bucketed batches have a small fixed set of shapes (no recompiling on JAX)."""
+is fixed at `import keras`)."""
 import json, os, subprocess, sys, textwrap
 from pathlib import Path
 import numpy as np
 import pytest
 from imdb_course.config import backend_env, keras_backend, load_settings
-from imdb_course.train import bucket_boundaries, bucket_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,23 +46,6 @@ def test_jax_train_evaluate_save_load():
         assert r["epochs"] == 1
         assert 0 <= r["test_accuracy"] <= 1 and 0 <= r["eval_accuracy"] <= 1
         assert r["max_reload_diff"] < 1e-5, r  # the reloaded .keras model predicts the same
-
-
-def test_bucketed_batch_shapes_are_bounded():
-    rng = np.random.default_rng(0)
-    x = [rng.integers(1, 50, size=n) for n in rng.integers(1, 700, size=1000)]
-    y = rng.integers(0, 2, size=1000)
-    ds = bucket_dataset(x, y, batch_size=32, seed=0)
-    n_buckets = len(bucket_boundaries(max(len(s) for s in x)))
-    for epoch in range(2):  # reshuffled epochs keep the same shapes
-        shapes = {ds[i][0].shape for i in range(len(ds))}
-        assert len(shapes) <= n_buckets + 1, shapes
-        assert {s[0] for s in shapes} == {32}  # fixed batch size: ragged last batches are filled from their bucket
-        ds.on_epoch_end()
-    seen = np.concatenate([ds[i][0][:, 0] for i in range(len(ds))])
-    assert max(s[1] for s in shapes) == max(len(s) for s in x)
-    test = bucket_dataset(x, y, batch_size=32, shuffle=False)  # evaluation: every review exactly once
-    assert sum(len(test[i][1]) for i in range(len(test))) == 1000 and len(test.shapes) <= 2 * n_buckets
 
 
 def test_backend_choice():
