@@ -44,11 +44,13 @@ def install():
         except Exception: pass
         finally: state["busy"] = False
 
+    protected = tuple(os.path.join(os.path.realpath(p), "") for p in {pkg, sys.prefix, sys.base_prefix})
     def inside(full, places): return full.startswith(places) or full + os.sep in places
 
     def fine(full, kind):
         if inside(full, allowed) or (kind == "read" and inside(full, readable)): return True
         if kind == "read" and full.startswith(kernel_files): return True  # ipykernel's cell sources, read for tracebacks
+        if kind != "read" and full.startswith(protected): return False  # the package / Python env: never the student's, even under /tmp
         # the sandbox's private /tmp: its own files are fine; a path whose folder does not exist there is the host's
         return inside(full, scratch) and (exists(dirname(full)) or full + os.sep in scratch)
 
