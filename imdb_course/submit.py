@@ -17,7 +17,7 @@ from .checks import (Diagnoses, error_text, is_frame, as_history, check_padded, 
                                 normalize_params, predict, self_check)
 
 # %% auto #0
-__all__ = ['check_question_id', 'to_jsonable', 'submit']
+__all__ = ['MAX_ROW_MODELS', 'check_question_id', 'to_jsonable', 'submit']
 
 # %% ../nbs/07_submit.ipynb #a23d41a2
 _QID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
@@ -82,6 +82,45 @@ def _save_model(model, path:Path):
                      "use only built-in Keras layers (no Lambda or custom layers), e.g. layers.GlobalAveragePooling1D()")
     return None
 
+MAX_ROW_MODELS = 30  # models handed in with one table (submit(..., models=...))
+
+def _row_models(models) -> dict:
+    "name -> Keras model or .keras path, from a dict (of models, train.Run or paths) or a `save_dir` folder of runs."
+    if models is None: return {}
+    if isinstance(models, (str, Path)):
+        d = Path(models).expanduser()
+        if not d.is_dir():
+            raise ValueError(f"models={str(models)!r} is not a folder; pass the save_dir of compare/sweep, or a dict {{row name: model}}")
+        found = {p.parent.name: p for p in sorted(d.glob(f"*/{MODEL_FILE}"))}
+        if not found: raise ValueError(f"no */{MODEL_FILE} in {d}; train with compare(..., save_dir=...) or sweep(..., save_dir=...)")
+        return found
+    if not isinstance(models, dict):
+        raise TypeError(f"models must be a dict {{row name: model}} or a save_dir folder, not a {type(models).__name__}")
+    out = {}
+    for name, m in models.items():
+        if not isinstance(m, (str, Path)) and not is_keras_model(m) and is_keras_model(getattr(m, "model", None)): m = m.model
+        if isinstance(m, (str, Path)):
+            p = Path(m).expanduser()
+            m = p/MODEL_FILE if p.is_dir() else p
+            if not m.is_file(): raise ValueError(f"models[{name!r}] = {str(p)!r} holds no {MODEL_FILE}")
+        elif not is_keras_model(m):
+            raise TypeError(f"models[{name!r}] is a {type(m).__name__}, not a Keras model, a train.Run with its model or a path")
+        out[str(name)] = m
+    if len(out) > MAX_ROW_MODELS: raise ValueError(f"{len(out)} models: at most {MAX_ROW_MODELS} per question")
+    return out
+
+def _save_row_models(models:dict, folder:Path, diags) -> dict:
+    "Write each row's model as models/NN.keras; name -> relative path."
+    if not models: return {}
+    (folder/"models").mkdir()
+    out = {}
+    for i, (name, m) in enumerate(models.items()):
+        rel = f"models/{i:02d}.keras"
+        if isinstance(m, Path): shutil.copyfile(m, folder/rel)
+        elif (failed := _save_model(m, folder/rel)): diags.append(failed); continue
+        out[name] = rel
+    return out
+
 def _swap_in(tmp:Path, final:Path) -> Path:
     "Move the finished folder `tmp` to `final`, replacing what was there."
     old = None
@@ -113,6 +152,7 @@ def submit(question:str, # question id from the exercise, e.g. "q1"
            history=None, # History from model.fit, its .history dict, a DataFrame or a train.Run
            predictions=None, # test probabilities (else computed from model and x_test)
            answer:dict|None=None, # the answers asked for, e.g. {"best_epoch": 2}
+           models=None, # a table's models, one per row: {row name: model, train.Run or path}, or the save_dir of compare/sweep
            params:dict|None=None, # the notebook parameters (a dict, or globals())
            x_test=None, # padded test reviews: predictions are computed from them
            y_test=None, # test labels, for the self-check's accuracy
@@ -134,6 +174,7 @@ def submit(question:str, # question id from the exercise, e.g. "q1"
     predictions = _as_predictions(predictions) if predictions is not None else None
     if x_test is not None and model is None:
         raise ValueError("x_test is used to compute predictions with the model; pass model=... as well")
+    rows = _row_models(models)
     if model is None and hist is None and predictions is None and answer is None:
         raise ValueError("nothing to hand in: pass model=..., history=..., predictions=... and/or answer=...")
     model_pred = None
@@ -149,8 +190,9 @@ def submit(question:str, # question id from the exercise, e.g. "q1"
         if model is not None and (failed := _save_model(model, tmp / MODEL_FILE)): diags.append(failed)
         if hist is not None: _write_json(tmp / HISTORY_FILE, to_jsonable(hist, "history"))
         if predictions is not None: np.save(tmp / PREDICTIONS_FILE, predictions)
+        row_files = _save_row_models(rows, tmp, diags)
         files = sorted([p.name for p in tmp.iterdir()] + [ANSWER_FILE])
-        _write_json(tmp / ANSWER_FILE, dict(question=question, answer=answer_json, params=params_json,
+        _write_json(tmp / ANSWER_FILE, dict(question=question, answer=answer_json, params=params_json, models=row_files,
                                             imdb_course_version=__version__,
                                             written_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                             files=files, self_check=diags.to_dicts()))
