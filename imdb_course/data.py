@@ -181,6 +181,7 @@ def save_corpus(c:Corpus, path:Path):
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f: np.savez(f, **arrays)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600: sandboxed graded kernels (another uid) read this cache
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)

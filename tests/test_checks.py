@@ -283,10 +283,10 @@ def test_secondary_architecture_mistake_gets_partial_credit(tmp_path, data):
     lstm = tiny(layers.Embedding(100, 8), layers.LSTM(4), layers.Dense(1, activation="sigmoid"))
     qdir = _submit(tmp_path, lstm, {"loss": [0.7], "val_loss": [0.7]})
     s = score_question(qdir, {"model": RUBRIC["model"]}, 3, PARAMS)
-    # core groups (output, stacking, embedding) pass; rubric keys cell + recurrent_layers -> only the cell is wrong
-    assert s.items["model"]["fraction"] == pytest.approx(0.5), s.diagnoses.text()
+    # core groups (output, stacking) pass; shares cell + recurrent_layers + vocabulary -> only the cell is wrong
+    assert s.items["model"]["fraction"] == pytest.approx(2 / 3, abs=1e-4), s.diagnoses.text()
     w = ITEM_WEIGHTS
-    assert s.points == pytest.approx(round(3 * (w["artifacts"] + w["model"] * 0.5) / (w["artifacts"] + w["model"]), 2))
+    assert s.points == pytest.approx(round(3 * (w["artifacts"] + w["model"] * 2 / 3) / (w["artifacts"] + w["model"]), 2))
 
 
 def test_wrong_model_in_grader(tmp_path, data, handed_in):

@@ -273,7 +273,8 @@ def _run_and_score(ctx:GradingContext, sub:Submission, ins:Inspection, folder:Pa
     skipped = safe_copytree(output_dir, folder/"artifacts")
     if skipped: record["notes"].append(f"artifact files not collected: {', '.join(skipped[:5])}")
     t2 = time.monotonic()
-    record["questions"] = score_artifacts(folder/"artifacts", ctx.questions, params, ctx.reference, ctx.tolerance)
+    record["questions"] = score_artifacts(folder/"artifacts", ctx.questions, params, ctx.reference, ctx.tolerance,
+                                          iso=ctx.iso)
     record["timings"]["score"] = round(time.monotonic() - t2, 3)
     _explain_questions(record, errors, stopped, nb, ctx)
     _note_misplaced_artifacts(record, folder, output_dir, work)
@@ -334,7 +335,8 @@ def reference_run(ctx:GradingContext, # grading context (its `reference` is igno
     ref = {}
     for q, r in res["questions"].items():
         model = folder/"artifacts"/q/"model.keras"
-        ref[q] = {"accuracy": r.get("accuracy"), "model_sha256": regular_file_sha(model), "points": r["points"], "max_points": r["max_points"]}
+        ref[q] = {"accuracy": r.get("accuracy"), "model_sha256": regular_file_sha(model), "points": r["points"],
+                  "max_points": r["max_points"], "answer": r.get("answer") or {}}
         if model.is_file(): model.unlink()
     cache.write_text(json.dumps({"params": ctx.params, "questions": ref, "total": res["total"], "max_total": res["max_total"],
                                  "seconds": res["seconds"]}, indent=1, default=str))

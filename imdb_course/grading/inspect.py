@@ -19,6 +19,7 @@ import psutil
 import imdb_course
 from ..config import ASSIGNMENT_KEYS, Settings, SettingsError, load_settings
 from ..checks import PARAM_NAMES  # the papermill parameter contract (defined once, in checks)
+from .evidence import check_rules
 
 # %% auto #0
 __all__ = ['MAX_NOTEBOOK_MB', 'GRADER_VERSION', 'STATUS_DOC', 'GradeError', 'as_settings', 'assignment_name',
@@ -153,6 +154,8 @@ def load_questions(solution:str|Path, # the solution notebook
         kind = m.get("kind", "code" if cell.cell_type == "code" else "written")
         questions[q] = {"question": q, "points": float(m.get("points", 0) or 0), "rubric": m.get("rubric") or {},
                         "kind": kind, "cell": i}
+        try: check_rules(questions[q]["rubric"], f"{solution} {q}")
+        except ValueError as e: raise GradeError(str(e)) from None
     unknown = set(points or {}) - set(questions)
     if unknown: raise GradeError(f"settings points name unknown question(s) {sorted(unknown)}; questions are {list(questions)}")
     for q, pts in (points or {}).items(): questions[q]["points"] = float(pts)

@@ -31,7 +31,8 @@ SYSTEM_READABLE = ("/usr", "/etc", "/proc", "/sys", "/dev", "/lib", "/lib64", "/
 
 # %% auto #0
 __all__ = ['AUDIT_STARTUP', 'KERNEL_NAME', 'JOB_ENV', 'FSIZE_LIMIT_MB', 'TEST_ENV_PREFIX', 'SYSTEM_READABLE', 'Limits',
-           'grading_limits', 'Execution', 'kill_run', 'run_notebook', 'run_copy', 'snapshot', 'changed_files']
+           'grading_limits', 'Execution', 'kill_run', 'acquire_slot', 'run_notebook', 'run_copy', 'snapshot',
+           'changed_files']
 
 # %% ../../nbs/09b_sandbox.ipynb #8e218e95
 @dataclass
@@ -132,7 +133,7 @@ def _read_lines(path:Path, limit:int=200) -> list[str]:
 
 _SLOTS = 64  # concurrent sandboxed runs on one machine (each gets its own unprivileged uid)
 
-def _acquire_slot():
+def acquire_slot():
     "`(slot, open lock file)`: a worker slot no other run on this machine holds (its uid is SANDBOX_UID + slot)."
     import fcntl
     d = Path(tempfile.gettempdir())/"imdb-course-slots"; d.mkdir(exist_ok=True)
@@ -196,7 +197,7 @@ def run_notebook(nb_path:str|Path, # notebook to execute (a copy inside `work`)
             "memory_mb": limits.memory_mb, "fsize_mb": FSIZE_LIMIT_MB, "result": tr(str(result)),
             "deadline": limits.notebook_timeout + 30, "marker": marker, "marker_env": JOB_ENV, "isolated": isolated}
     (job/"job.json").write_text(json.dumps(spec, default=str))
-    slot, lock = _acquire_slot() if isolated else (0, None)
+    slot, lock = acquire_slot() if isolated else (0, None)
     try:
         if isolated:
             prepare_work_dir(work, iso, slot); prepare_work_dir(job, iso, slot)

@@ -23,14 +23,16 @@ from .sandbox import *
 import html, math
 import numpy as np
 from ..artifacts import load_artifacts
-from ..checks import (Diagnoses, accuracy, check_accuracy, check_architecture, check_claims, check_embedding,
-                                check_history, check_output, check_overfitting, check_params, check_predictions,
-                                check_stacking, describe_model, error, normalize_params, ok, predict, warning,
+from ..checks import (Diagnoses, ModelInfo, accuracy, check_accuracy, check_architecture, check_claims,
+                                check_embedding, check_history, check_output, check_overfitting, check_params,
+                                check_predictions, check_stacking, error, normalize_params, ok, warning,
                                 LEN_CODES, OUTPUT_HINT)
+from .evidence import Evidence, check_history_evidence, verify_answer
 
 # %% auto #0
-__all__ = ['ITEM_WEIGHTS', 'INFORMATIVE_REFERENCE', 'EVAL_SEED', 'NOT_COMPARABLE', 'QuestionScore', 'score_question', 'eval_data',
-           'safe_copytree', 'regular_file_sha', 'score_artifacts']
+__all__ = ['ITEM_WEIGHTS', 'INFORMATIVE_REFERENCE', 'EVAL_SEED', 'QuestionScore', 'score_question', 'eval_sets', 'eval_data',
+           'train_length_stats', 'safe_copytree', 'regular_file_sha', 'submission_models', 'gather_evidence',
+           'score_artifacts']
 
 # %% ../../nbs/09d_score.ipynb #fc200a24
 ITEM_WEIGHTS = {"artifacts": 1, "model": 3, "epochs": 1, "accuracy": 2, "answers": 1}
@@ -44,6 +46,8 @@ class QuestionScore:
     diagnoses: Diagnoses  # what was found, with hints
     accuracy: float|None = None  # accuracy re-evaluated by the grader (None: not evaluated)
     items: dict = field(default_factory=dict)  # item -> {"weight", "fraction", "points"}
+    manual: list = field(default_factory=list)  # answer keys the grader could not verify: left to the instructor
+    pending_points: float = 0.0  # their share of the points, not awarded automatically
 
     @property
     def message(self) -> str:
@@ -52,7 +56,8 @@ class QuestionScore:
 
     def to_dict(self) -> dict:
         return dict(question=self.question, points=self.points, max_points=self.max_points, accuracy=self.accuracy,
-                    items=self.items, diagnoses=self.diagnoses.to_dicts(), message=self.message)
+                    items=self.items, diagnoses=self.diagnoses.to_dicts(), message=self.message, manual=self.manual,
+                    pending_points=self.pending_points)
 
     def __str__(self):
         acc = f", accuracy {self.accuracy:.3f}" if self.accuracy is not None else ""
@@ -111,36 +116,55 @@ def _score_accuracy(acc, spec, reference, tolerance, out) -> float|None:
     return sum(met) / len(met) if met else 1.0
 
 # %% ../../nbs/09d_score.ipynb #43bd7eba
+def _in_process_measure(qdir:Path, eval_data, predictions_x, maxlen) -> dict:
+    "For trusted artifacts (examples, tests): measure the question's model here. The grader never does: it uses the scorer."
+    from imdb_course.grading.scorer import measure_model
+    f = qdir/"model.keras"
+    if not f.is_file() or f.is_symlink(): return {}
+    sets = {}
+    if eval_data is not None:
+        x, y = eval_data
+        sets["held"] = (list(np.asarray(x)) if not isinstance(x, list) else x, np.asarray(y))
+        maxlen = maxlen or np.asarray(x).shape[1]
+    if predictions_x is not None: sets["notebook"] = (list(np.asarray(predictions_x)), np.zeros(len(predictions_x), "int8"))
+    return {qdir.name: measure_model(f, sets, int(maxlen or 1))}
+
 def score_question(question_dir:str|Path, # OUTPUT_DIR/<question> written by submit
-                   rubric:dict, # the question's rubric (keys model, epochs, accuracy, answer_keys)
+                   rubric:dict, # the question's rubric (keys model, epochs, accuracy, answer_keys, evidence)
                    points:float, # points available for the question
                    params:dict, # parameters the GRADER injected (NUM_WORDS, MAXLEN, EPOCHS, ...)
-                   eval_data:tuple|None=None, # (x_test, y_test) held by the grader, padded to MAXLEN
+                   eval_data:tuple|None=None, # (x_test, y_test) held by the grader (in-process measuring only)
                    reference_accuracy:float|None=None, # the reference solution's accuracy under the same params
                    tolerance:float=0.05, # accuracy accepted below the reference
-                   predictions_x=None, # reviews predictions.npy was made on (the notebook's own padded x_test); None: no wrong-model check
+                   predictions_x=None, # reviews predictions.npy was made on (in-process measuring only)
+                   measured:dict|None=None, # the scorer's measurements of this submission (key q, or q/row)
+                   evidence:Evidence|None=None, # what the grader holds to verify reported numbers (None: keys only)
                   ) -> QuestionScore:
-    "Score one question from its artifacts, in the grader's process; never raises on bad artifacts."
+    "Score one question from its artifacts and the grader's own measurements; never raises on bad artifacts."
     qdir, rubric, p = Path(question_dir), dict(rubric or {}), normalize_params(params)
     out = Diagnoses(title=f"{qdir.name} (graded)")
     applicable = ["artifacts"] + [i for i, k in [("model", "model"), ("epochs", "epochs"), ("accuracy", "accuracy"),
                                                   ("answers", "answer_keys")] if k in rubric]
-    if "accuracy" in rubric and eval_data is None:
-        raise ValueError(f"rubric of {qdir.name} scores accuracy but eval_data is None; pass eval_data=(x_test, y_test)")
+    if "accuracy" in rubric and eval_data is None and measured is None:
+        raise ValueError(f"rubric of {qdir.name} scores accuracy but neither measured nor eval_data was given")
     if "epochs" in rubric and rubric["epochs"] == "EPOCHS" and "EPOCHS" not in p:
         raise ValueError("rubric asks for 'epochs': 'EPOCHS' but params has no EPOCHS; pass the injected parameters")
     needed = _required_files(rubric)
-    art = load_artifacts(qdir, load_model="model.keras" in needed)
+    art = load_artifacts(qdir, load_model=False)
+    if measured is None: measured = _in_process_measure(qdir, eval_data, predictions_x, p.get("MAXLEN"))
+    m = measured.get(qdir.name) or {}
+    if "model.keras" in needed and "model.keras" not in art.missing and m.get("error") and not m.get("info"):
+        art.corrupt.setdefault("model.keras", m["error"])  # it could not be loaded safely: as good as corrupt
     frac = dict.fromkeys(applicable, 0.0)
     for f in needed:
         if f in art.missing: out.append(error("missing-artifact", f"{f} is missing: {art.why_missing(f)}",
                                               f"call submit({qdir.name!r}, ...) with the {f.split('.')[0]} in the notebook"))
         elif f in art.corrupt: out.append(error("corrupt-artifact", f"{f} is unreadable: {art.corrupt[f]}",
                                                 "run the notebook again so submit rewrites its files; don't edit them by hand"))
-    acc = None
+    acc, pending = None, []
     if not out.errors:
         frac["artifacts"] = 1.0
-        acc = _score_loaded(art, rubric, p, eval_data, reference_accuracy, tolerance, out, frac, predictions_x)
+        acc, pending = _score_loaded(art, rubric, p, measured.get(qdir.name) or {}, reference_accuracy, tolerance, out, frac, evidence)
     for f, why in art.corrupt.items():
         if f not in needed: out.append(warning("corrupt-artifact", f"{f} is unreadable and was ignored: {why}", ""))
     applicable = [i for i in applicable if frac[i] is not None]   # an item can be found not assessable
@@ -148,70 +172,121 @@ def score_question(question_dir:str|Path, # OUTPUT_DIR/<question> written by sub
     items = {i: dict(weight=ITEM_WEIGHTS[i], fraction=round(frac[i], 4),
                      points=round(points * ITEM_WEIGHTS[i] * frac[i] / total_w, 2)) for i in applicable}
     earned = round(points * sum(ITEM_WEIGHTS[i] * frac[i] for i in applicable) / total_w, 2)
-    return QuestionScore(qdir.name, earned, points, out, acc, items)
+    share = round(points * ITEM_WEIGHTS["answers"] / total_w * len(pending) / max(1, len(rubric.get("answer_keys") or [])), 2) \
+        if pending and "answers" in applicable else 0.0
+    return QuestionScore(qdir.name, earned, points, out, acc, items, manual=pending, pending_points=share)
 
 # %% ../../nbs/09d_score.ipynb #8ef8c66d
-def _score_loaded(art, rubric, p, eval_data, reference, tolerance, out, frac, predictions_x=None) -> float|None:
-    "Fill `frac` per item from loaded artifacts; return the re-evaluated accuracy."
+def _model_info(m:dict, out) -> ModelInfo|None:
+    "The scorer's description of a model as `ModelInfo`; a finding when it could not be measured."
+    if m.get("info"):
+        return ModelInfo(**{**m["info"], "embeddings": [tuple(e) for e in m["info"].get("embeddings") or []]})
+    out.append(error("model-not-loadable", m.get("error") or "model.keras could not be measured",
+                     "hand in a model of built-in Keras layers saved by submit(..., model=model)"))
+    return None
+
+def _score_model(info, rubric, p, out, frac):
+    "The architecture item: output and stacking must be right; each asked-for property (and the vocabulary) is one share."
+    spec = rubric.get("model") or {}
+    core = [check_output(info), check_stacking(info)]
+    keys = [[d] for d in check_architecture(info, spec)]
+    if spec.get("embedding", True) and info.embeddings:   # judged on its shape: a small vocabulary costs one share
+        keys.append(list(check_embedding(info, p.get("NUM_WORDS"))))
+    elif spec.get("embedding", True): core.append(check_embedding(info, p.get("NUM_WORDS")))
+    for g in core + keys: out += g
+    if "model" in rubric: frac["model"] = _frac(keys) if _frac(core) == 1 else 0.0
+
+def _score_measured_accuracy(m, rubric, reference, tolerance, out, frac):
+    held = (m.get("sets") or {}).get("held") or {}
+    acc = held.get("accuracy")
+    if acc is None:
+        out.append(error("predictions-failed", f"the grader could not predict with the model: {held.get('error') or m.get('error')}", OUTPUT_HINT))
+        return None
+    if held.get("mapped"):
+        out.append(warning("vocabulary-mapped", f"{held['mapped']:,} word ids of the grader's reviews are beyond the model's "
+                           f"vocabulary ({m.get('vocab')}) and were read as out-of-vocabulary, as its own data would have been",
+                           "Embedding(input_dim) should be NUM_WORDS: the vocabulary the data was loaded with"))
+    if reference is None or reference >= INFORMATIVE_REFERENCE:
+        out += check_accuracy(acc, None, what="accuracy on the grader's reviews")
+    frac["accuracy"] = _score_accuracy(acc, rubric["accuracy"], reference, tolerance, out)
+    return acc
+
+def _score_answers(art, rubric, evidence, out, frac) -> list:
+    "The answers item: each key's share earned when verified; keys the grader cannot verify are left to the instructor."
+    answer, keys = art.answer.get("answer") or {}, list(rubric["answer_keys"])
+    missing = [k for k in keys if answer.get(k) is None]
+    if missing: out.append(error("missing-answer-key", f"answer is missing {', '.join(map(repr, missing))}",
+                                 f"hand them in: submit(..., answer={{{', '.join(f'{k!r}: ...' for k in missing)}}})"))
+    if evidence is None:   # no grader-held evidence (direct use): presence only
+        if not missing: out.append(ok("answers", f"answers given: {', '.join(keys)}"))
+        frac["answers"] = (len(keys) - len(missing)) / len(keys) if keys else 1.0
+        return []
+    rules, got, pending = rubric.get("evidence") or {}, 0.0, []
+    for k in keys:
+        if k in missing: continue
+        c = verify_answer(art.path.name, k, answer[k], rules.get(k), evidence)
+        out.append(c.diagnosis())
+        if c.status == "manual": pending.append(k)
+        got += c.fraction
+    frac["answers"] = got / len(keys) if keys else 1.0
+    return pending
+
+def _score_loaded(art, rubric, p, m, reference, tolerance, out, frac, evidence=None) -> tuple:
+    "Fill `frac` per item from the artifacts and the scorer's measurement `m`; `(accuracy, keys left to manual review)`."
     answer = art.answer.get("answer") or {}
     if art.answer.get("question") not in (None, art.path.name):
         out.append(warning("question-mismatch", f"answer.json says question {art.answer.get('question')!r}, the folder is {art.path.name!r}", ""))
     out += check_params(art.answer.get("params"), p)
-    acc = None
-    if art.model is not None:
-        info = describe_model(art.model, loss=art.loss)
-        spec = rubric.get("model") or {}
-        core = [check_output(info), check_stacking(info)]
-        if spec.get("embedding", True): core.append(check_embedding(info, p.get("NUM_WORDS")))
-        keys = [[d] for d in check_architecture(info, spec)]
-        for g in core + keys: out += g
-        if "model" in rubric: frac["model"] = _frac(keys) if _frac(core) == 1 else 0.0
-    if "accuracy" in rubric and art.model is not None:
-        x, y = eval_data
-        pred, failed = predict(art.model, _eval_x(x, p.get("MAXLEN")))
-        try: acc = accuracy(pred, y) if pred is not None else None
-        except ValueError as e: failed = error("predictions-shape", f"the model's output cannot be read as one prediction per review: {e}", OUTPUT_HINT)
-        if acc is None: out.append(failed)
-        else:
-            if reference is None or reference >= INFORMATIVE_REFERENCE:
-                out += check_accuracy(acc, y, what="accuracy on the grader's reviews")
-            frac["accuracy"] = _score_accuracy(acc, rubric["accuracy"], reference, tolerance, out)
-    if art.model is not None and art.predictions is not None and predictions_x is not None:
-        pred, failed = predict(art.model, _eval_x(predictions_x, p.get("MAXLEN")))
-        if pred is not None: out += check_predictions(art.predictions, pred)
+    info = _model_info(m, out) if art.model_config is not None else None
+    if info is not None: _score_model(info, rubric, p, out, frac)
+    acc = _score_measured_accuracy(m, rubric, reference, tolerance, out, frac) if "accuracy" in rubric and info is not None else None
+    nb = (m.get("sets") or {}).get("notebook") or {}
+    if art.predictions is not None and nb.get("proba") is not None:
+        out += check_predictions(art.predictions, np.asarray(nb["proba"]))
     if "epochs" in rubric:
         epochs = p["EPOCHS"] if rubric["epochs"] == "EPOCHS" else int(rubric["epochs"])
         hd = check_history(art.history, epochs)
-        out += hd + check_overfitting(art.history)
-        frac["epochs"] = float(not any(d.code in LEN_CODES for d in hd))
-    if "answer_keys" in rubric:
-        keys = list(rubric["answer_keys"])
-        missing = [k for k in keys if answer.get(k) is None]
-        if missing: out.append(error("missing-answer-key", f"answer is missing {', '.join(map(repr, missing))}",
-                                     f"hand them in: submit(..., answer={{{', '.join(f'{k!r}: ...' for k in missing)}}})"))
-        else: out.append(ok("answers", f"answers given: {', '.join(keys)}"))
-        frac["answers"] = (len(keys) - len(missing)) / len(keys) if keys else 1.0
-    out += check_claims(answer, acc, art.history)
-    return acc
+        he = check_history_evidence(art.history, nb.get("accuracy")) if evidence is not None and info is not None else Diagnoses()
+        out += hd + he + check_overfitting(art.history)
+        frac["epochs"] = float(not any(d.code in LEN_CODES for d in hd) and he.ok)
+    pending = _score_answers(art, rubric, evidence, out, frac) if "answer_keys" in rubric else []
+    if evidence is None: out += check_claims(answer, acc, art.history)
+    return acc, pending
 
 # %% ../../nbs/09d_score.ipynb #d50d84e0
 EVAL_SEED = 20_240_613  # seed of the grader's review subsample (not the notebook's SEED)
-# predictions.npy holds the notebook's predictions on ITS test subsample; the grader evaluates on its own reviews,
-# so comparing the two element-wise says nothing (they are never used for points either)
-NOT_COMPARABLE = {"wrong-model", "predictions", "predictions-length"}
 _EVAL_CACHE = {}
+
+def _test_split(params:dict) -> tuple:
+    from imdb_course.data import load_imdb
+    key = ("test", str(params.get("DATA_SOURCE")), params.get("NUM_WORDS"))
+    if key not in _EVAL_CACHE:
+        _EVAL_CACHE[key] = load_imdb(num_words=params.get("NUM_WORDS"), source=params.get("DATA_SOURCE"), verbose=False)
+    return _EVAL_CACHE[key]
+
+def eval_sets(params:dict) -> dict:
+    """The grader's reviews, unpadded: `held` (TEST_SAMPLES test reviews drawn with the grader's own seed: the accuracy item)
+    and `notebook` (the test reviews the notebook itself draws with SEED: reported numbers are re-measured on them)."""
+    from imdb_course.data import subsample
+    _, (x, y) = _test_split(params)
+    n, out = params.get("TEST_SAMPLES"), {}
+    for name, seed in (("held", EVAL_SEED), ("notebook", params.get("SEED"))):
+        out[name] = subsample(x, y, n, seed=seed) if n and n < len(y) else (x, y)
+    return out
 
 def eval_data(params:dict) -> tuple:
     "`(x_test, y_test)` the grader re-evaluates models on: padded to MAXLEN, `TEST_SAMPLES` reviews."
-    from imdb_course.data import load_imdb, pad, subsample
-    import numpy as np
-    key = (str(params.get("DATA_SOURCE")), params.get("NUM_WORDS"), params.get("MAXLEN"), params.get("TEST_SAMPLES"))
-    if key not in _EVAL_CACHE:
-        _, (x, y) = load_imdb(num_words=params.get("NUM_WORDS"), source=params.get("DATA_SOURCE"), verbose=False)
-        n = params.get("TEST_SAMPLES")
-        if n and n < len(y): x, y = subsample(x, y, n, seed=EVAL_SEED)
-        _EVAL_CACHE[key] = (pad(x, maxlen=params.get("MAXLEN")), np.asarray(y))
-    return _EVAL_CACHE[key]
+    from imdb_course.data import pad
+    x, y = eval_sets(params)["held"]
+    return pad(x, maxlen=params.get("MAXLEN")), np.asarray(y)
+
+def train_length_stats(params:dict) -> dict:
+    "`length_stats` of the training reviews the notebook draws (TRAIN_SAMPLES with SEED), recomputed from the grader's data."
+    from imdb_course.data import length_stats, subsample
+    (x, y), _ = _test_split(params)
+    n = params.get("TRAIN_SAMPLES")
+    if n and n < len(y): x, y = subsample(x, y, n, seed=params.get("SEED"))
+    return length_stats(x, maxlen=params.get("MAXLEN"))
 
 def safe_copytree(src:Path, dst:Path, max_bytes:int=200 * 2**20) -> list:
     "Copy regular files only (symlinks and specials skipped, never followed); big files beyond `max_bytes` skipped."
@@ -234,16 +309,71 @@ def safe_copytree(src:Path, dst:Path, max_bytes:int=200 * 2**20) -> list:
 def regular_file_sha(path:Path) -> str|None:
     return file_sha256(path) if path.is_file() and not path.is_symlink() else None
 
+# %% ../../nbs/09d_score.ipynb #ev0c0014
+_ROW_FILE = re.compile(r"^models/\d{2}\.keras$")
+
+def _row_maxlen(answer:dict, name:str):
+    "The `maxlen` a table row reports for itself (a maxlen sweep), if any."
+    for v in answer.values():
+        if isinstance(v, list):
+            for r in v:
+                if isinstance(r, dict) and str(r.get("name")) == name and isinstance(r.get("maxlen"), int): return r["maxlen"]
+    return None
+
+def submission_models(artifacts:Path, questions:dict) -> tuple[dict, dict, dict]:
+    "`(models, maxlens, row_models)`: every model file to measure (key q or q/row), per-key input lengths, q -> {row: key}."
+    models, maxlens, rows = {}, {}, {}
+    for q, spec in questions.items():
+        if spec["kind"] == "written": continue
+        qdir = artifacts/q
+        if (qdir/"model.keras").is_file(): models[q] = qdir/"model.keras"
+        art = load_artifacts(qdir, load_model=False)
+        listed = (art.answer or {}).get("models")
+        if not isinstance(listed, dict): continue
+        for name, rel in listed.items():
+            if isinstance(rel, str) and _ROW_FILE.match(rel) and (qdir/rel).is_file() and not (qdir/rel).is_symlink():
+                key = f"{q}/{name}"
+                models[key], rows.setdefault(q, {})[str(name)] = qdir/rel, key
+                if (ml := _row_maxlen((art.answer or {}).get("answer") or {}, str(name))): maxlens[key] = ml
+    return models, maxlens, rows
+
+def gather_evidence(artifacts:Path, questions:dict, params:dict, measured:dict, rows:dict, reference:dict) -> Evidence:
+    "What the grader holds to verify this submission's reported numbers."
+    ev = Evidence(measured=measured, row_models=rows,
+                  reference_answers={q: r.get("answer") or {} for q, r in (reference or {}).items()})
+    for q in questions:
+        art = load_artifacts(artifacts/q, load_model=False)
+        if art.history is not None: ev.histories[q] = art.history
+        ev.answers[q] = (art.answer or {}).get("answer") or {}
+    if not reference: ev.reference_answers = dict(ev.answers)  # grading the reference solution itself
+    if any(str(r).startswith("length:") for s in questions.values() for r in (s["rubric"].get("evidence") or {}).values()):
+        ev.train_lengths = train_length_stats(params)
+    return ev
+
+def _measure(artifacts, questions, params, iso, slot) -> tuple[dict, dict, str|None]:
+    "The scorer's measurements of every model of the submission (in a sandboxed process); `(measured, rows, failure)`."
+    models, maxlens, rows = submission_models(artifacts, questions)
+    if not models: return {}, rows, None
+    sets = eval_sets(params)
+    try:
+        from .scorer import measure_models
+        return measure_models(models, sets, params.get("MAXLEN"), iso=iso, slot=slot, maxlens=maxlens), rows, None
+    except Exception as e:
+        return {}, rows, f"{type(e).__name__}: {e}"
+
 # %% ../../nbs/09d_score.ipynb #65b93810
 def score_artifacts(artifacts:str|Path, # the collected OUTPUT_DIR (one folder per question)
                     questions:dict, # from `load_questions`
                     params:dict, # the injected parameters
-                    reference:dict|None=None, # question -> {"accuracy", "model_sha256"} of the reference solution
+                    reference:dict|None=None, # question -> {"accuracy", "model_sha256", "answer"} of the reference solution
                     tolerance:float=0.05, # accuracy accepted below the reference
+                    iso=None, # `Isolation` the scorer runs under (None: a plain child process)
+                    slot:int|None=None, # worker slot (uid inside the sandbox); None: take a free one
                    ) -> dict:
-    "question -> `{points, max_points, messages, diagnoses, accuracy, history}`; never raises for bad artifacts."
+    "question -> `{points, max_points, messages, diagnoses, accuracy, history, pending_points, answer}`; never raises for bad artifacts."
     artifacts, reference = Path(artifacts), reference or {}
-    data = eval_data(params) if any("accuracy" in q["rubric"] for q in questions.values()) else None
+    measured, rows, failure = _measure(artifacts, questions, params, iso, slot)
+    ev = gather_evidence(artifacts, questions, params, measured, rows, reference)
     out = {}
     for q, spec in questions.items():
         if spec["kind"] == "written":
@@ -253,12 +383,14 @@ def score_artifacts(artifacts:str|Path, # the collected OUTPUT_DIR (one folder p
         qdir = artifacts/q
         ref = reference.get(q, {})
         try:
-            s = score_question(qdir, spec["rubric"], spec["points"], params, eval_data=data,
-                               reference_accuracy=ref.get("accuracy"), tolerance=tolerance)
-            diags = [d for d in s.diagnoses if d.code not in NOT_COMPARABLE]
+            m = measured if not failure else {q: {"error": f"the grader's scorer failed on this submission's models ({failure})"}}
+            s = score_question(qdir, spec["rubric"], spec["points"], params, reference_accuracy=ref.get("accuracy"),
+                               tolerance=tolerance, measured=m, evidence=ev)
             res = {"points": float(s.points), "max_points": float(s.max_points), "accuracy": s.accuracy,
-                   "diagnoses": [d.to_dict() for d in diags], "items": s.items,
-                   "messages": [d.message for d in diags if d.level == "error"] or ["ok"]}
+                   "diagnoses": [d.to_dict() for d in s.diagnoses], "items": s.items,
+                   "messages": [d.message for d in s.diagnoses if d.level == "error"] or ["ok"],
+                   "pending_points": s.pending_points, "manual_keys": s.manual}
+            if s.manual: res["messages"].append(f"{s.pending_points:g} point(s) for {', '.join(s.manual)} wait for the instructor's review")
         except Exception as e:  # a bug in a check must cost this question, not the whole class
             res = {"points": 0.0, "max_points": spec["points"], "accuracy": None, "items": {},
                    "diagnoses": [{"level": "error", "code": "grader-error", "message": f"{type(e).__name__}: {e}", "hint": "tell the instructor"}],
@@ -270,5 +402,6 @@ def score_artifacts(artifacts:str|Path, # the collected OUTPUT_DIR (one folder p
                                      "message": "model.keras is byte-identical to the reference solution's model"})
             res["messages"].insert(0, "model.keras is byte-identical to the reference solution's model: no points")
         res["history"] = str(qdir/"history.json") if (qdir/"history.json").is_file() else None
+        res["answer"] = ev.answers.get(q) or {}
         out[q] = res
     return out

@@ -128,7 +128,7 @@ def run_scoring(job:dict, # {"maxlen", "models": {key: relative path of a model.
     for key, rel in job["models"].items():
         f = (root/rel)
         if f.is_symlink() or not f.is_file(): out[key] = {"error": f"{rel} is not a regular file"}; continue
-        out[key] = measure_model(f, sets, int(job["maxlen"]))
+        out[key] = measure_model(f, sets, int((job.get("maxlen_of") or {}).get(key, job["maxlen"])))
     return out
 
 def main(argv=None):
@@ -154,8 +154,9 @@ def measure_models(models:dict, # key -> path of a model.keras (the submission's
                    maxlen:int, # MAXLEN
                    iso=None, # `Isolation` (None or not isolated: a plain child process)
                    timeout:float=SCORER_TIMEOUT, # seconds for all models
-                   slot:int=0, # worker slot (uid inside the sandbox)
+                   slot:int|None=None, # worker slot (uid inside the sandbox); None: take a free one
                    env:dict|None=None, # extra environment (KERAS_BACKEND, thread limits)
+                   maxlens:dict|None=None, # key -> input length for that model (a maxlen sweep's rows), else maxlen
                   ) -> dict:
     "key -> `{info, vocab, input_length, sets}` or `{error}`, measured in a separate (sandboxed) process."
     from imdb_course.grading.isolation import run_isolated, sandbox_env
@@ -163,7 +164,8 @@ def measure_models(models:dict, # key -> path of a model.keras (the submission's
     if not models: return {}
     with tempfile.TemporaryDirectory(prefix="imdb-scorer-") as d:
         work = Path(d)/"work"; (work/"models").mkdir(parents=True)
-        job = {"maxlen": int(maxlen), "models": {}, "memory_mb": SCORER_MEMORY_MB}
+        job = {"maxlen": int(maxlen), "models": {}, "memory_mb": SCORER_MEMORY_MB,
+               "maxlen_of": {k: int(v) for k, v in (maxlens or {}).items()}}
         for i, (key, path) in enumerate(models.items()):
             p = Path(path)
             if p.is_file() and not p.is_symlink():
@@ -174,7 +176,11 @@ def measure_models(models:dict, # key -> path of a model.keras (the submission's
         cmd = [sys.executable, "-m", "imdb_course.grading.scorer", JOB_FILE, RESULT_FILE]
         try:
             if iso is not None and iso.isolated:
-                r = run_isolated(iso, work, cmd, env=env, timeout=timeout, slot=slot)
+                from imdb_course.grading.sandbox import acquire_slot
+                slot, lock = acquire_slot() if slot is None else (slot, None)
+                try: r = run_isolated(iso, work, cmd, env=env, timeout=timeout, slot=slot)
+                finally:
+                    if lock is not None: lock.close()
             else:
                 r = subprocess.run(cmd, cwd=work, env=sandbox_env({**(env or {}), "HOME": str(work)}), capture_output=True,
                                    text=True, timeout=timeout, stdin=subprocess.DEVNULL)
