@@ -271,7 +271,7 @@ def eval_sets(params:dict) -> dict:
     _, (x, y) = _test_split(params)
     n, out = params.get("TEST_SAMPLES"), {}
     for name, seed in (("held", EVAL_SEED), ("notebook", params.get("SEED"))):
-        out[name] = subsample(x, y, n, seed=seed) if n and n < len(y) else (x, y)
+        out[name] = subsample(x, y, n, seed=seed)  # as the notebook draws them (n None: all, in the notebook's order)
     return out
 
 def eval_data(params:dict) -> tuple:
