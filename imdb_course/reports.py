@@ -71,6 +71,15 @@ def history_img(path:str|Path, title:str="") -> str:
 def _fmt(x) -> str:
     return "–" if x is None else f"{x:g}" if isinstance(x, (int, float)) else _e(x)
 
+def _error_item(e) -> str:
+    "A cell's error as HTML: the raw message, then the course's diagnosis of the crash and its hint (when Keras' message is a known one)."
+    if isinstance(e, str): return _e(e)
+    d = e.get("diagnosis") or {}
+    out = _e(e.get("text", ""))
+    if d.get("code"): out += f"<div class='bad'><code>{_e(d['code'])}</code> {_e(d.get('message', ''))}</div>"
+    if d.get("hint"): out += f"<div class='hint'>Hint: {_e(d['hint'])}</div>"
+    return out
+
 def feedback_html(result:dict, # one grading result
                   base:str|Path|None=None, # folder the page is written to (links are relative to it)
                  ) -> str:
@@ -92,9 +101,9 @@ def feedback_html(result:dict, # one grading result
             except ValueError: pass
         parts.append(f"<p><a href='{_e(link.as_posix())}'>Your notebook as the grader ran it</a> "
                      f"(graded with {_e(', '.join(f'{k}={v}' for k, v in r.get('params', {}).items() if k != 'OUTPUT_DIR'))})</p>")
-    problems = [str(n) for n in r.get("notes", [])] + [e if isinstance(e, str) else e.get("text", "") for e in r.get("errors", [])]
+    problems = [_e(n) for n in r.get("notes", [])] + [_error_item(e) for e in r.get("errors", [])]
     if problems:
-        parts.append("<h2>Problems found</h2><ul>" + "".join(f"<li>{_e(p)}</li>" for p in problems) + "</ul>")
+        parts.append("<h2>Problems found</h2><ul>" + "".join(f"<li>{p}</li>" for p in problems) + "</ul>")
     rows = []
     for q, s in r.get("questions", {}).items():
         msgs = "".join(f"<div>{_e(m)}</div>" for m in s.get("messages", []))
@@ -127,6 +136,10 @@ def mistakes(results:list[dict]) -> pd.DataFrame:
                 code = d.get("code")
                 if code and code not in seen and d.get("level", "error") != "ok":
                     seen.add(code); example.setdefault(code, (q, d.get("message", ""), d.get("hint", "")))
+        for e in r.get("errors", []):  # a known Keras crash outside any question still has its diagnosis and hint
+            d = (e.get("diagnosis") if isinstance(e, dict) else None) or {}
+            if d.get("code") and d["code"] not in seen:
+                seen.add(d["code"]); example.setdefault(d["code"], (e.get("question") or "", d.get("message", ""), d.get("hint", "")))
         for code in r.get("codes", []):
             if code not in seen: seen.add(code); example.setdefault(code, ("", r.get("message", ""), ""))
         count.update(seen)
