@@ -101,11 +101,12 @@ def feedback_html(result:dict, # one grading result
         executed = link.as_posix()
     params = ", ".join(f"{k}={v}" for k, v in r.get("params", {}).items() if k != "OUTPUT_DIR")
     problems = [{"text": str(n)} for n in r.get("notes", [])] + [_problem(e) for e in r.get("errors", [])]
+    shown = {p["hint"] for p in problems if p.get("hint")}  # a crash's hint is said once, under its error
     questions = []
     for q, s in r.get("questions", {}).items():
         cls = "ok" if s.get("points") is not None and s.get("points") == s.get("max_points") else "bad" if not s.get("points") else "warn"
         questions.append({"name": q, "cls": cls, "points": s.get("points"), "max_points": s.get("max_points"),
-                          "messages": s.get("messages", []), "hints": [d["hint"] for d in s.get("diagnoses", []) if d.get("hint")]})
+                          "messages": s.get("messages", []), "hints": [d["hint"] for d in s.get("diagnoses", []) if d.get("hint") and d["hint"] not in shown]})
     curves = [(q, Markup(history_img(s["history"], q))) for q, s in r.get("questions", {}).items()
               if s.get("history") and Path(s["history"]).is_file()]
     return _render("report_feedback.html", r=r, executed=executed, params=params, problems=problems, questions=questions,
