@@ -646,8 +646,7 @@ def _two_outputs(out:list, source:str) -> Diagnosis|None:
                      "layer has return_sequences=True, while the labels have one value per review",
                      "remove return_sequences=True from the last recurrent layer (or add GlobalAveragePooling1D())")
     if len(out) != 2 or out[-1] != "2": return None
-    acts = [re.search(r"""activation\s*=\s*["'](\w+)|^\s*["'](\w+)""", m.group(1) or "") for m in _DENSE2.finditer(source)]
-    acts = [(a.group(1) or a.group(2)) if a else "linear" for a in acts]
+    acts = [next((a for a in ("sigmoid", "softmax") if a in (m.group(1) or "")), "linear") for m in _DENSE2.finditer(source)]
     if acts and "sigmoid" not in acts:
         return error("loss-output-mismatch", f"the model ends in Dense(2, {acts[-1]}): predictions of shape {shape}, two per review, but "
                      "binary_crossentropy compares one probability with each 0/1 label", OUTPUT_HINT)
