@@ -17,8 +17,8 @@ __all__ = ['LEVELS', 'MARKS', 'PARAM_NAMES', 'RNN_CELLS', 'CELL_NAMES', 'OUTPUT_
            'n_epochs', 'positive_proba', 'predicted_labels', 'accuracy', 'is_keras_model', 'loss_info', 'model_loss',
            'ModelInfo', 'describe_model', 'check_padded', 'check_embedding', 'check_stacking', 'check_output',
            'check_architecture', 'rnn_param_count', 'param_counts', 'check_param_counts', 'check_history',
-           'check_overfitting', 'check_accuracy', 'check_predictions', 'check_params', 'check_claims', 'error_text',
-           'predict', 'self_check']
+           'check_overfitting', 'check_accuracy', 'check_predictions', 'check_params', 'check_claims', 'diagnose_crash',
+           'error_text', 'predict', 'self_check']
 
 # %% ../nbs/06_checks.ipynb #d52b7985
 LEVELS = ("ok", "warning", "error")
@@ -623,6 +623,98 @@ def check_claims(answer:dict|None, # the "answer" dict of answer.json
                                "read it off the history: the epoch with the lowest val_loss, counting from 1"))
     return out
 
+# %% ../nbs/06_checks.ipynb #c7a5d1a1
+_RNN_CALL = re.compile(r"\b(?:SimpleRNN|LSTM|GRU)\s*\(")
+_DENSE2 = re.compile(r"\bDense\(\s*(?:units\s*=\s*)?2\s*(?:,([^()]*))?\)")
+_RANK = re.compile(r"Arguments `target` and `output` must have the same (?:rank|shape)[^.]*\.\s*Received: "
+                   r"target\.shape=\(([^)]*)\), output\.shape=\(([^)]*)\)")
+_LOGITS = re.compile(r"`?logits`? and `?labels`? must have the same shape, received \(\(([^)]*)\) vs \(([^)]*)\)\)")
+_INDICES = re.compile(r"indices\[[^\]]*\] = (-?\d+) is not in \[0, (\d+)\)")
+_KWARGS = re.compile(r"Unrecognized keyword arguments passed to (\w+): \{([^}]*)\}")
+_NDIM = re.compile(r"""of layer ["']([^"']*)["'] is incompatible with the layer: expected ndim=(\d+), found ndim=(\d+)\.\s*"""
+                   r"Full shape received: \(([^)]*)\)")
+_SHAPE = re.compile(r"""of layer ["']([^"']*)["'] is incompatible with the layer: expected shape=\(([^)]*)\), found shape=\(([^)]*)\)""")
+_LABEL = re.compile(r"Received a label value of (-?\d+) which is outside the valid range of \[0, (\d+)\)")
+
+def _dims(s:str) -> list: return [d.strip() for d in s.split(",") if d.strip()]
+
+def _two_outputs(out:list, source:str) -> Diagnosis|None:
+    "The diagnosis of a binary loss given `out`-shaped predictions (two units, or one prediction per word)."
+    shape = f"({', '.join(out)})"
+    if len(out) == 3:
+        return error("sequence-output", f"the model outputs {shape}: one prediction per word, because the last recurrent "
+                     "layer has return_sequences=True, while the labels have one value per review",
+                     "remove return_sequences=True from the last recurrent layer (or add GlobalAveragePooling1D())")
+    if len(out) != 2 or out[-1] != "2": return None
+    acts = [next((a for a in ("sigmoid", "softmax") if a in (m.group(1) or "")), "linear") for m in _DENSE2.finditer(source)]
+    if acts and "sigmoid" not in acts:
+        return error("loss-output-mismatch", f"the model ends in Dense(2, {acts[-1]}): predictions of shape {shape}, two per review, but "
+                     "binary_crossentropy compares one probability with each 0/1 label", OUTPUT_HINT)
+    return error("sigmoid-two-units", f"the model ends in Dense(2, activation='sigmoid'): predictions of shape {shape}, two per review, "
+                 "but binary_crossentropy compares one probability with each 0/1 label, so training stops", OUTPUT_HINT)
+
+def diagnose_crash(ename:str, # exception class, e.g. "ValueError" or "InvalidArgumentError"
+                   evalue:str, # its message, as Keras / TensorFlow raised it
+                   source:str="", # code that built the model (tells the crashes with the same message apart)
+                  ) -> Diagnosis|None:
+    "The course's diagnosis of a Keras / TensorFlow error raised by a student's cell (None: not one the course knows)."
+    text = str(evalue or "")
+    if (m := _RANK.search(text)) or (m := _LOGITS.search(text)):
+        return _two_outputs(_dims(m.group(2) if m.re is _RANK else m.group(1)), source)
+    if m := _INDICES.search(text):
+        i, n = int(m.group(1)), int(m.group(2))
+        return error("embedding-too-small", f"word id {i} reached an Embedding with input_dim={n}: only ids 0..{n - 1} have a "
+                     f"row (TensorFlow stops with 'indices[...] = {i} is not in [0, {n})')",
+                     "use layers.Embedding(NUM_WORDS, ...) and load the reviews with load_imdb(num_words=NUM_WORDS). "
+                     "len(word_index) is not the vocabulary size: ids are shifted by index_from=3 and capped at NUM_WORDS")
+    if m := _KWARGS.search(text):
+        layer, args = m.group(1), m.group(2)
+        if "'input_length'" in args:
+            return error("input-length-removed", f"{layer}(..., input_length=...) is Keras 2 code: Keras 3 removed input_length",
+                         "drop input_length=...; give the review length once, as the model's first layer: keras.Input(shape=(MAXLEN,))")
+        return error("unknown-argument", f"layers.{layer} has no argument {args.split(':')[0]}",
+                     f"check the spelling against the Keras 3 documentation of layers.{layer}; Keras 2 arguments were removed in Keras 3")
+    if m := _NDIM.search(text):
+        layer, want, got, shape = m.group(1), int(m.group(2)), int(m.group(3)), f"({m.group(4)})"
+        if want == 3 and got == 2:
+            if source and "Embedding" not in source:
+                return error("no-embedding", f"the recurrent layer '{layer}' got the padded word ids {shape} directly: with no "
+                             "Embedding first it needs (reviews, steps, features) and gets (reviews, MAXLEN)",
+                             "start the model with layers.Embedding(NUM_WORDS, 32): each id becomes a learned vector "
+                             "(or, deliberately, layers.Reshape((MAXLEN, 1)) to feed the ids as numbers)")
+            if source and len(_RNN_CALL.findall(source)) >= 2:
+                return error("missing-return-sequences", f"the recurrent layer '{layer}' got {shape}, the last state of the layer "
+                             "before it, instead of a sequence: that layer lacks return_sequences=True",
+                             "set return_sequences=True on every recurrent layer except the last")
+            return error("recurrent-input-2d", f"the recurrent layer '{layer}' got a 2-D input {shape} instead of a sequence "
+                         "(reviews, steps, features)",
+                         "put layers.Embedding(NUM_WORDS, 32) before the first recurrent layer and return_sequences=True on "
+                         "every recurrent layer that feeds another one")
+        if want == 3 and got == 4:
+            return error("input-shape", f"the recurrent layer '{layer}' got a 4-D input {shape}: the model's Input has a "
+                         "feature axis (shape=(None, 1) or (MAXLEN, 1)) and the Embedding adds another",
+                         "padded word ids go in as keras.Input(shape=(MAXLEN,)); the Embedding turns them into (MAXLEN, 32) sequences")
+        return None
+    if m := _SHAPE.search(text):
+        want, got = _dims(m.group(2)), _dims(m.group(3))
+        if len(want) == len(got) == 2 and want[1] != got[1] and "None" not in (want[1], got[1]):
+            return error("wrong-maxlen", f"the model's Input takes {want[1]} tokens per review but got reviews of {got[1]} tokens",
+                         "pad with maxlen=MAXLEN and start the model with keras.Input(shape=(MAXLEN,)) (don't hard-code a "
+                         "length: the grader changes MAXLEN)")
+        if len(want) == 3 and len(got) == 2:
+            return error("input-shape", f"the model's Input expects 3-D input ({', '.join(want)}) but the padded word ids are "
+                         f"2-D ({', '.join(got)})", "raw ids need an Embedding: keras.Input(shape=(MAXLEN,)) then "
+                         "layers.Embedding(NUM_WORDS, 32) (or reshape x to (reviews, MAXLEN, 1) deliberately)")
+        return None
+    if m := _LABEL.search(text):
+        label, n = int(m.group(1)), int(m.group(2))
+        if n == 1:
+            return error("loss-output-mismatch", "sparse_categorical_crossentropy needs one output per class (Dense(2, softmax)), "
+                         "but the model ends in Dense(1): label 1 has no output", OUTPUT_HINT)
+        return error("labels-not-binary", f"label {label} is outside [0, {n}): the labels are not 0/1",
+                     "use the y returned by load_imdb (0/1 integers)")
+    return None
+
 # %% ../nbs/06_checks.ipynb #d7d1b8e4
 def error_text(e:Exception) -> str:
     "One readable line from an exception (TensorFlow messages are long)."
@@ -636,7 +728,9 @@ def predict(model, x, batch_size:int=256) -> tuple:
     "`(predictions, None)` or `(None, Diagnosis)` when the model cannot predict on `x`."
     try: return np.asarray(model.predict(np.asarray(x), batch_size=batch_size, verbose=0), dtype="float32"), None
     except Exception as e:
+        known = diagnose_crash(type(e).__name__, str(e))  # the classic crashes have a precise fix
         return None, error("predict-failed", f"the model cannot predict on the padded reviews: {error_text(e)}",
+                           known.hint if known else
                            "check Embedding(input_dim) >= NUM_WORDS, keras.Input((MAXLEN,)) and that x is pad(x, maxlen=MAXLEN)")
 
 # %% ../nbs/06_checks.ipynb #2b606e29

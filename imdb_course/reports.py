@@ -6,11 +6,12 @@ Docs: https://github.com/imdb-course/imdb-course/reports.html.md"""
 
 # %% ../nbs/10a_reports.ipynb #079e110b
 from __future__ import annotations
-import base64, datetime as dt, html, io, json, os, sqlite3
+import base64, datetime as dt, functools, html, io, json, os, sqlite3
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+import imdb_course
 from .late import apply_late
 from .gradebook import DB_NAME, INFO_COLUMNS, Gradebook, add_manual, error_codes, scores_frame
 
@@ -43,15 +44,19 @@ def _short(text, width:int) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 # %% ../nbs/10a_reports.ipynb #639b5ddc
-_CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}
-th{background:#f3f3f3}.ok{color:#176e2c}.bad{color:#a4161a}.warn{color:#9a6700}.hint{color:#555;font-style:italic}
-.total{font-size:1.6rem}img{max-width:100%}code{background:#f6f6f6;padding:0 .2rem}"""
+_TEMPLATES = Path(imdb_course.__file__).parent/"templates"  # report_*.html (the review page uses review_*.html)
+
+@functools.cache
+def _env():
+    "The Jinja2 environment of the report pages (autoescape on: every student-written string is escaped)."
+    import jinja2
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, undefined=jinja2.Undefined)
+    env.filters["fmt"] = _fmt
+    return env
+
+def _render(template:str, **context) -> str: return _env().get_template(template).render(**context)
 
 def _e(x) -> str: return html.escape(str(x))
-
-def _page(title:str, body:str) -> str:
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>"
 
 def fig_png(fig) -> str:
     "A matplotlib figure as an `<img>` tag with an embedded PNG (the figure is closed)."
@@ -69,46 +74,43 @@ def history_img(path:str|Path, title:str="") -> str:
         return f"<p class='warn'>training curves not drawn: {_e(type(e).__name__)}: {_e(str(e)[:200])}</p>"
 
 def _fmt(x) -> str:
-    return "–" if x is None else f"{x:g}" if isinstance(x, (int, float)) else _e(x)
+    "Points as the pages show them: 2, 1.5, – for none (a string as it is; the template escapes it)."
+    import jinja2
+    if x is None or isinstance(x, jinja2.Undefined): return "–"
+    return f"{x:g}" if isinstance(x, (int, float)) else str(x)
+
+def _problem(e) -> dict:
+    "A note or a cell's error for the page: the raw message, then the course's diagnosis of the crash and its hint (when Keras' message is a known one)."
+    if isinstance(e, str): return {"text": e}
+    d = e.get("diagnosis") or {}
+    return {"text": e.get("text", ""), "code": d.get("code", ""), "message": d.get("message", ""), "hint": d.get("hint", "")}
 
 def feedback_html(result:dict, # one grading result
                   base:str|Path|None=None, # folder the page is written to (links are relative to it)
                  ) -> str:
-    "The feedback page of one submission."
+    "The feedback page of one submission (template `templates/report_feedback.html`)."
+    from markupsafe import Markup
     base = Path(base) if base else None
     r = result
-    status_cls = "ok" if r.get("status") == "ok" else "bad"
-    parts = [f"<h1>{_e(r.get('assignment'))} — {_e(r['student'])}</h1>",
-             f"<p class='total'><b>{_fmt(r.get('total'))}</b> / {_fmt(r.get('max_total'))} points</p>",
-             f"<p>Run: <span class='{status_cls}'>{_e(r.get('status'))}</span> — {_e(r.get('status_doc', ''))}"
-             + (f"<br>{_e(r['message'])}" if r.get("message") else "") + "</p>"]
-    if r.get("late"):  # the late policy (imdb_course.late): when it was handed in, and what that cost
-        parts.append(f"<p class='{'bad' if r['late'].get('points') else 'ok'}'>{_e(r['late']['note'])} "
-                     f"<span class='hint'>(time from {_e(r['late'].get('source', ''))}; points before: {_fmt(r.get('raw_total'))})</span></p>")
+    executed = None
     if r.get("executed"):
         link = Path(r["executed"])
         if base and link.is_absolute():
             try: link = Path(os.path.relpath(link, base))
             except ValueError: pass
-        parts.append(f"<p><a href='{_e(link.as_posix())}'>Your notebook as the grader ran it</a> "
-                     f"(graded with {_e(', '.join(f'{k}={v}' for k, v in r.get('params', {}).items() if k != 'OUTPUT_DIR'))})</p>")
-    problems = [str(n) for n in r.get("notes", [])] + [e if isinstance(e, str) else e.get("text", "") for e in r.get("errors", [])]
-    if problems:
-        parts.append("<h2>Problems found</h2><ul>" + "".join(f"<li>{_e(p)}</li>" for p in problems) + "</ul>")
-    rows = []
+        executed = link.as_posix()
+    params = ", ".join(f"{k}={v}" for k, v in r.get("params", {}).items() if k != "OUTPUT_DIR")
+    problems = [{"text": str(n)} for n in r.get("notes", [])] + [_problem(e) for e in r.get("errors", [])]
+    shown = {p["hint"] for p in problems if p.get("hint")}  # a crash's hint is said once, under its error
+    questions = []
     for q, s in r.get("questions", {}).items():
-        msgs = "".join(f"<div>{_e(m)}</div>" for m in s.get("messages", []))
-        hints = "".join(f"<div class='hint'>Hint: {_e(d['hint'])}</div>" for d in s.get("diagnoses", []) if d.get("hint"))
         cls = "ok" if s.get("points") is not None and s.get("points") == s.get("max_points") else "bad" if not s.get("points") else "warn"
-        rows.append(f"<tr><td>{_e(q)}</td><td class='{cls}'>{_fmt(s.get('points'))} / {_fmt(s.get('max_points'))}</td><td>{msgs}{hints}</td></tr>")
-    if rows:
-        parts.append("<h2>Questions</h2><table><tr><th>question</th><th>points</th><th>what the grader found</th></tr>" + "".join(rows) + "</table>")
-    curves = [(q, s["history"]) for q, s in r.get("questions", {}).items() if s.get("history") and Path(s["history"]).is_file()]
-    if curves:
-        parts.append("<h2>Training curves (re-plotted by the grader)</h2>")
-        parts += [f"<h3>{_e(q)}</h3>{history_img(h, q)}" for q, h in curves]
-    parts.append(f"<p class='hint'>Graded {_e(r.get('finished', ''))}; file sha256 {_e(str(r.get('sha256', ''))[:12])}…</p>")
-    return _page(f"{r.get('assignment')} — {r['student']}", "\n".join(parts))
+        questions.append({"name": q, "cls": cls, "points": s.get("points"), "max_points": s.get("max_points"),
+                          "messages": s.get("messages", []), "hints": [d["hint"] for d in s.get("diagnoses", []) if d.get("hint") and d["hint"] not in shown]})
+    curves = [(q, Markup(history_img(s["history"], q))) for q, s in r.get("questions", {}).items()
+              if s.get("history") and Path(s["history"]).is_file()]
+    return _render("report_feedback.html", r=r, executed=executed, params=params, problems=problems, questions=questions,
+                   curves=curves, sha256=str(r.get("sha256", ""))[:12])
 
 def write_feedback(result:dict, path:str|Path) -> Path:
     "Write the feedback page of one submission."
@@ -127,6 +129,10 @@ def mistakes(results:list[dict]) -> pd.DataFrame:
                 code = d.get("code")
                 if code and code not in seen and d.get("level", "error") != "ok":
                     seen.add(code); example.setdefault(code, (q, d.get("message", ""), d.get("hint", "")))
+        for e in r.get("errors", []):  # a known Keras crash outside any question still has its diagnosis and hint
+            d = (e.get("diagnosis") if isinstance(e, dict) else None) or {}
+            if d.get("code") and d["code"] not in seen:
+                seen.add(d["code"]); example.setdefault(d["code"], (e.get("question") or "", d.get("message", ""), d.get("hint", "")))
         for code in r.get("codes", []):
             if code not in seen: seen.add(code); example.setdefault(code, ("", r.get("message", ""), ""))
         count.update(seen)
@@ -137,44 +143,34 @@ def mistakes(results:list[dict]) -> pd.DataFrame:
 def summary_html(results:list[dict], # results of one assignment
                  base:str|Path|None=None, # folder the page is written to (links to feedback pages are relative to it)
                 ) -> str:
-    "The class summary page."
+    "The class summary page (template `templates/report_summary.html`)."
+    from markupsafe import Markup
     from imdb_course.plots import new_figure
     df = scores_frame(results)
     title = results[0].get("assignment", "") if results else ""
-    parts = [f"<h1>Class summary — {_e(title)}</h1>", f"<p>{len(df)} submissions</p>"]
     bare = sorted({r["isolation"] for r in results if str(r.get("isolation", "bwrap")).startswith("none")})
-    if bare: parts.insert(1, f"<p class='bad'><b>Graded without isolation</b> ({_e(bare[0][6:])}): student code ran with the "
-                             "grader's rights; see the README's Security model. Set [grading] sandbox = required to refuse this.</p>")
+    ctx = dict(title=title, n=len(df), bare=bare[0][6:] if bare else "")
     if len(df):
         fig = new_figure(figsize=(6, 3))
         ax = fig.subplots()
         mx = float(df.max_total.max() or 1)
         ax.hist(df.total.fillna(0), bins=min(20, max(5, int(mx) + 1)), range=(0, mx), color="tab:blue", edgecolor="white")
         ax.set(xlabel="total points", ylabel="students", title="Score distribution")
-        parts.append(fig_png(fig))
         qs = [c for c in df.columns if c not in INFO_COLUMNS]
         maxp = {q: next((r["questions"][q].get("max_points") for r in results if q in r.get("questions", {})), None) for q in qs}
-        parts.append("<h2>Per question</h2><table><tr><th>question</th><th>mean</th><th>max</th><th>full marks</th></tr>" + "".join(
-            f"<tr><td>{_e(q)}</td><td>{_fmt(round(float(df[q].fillna(0).mean()), 2))}</td><td>{_fmt(maxp[q])}</td>"
-            f"<td>{int((df[q] == maxp[q]).sum())}</td></tr>" for q in qs) + "</table>")
-        st = df.status.value_counts()
-        parts.append("<h2>Runs</h2><table><tr><th>status</th><th>students</th></tr>" +
-                     "".join(f"<tr><td>{_e(k)}</td><td>{v}</td></tr>" for k, v in st.items()) + "</table>")
-        m = mistakes(results)
-        if len(m):
-            parts.append("<h2>Most common mistakes</h2><table><tr><th>code</th><th>students</th><th>question</th><th>example</th><th>hint</th></tr>" +
-                         "".join(f"<tr><td><code>{_e(x.code)}</code></td><td>{x.students}</td><td>{_e(x.question)}</td><td>{_e(x.example)}</td>"
-                                 f"<td class='hint'>{_e(x.hint)}</td></tr>" for x in m.itertuples()) + "</table>")
-        rows = []
+        students = []
         for r in sorted(results, key=lambda r: r["student"]):
             fb = r.get("feedback")
             if fb and base:
                 try: fb = os.path.relpath(fb, base)
                 except ValueError: pass
-            name = f"<a href='{_e(Path(fb).as_posix())}'>{_e(r['student'])}</a>" if fb else _e(r["student"])
-            rows.append(f"<tr><td>{name}</td><td>{_fmt(r.get('total'))} / {_fmt(r.get('max_total'))}</td><td>{_e(r.get('status'))}</td><td>{_e(r.get('message', ''))[:300]}</td></tr>")
-        parts.append("<h2>Students</h2><table><tr><th>student</th><th>points</th><th>run</th><th>message</th></tr>" + "".join(rows) + "</table>")
-    return _page(f"Class summary — {title}", "\n".join(parts))
+            students.append({"name": r["student"], "link": Path(fb).as_posix() if fb else "", "total": r.get("total"),
+                             "max_total": r.get("max_total"), "status": r.get("status"), "message": str(r.get("message", ""))[:300]})
+        ctx.update(histogram=Markup(fig_png(fig)), students=students, mistakes=mistakes(results).to_dict("records"),
+                   questions=[{"name": q, "mean": round(float(df[q].fillna(0).mean()), 2), "max_points": maxp[q],
+                               "full": int((df[q] == maxp[q]).sum())} for q in qs],
+                   runs=list(df.status.value_counts().items()))
+    return _render("report_summary.html", **ctx)
 
 def write_summary(results:list[dict], path:str|Path) -> Path:
     "Write the class summary page."

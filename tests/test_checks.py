@@ -363,3 +363,80 @@ def test_real_reviews_sample(tmp_path):
                   params=params, verbose=False)
     s = score_question(qdir, RUBRIC, 2, params, eval_data=(xte, yte), reference_accuracy=0.5, predictions_x=xte)
     assert s.items["model"]["fraction"] == 1 and s.items["epochs"]["fraction"] == 1 and "wrong-model" not in s.diagnoses.codes
+
+
+# --- crash diagnoses: the Keras errors of a student cell mapped to the course's codes (checks.diagnose_crash) ---
+
+def _raised(build) -> Exception:
+    "The exception a tiny Keras snippet raises (the test fails if it runs through)."
+    with pytest.raises(Exception) as info: build()
+    return info.value
+
+
+def _fit(*ls, loss="binary_crossentropy", x=None):
+    m = keras.Sequential([keras.Input((MAXLEN,)), *ls])
+    m.compile("adam", loss)
+    rng = np.random.default_rng(0)
+    m.fit(rng.integers(1, NUM_WORDS, (16, MAXLEN)) if x is None else x, rng.integers(0, 2, 16), epochs=1, verbose=0)
+
+
+CRASHES = {  # what the student wrote (also the source the grader reads), the code the course must give
+    "sigmoid-two-units": ("layers.Embedding(NUM_WORDS, 8), layers.SimpleRNN(4), layers.Dense(2, activation='sigmoid')",
+                          lambda: _fit(layers.Embedding(NUM_WORDS, 8), layers.SimpleRNN(4), layers.Dense(2, activation="sigmoid"))),
+    "missing-return-sequences": ("layers.Embedding(NUM_WORDS, 8), layers.LSTM(4), layers.LSTM(4), layers.Dense(1)",
+                                 lambda: tiny(layers.Embedding(NUM_WORDS, 8), layers.LSTM(4), layers.LSTM(4), layers.Dense(1))),
+    "no-embedding": ("keras.Input((MAXLEN,)), layers.SimpleRNN(4), layers.Dense(1)",
+                     lambda: tiny(layers.SimpleRNN(4), layers.Dense(1))),
+    "embedding-too-small": ("layers.Embedding(10, 8), layers.SimpleRNN(4)",
+                            lambda: _fit(layers.Embedding(10, 8), layers.SimpleRNN(4), layers.Dense(1, activation="sigmoid"))),
+    "sequence-output": ("layers.Embedding(NUM_WORDS, 8), layers.SimpleRNN(4, return_sequences=True), layers.Dense(1)",
+                        lambda: _fit(layers.Embedding(NUM_WORDS, 8), layers.SimpleRNN(4, return_sequences=True),
+                                     layers.Dense(1, activation="sigmoid"))),
+    "loss-output-mismatch": ("layers.Dense(1, activation='sigmoid')",
+                             lambda: _fit(layers.Embedding(NUM_WORDS, 8), layers.SimpleRNN(4), layers.Dense(1, activation="sigmoid"),
+                                          loss="sparse_categorical_crossentropy")),
+    "unknown-argument": ("layers.Embedding(NUM_WORDS, 8, input_lenght=MAXLEN)",
+                         lambda: layers.Embedding(NUM_WORDS, 8, input_lenght=MAXLEN)),
+}
+
+
+@pytest.mark.parametrize("code", sorted(CRASHES))
+def test_real_keras_crash_is_diagnosed(code):
+    "The installed Keras' own message (not a copy of it) gets the course's code and a hint: catches a reworded message."
+    from imdb_course.checks import diagnose_crash
+    source, build = CRASHES[code]
+    e = _raised(build)
+    d = diagnose_crash(type(e).__name__, str(e), source)
+    assert d is not None and d.code == code and d.level == "error" and d.hint, (type(e).__name__, str(e)[-300:], d)
+
+
+def test_crash_diagnosis_reaches_record_feedback_and_summary(tmp_path):
+    "An executed notebook whose q1 cell crashed: the error, the record's codes, the question, the feedback page and the mistakes table all carry the diagnosis."
+    import nbformat
+    from types import SimpleNamespace
+    from imdb_course.grading.grade import _explain_questions, _record_execution
+    from imdb_course.reports import feedback_html, mistakes, summary_html
+    e = _raised(CRASHES["missing-return-sequences"][1])
+    build = "model = keras.Sequential([keras.Input((MAXLEN,)), layers.Embedding(NUM_WORDS, 8), layers.LSTM(4), layers.LSTM(4)])"
+    cells = [nbformat.v4.new_code_cell("MAXLEN = 20", execution_count=1),
+             nbformat.v4.new_code_cell(build + "\nsubmit('q1', model=model)", execution_count=2,
+                                       metadata={"imdb_course": {"question": "q1"}},
+                                       outputs=[nbformat.v4.new_output("error", ename=type(e).__name__, evalue=str(e), traceback=[])])]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    ctx = SimpleNamespace(questions=["q1"], limits=SimpleNamespace(memory_mb=4096))
+    record = {"assignment": "a1", "student": "ann", "codes": [], "notes": [], "message": "", "total": 0.0, "max_total": 2.0,
+              "questions": {"q1": {"points": 0.0, "max_points": 2.0, "messages": ["q1: no model.keras"],
+                                   "diagnoses": [{"level": "error", "code": "missing-artifact", "message": "no model.keras"}]}}}
+    errors, stopped = _record_execution(record, SimpleNamespace(status="errors", detail=""), nb, ctx)
+    _explain_questions(record, errors, stopped, nb, ctx)
+    record = json.loads(json.dumps(record))  # as the gradebook stores it
+    assert record["status"] == "errors" and record["codes"] == [f"exception-{type(e).__name__}", "missing-return-sequences"]
+    diag = record["errors"][0]["diagnosis"]
+    assert diag["code"] == "missing-return-sequences" and "return_sequences=True" in diag["hint"]
+    assert [d["code"] for d in record["questions"]["q1"]["diagnoses"]] == ["missing-return-sequences", "missing-artifact"]
+    page = feedback_html(record)
+    assert "expected ndim=3, found ndim=2" in page and "<code>missing-return-sequences</code>" in page
+    assert "Hint: set return_sequences=True on every recurrent layer except the last" in page
+    m = mistakes([record]).set_index("code")
+    assert m.loc["missing-return-sequences", "question"] == "q1" and "return_sequences=True" in m.loc["missing-return-sequences", "hint"]
+    assert "missing-return-sequences" in summary_html([record])

@@ -17,12 +17,13 @@ import pandas as pd
 import psutil
 
 import imdb_course
+from ..checks import Diagnosis, diagnose_crash
 from ..config import ASSIGNMENT_KEYS, Settings, SettingsError, load_settings
 from .inspect import *
 
 # %% auto #0
-__all__ = ['strip_ansi', 'student_cells', 'cell_questions', 'CellError', 'short_error', 'error_line', 'find_errors',
-           'last_started_cell', 'truncate_outputs']
+__all__ = ['strip_ansi', 'student_cells', 'cell_questions', 'CellError', 'short_error', 'error_line', 'model_source',
+           'find_errors', 'last_started_cell', 'truncate_outputs']
 
 # %% ../../nbs/09c_executed.ipynb #44475f1b
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -63,6 +64,7 @@ class CellError:
     ename: str  # exception class
     evalue: str  # exception message
     line: str = ""  # `cell 5, line 3: model.fit(...)`: the deepest notebook line in the traceback
+    diagnosis: Diagnosis|None = None  # the course's diagnosis of a classic Keras crash (`checks.diagnose_crash`)
 
     def __str__(self):
         where = f"cell {self.cell}" + (f" ({self.question})" if self.question else "")
@@ -100,10 +102,20 @@ def error_line(output, # an `error` output
     code = lines[line - 1].strip() if 1 <= line <= len(lines) else ""
     return f"cell {i+1}, line {line}" + (f": {code[:160]}" if code else "")
 
+_RNN_CALL = re.compile(r"\b(?:SimpleRNN|LSTM|GRU)\s*\(")
+
+def model_source(cells:list, # the student's cells
+                 i:int, # 0-based index of the cell that raised
+                ) -> str:
+    "The code that built the model a crash came from: the nearest cell up to `i` that makes a recurrent layer, else cell `i`."
+    for c in reversed(cells[:i + 1]):
+        if c.cell_type == "code" and _RNN_CALL.search(c.source): return c.source
+    return cells[i].source
+
 def find_errors(nb, # executed notebook
                 questions=(), # question ids
                ) -> list:
-    "Every cell error in an executed notebook, as `CellError`s in cell order."
+    "Every cell error in an executed notebook, as `CellError`s in cell order, with the course's diagnosis of known Keras crashes."
     cells = student_cells(nb)
     qs = cell_questions(cells, questions)
     errors = []
@@ -111,8 +123,9 @@ def find_errors(nb, # executed notebook
         if c.cell_type != "code": continue
         for o in c.get("outputs", []):
             if o.get("output_type") == "error":
-                errors.append(CellError(i + 1, qs[i], o.get("ename", "Error"), strip_ansi(str(o.get("evalue", ""))),
-                                        error_line(o, cells, i)))
+                ename, evalue = o.get("ename", "Error"), strip_ansi(str(o.get("evalue", "")))
+                errors.append(CellError(i + 1, qs[i], ename, evalue, error_line(o, cells, i),
+                                        diagnose_crash(ename, evalue, model_source(cells, i))))
     return errors
 
 def last_started_cell(nb) -> int|None:

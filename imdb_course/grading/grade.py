@@ -210,10 +210,11 @@ def _record_execution(record:dict, ex:Execution, nb, ctx:GradingContext) -> tupl
     errors = find_errors(nb, ctx.questions) if nb is not None else []
     if ex.status in ("cell_timeout", "timeout"):  # the interrupt that stopped the cell is the grader's, not an error
         errors = [e for e in errors if e.ename != "KeyboardInterrupt"]
-    record["errors"] = [{**asdict(e), "text": str(e)} for e in errors]
+    record["errors"] = [{**asdict(e), "text": str(e)} for e in errors]  # with e.diagnosis: code, message, hint (or None)
     for e in errors:
         code = "out-of-memory" if e.ename == "MemoryError" else f"exception-{e.ename}"
-        if code not in record["codes"]: record["codes"].append(code)
+        for c in (code, e.diagnosis.code if e.diagnosis else None):
+            if c and c not in record["codes"]: record["codes"].append(c)
     record["status"] = ex.status
     stopped = None
     if ex.status in ("ok", "errors"):
@@ -234,7 +235,11 @@ def _explain_questions(record:dict, errors:list, stopped, nb, ctx:GradingContext
     for q, res in record["questions"].items():
         if res["points"] is None or res["points"] >= res["max_points"]: continue
         mine = [e for e in errors if e.question == q]
-        if mine: res["messages"].insert(0, str(mine[0]))
+        if mine:
+            res["messages"].insert(0, str(mine[0]))
+            d = mine[0].diagnosis  # a known Keras crash: its diagnosis and hint join the question's
+            if d and d.code not in {x.get("code") for x in res.get("diagnoses", [])}:
+                res.setdefault("diagnoses", []).insert(0, d.to_dict())
         elif stopped and (qcells.get(q) or 10**9) >= stopped:
             res["messages"].insert(0, f"not reached: {record['message']}")
 
