@@ -15,9 +15,9 @@ from imdb_course.grading.isolation import choose_isolation
 from imdb_course.grading.score import score_artifacts, score_question
 from imdb_course.plots import best_epoch
 from imdb_course.submit import submit
-from imdb_course.train import train
+from imdb_course.train import set_seed, train
 
-P = dict(DATA_SOURCE="sample", NUM_WORDS=5000, MAXLEN=100, EPOCHS=2, BATCH_SIZE=64, TRAIN_SAMPLES=10_000,
+P = dict(DATA_SOURCE="sample", NUM_WORDS=5000, MAXLEN=100, EPOCHS=3, BATCH_SIZE=64, TRAIN_SAMPLES=10_000,
          TEST_SAMPLES=1000, SEED=42)
 RNN = {"cell": "simple_rnn", "embedding": True, "recurrent_layers": 1}
 QUESTIONS = {  # the rubrics of 01_epochs, plus a table (02/04/05) and a key no rule covers
@@ -49,12 +49,12 @@ def reviews():
 
 @pytest.fixture(scope="module")
 def runs(reviews):
-    "A correctly trained model and one trained on shuffled labels (real training, 2 epochs)."
+    "A correctly trained model and one trained on shuffled labels (real training under the grading budget)."
     xtr_ids, ytr, xtr, xte, yte = reviews
-    keras.utils.set_random_seed(0)
-    good = train(rnn(), ((xtr, ytr), (xte, yte)), epochs=P["EPOCHS"], batch_size=64, seed=0, name="good")
+    set_seed(P["SEED"])   # as the reference solution (a SimpleRNN's 3 epochs depend on the seed)
+    good = train(rnn(), ((xtr, ytr), (xte, yte)), epochs=P["EPOCHS"], batch_size=64, seed=P["SEED"], name="good")
     shuffled = train(rnn(), ((xtr, np.random.default_rng(1).permutation(ytr)), (xte, yte)), epochs=P["EPOCHS"],
-                     batch_size=64, seed=0, name="shuffled")
+                     batch_size=64, seed=P["SEED"], name="shuffled")
     return good, shuffled
 
 
@@ -106,7 +106,7 @@ def test_fabricated_work_earns_nothing_for_what_it_fabricated(tmp_path, reviews,
     reference = {"q2": {"accuracy": honest[0]["q2"]["accuracy"]}}
     untrained = rnn()
     out = hand_in(tmp_path, {"median_length": 100.0, "share_truncated": 0.5}, untrained,
-                  {"loss": [0.3, 0.1], "accuracy": [0.95, 1.0], "val_loss": [0.2, 0.1], "val_accuracy": [0.99, 1.0]},
+                  {"loss": [0.3, 0.1, 0.05], "accuracy": [0.95, 1.0, 1.0], "val_loss": [0.2, 0.1, 0.1], "val_accuracy": [0.99, 1.0, 1.0]},
                   {"best_epoch": 2, "test_accuracy": good.test_accuracy},   # the accuracy of another (the good) model
                   [{"name": "SimpleRNN", "test_accuracy": 0.91}, {"name": "LSTM", "test_accuracy": 0.93}], None, xte)
     res = score_artifacts(out, QUESTIONS, P, reference=reference, iso=iso)
@@ -114,7 +114,9 @@ def test_fabricated_work_earns_nothing_for_what_it_fabricated(tmp_path, reviews,
     q2 = res["q2"]
     assert "history-disagrees" in codes(res, "q2") and q2["items"]["epochs"]["fraction"] == 0, q2["diagnoses"]
     assert q2["items"]["accuracy"]["fraction"] == 0 and "below-reference" in codes(res, "q2")
-    assert q2["points"] < 0.5 * QUESTIONS["q2"]["points"]
+    assert q2["points"] <= round(3 * 4 / 7, 2)   # only the handed-in files and the (right) architecture earn points
+    assert "reported-disagrees" in codes(res, "q3") and res["q3"]["points"] == 0   # best epoch read off a forged history
+    assert sum(res[q]["points"] for q in ("q1", "q2", "q3", "q4")) < 0.25 * 8
     msg = next(d["message"] for d in res["q3"]["diagnoses"] if d["code"] == "reported-disagrees")
     assert f"{good.test_accuracy}" in msg and "the grader measured" in msg   # both numbers shown
     assert res["q4"]["points"] == 0 and "no model handed in" in " ".join(res["q4"]["messages"])
@@ -130,14 +132,14 @@ def test_shuffled_labels_stay_near_chance_and_lose_the_accuracy_item(tmp_path, r
 
 
 def test_a_model_file_that_would_run_code_is_refused_and_runs_nothing(tmp_path, iso):
-    marker = Path("/tmp")/f"imdb-course-pwned-{uuid.uuid4().hex}"
+    marker = Path("/tmp/imdb-course-pwned-by-a-model")   # the Lambda's code would create it when deserialized and called
     evil = keras.Sequential([keras.Input((P["MAXLEN"],)), layers.Embedding(50, 4), layers.SimpleRNN(2),
-                             layers.Lambda(lambda t: (open(str(marker), "w").close(), t)[1]),
+                             layers.Lambda(lambda t: (open("/tmp/imdb-course-pwned-by-a-model", "w").close(), t)[1]),
                              layers.Dense(1, activation="sigmoid")])
     qdir = tmp_path/"course_output"/"q2"; qdir.mkdir(parents=True)
     evil.save(qdir/"model.keras")
     (qdir/"answer.json").write_text(json.dumps({"question": "q2", "answer": {}, "params": P}))
-    (qdir/"history.json").write_text(json.dumps({"loss": [0.7, 0.6], "val_accuracy": [0.5, 0.5]}))
+    (qdir/"history.json").write_text(json.dumps({"loss": [0.7, 0.6, 0.6], "val_accuracy": [0.5, 0.5, 0.5]}))
     marker.unlink(missing_ok=True)
     res = score_artifacts(tmp_path/"course_output", {"q2": QUESTIONS["q2"]}, P, iso=iso)
     assert not marker.exists()
@@ -150,7 +152,7 @@ def test_a_small_vocabulary_is_judged_on_its_shape_and_measured_with_oov(tmp_pat
     m = keras.Sequential([keras.Input((P["MAXLEN"],)), layers.Embedding(1000, 8), layers.SimpleRNN(4),
                           layers.Dense(1, activation="sigmoid")])
     m.compile("adam", "binary_crossentropy")
-    submit("q2", output_dir=tmp_path, model=m, history={"loss": [0.7, 0.6], "val_accuracy": [0.5, 0.5]}, params=P, verbose=False)
+    submit("q2", output_dir=tmp_path, model=m, history={"loss": [0.7, 0.6, 0.6], "val_accuracy": [0.5, 0.5, 0.5]}, params=P, verbose=False)
     res = score_artifacts(tmp_path, {"q2": QUESTIONS["q2"]}, P, iso=iso)
     q2 = res["q2"]
     assert q2["accuracy"] is not None and "vocabulary-mapped" in codes(res, "q2"), q2["diagnoses"]

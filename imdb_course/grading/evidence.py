@@ -29,6 +29,7 @@ class Evidence:
     row_models: dict = field(default_factory=dict)  # question -> {table row name -> measured key}
     train_lengths: dict|None = None  # length_stats of the notebook's training reviews, recomputed by the grader
     reference_answers: dict = field(default_factory=dict)  # question -> the reference solution's answer dict
+    history_ok: dict = field(default_factory=dict)  # question -> its history agrees with its re-measured model
 
     def accuracy(self, key:str, which:str="notebook") -> float|None:
         "Re-measured accuracy of the model under `key` on the notebook's test reviews (or the grader's `held` ones)."
@@ -103,6 +104,8 @@ def _best(h:dict, monitor:str):
 def _verify_history(key, value, kind, q, ev) -> Check:
     h = _history_of(ev, q)
     if h is None: return Check(key, "manual", f"{key}: no history of {q} to read it off")
+    if ev.history_ok.get(q) is False:
+        return Check(key, "disagrees", f"{key} = {_fmt(value)} is read off {q}'s history, which does not match {q}'s model")
     if kind == "best_val_accuracy":
         b = _best(h, "val_accuracy")
         if b is None: return Check(key, "manual", f"{key}: the history of {q} has no val_accuracy")

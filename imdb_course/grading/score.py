@@ -168,6 +168,7 @@ def score_question(question_dir:str|Path, # OUTPUT_DIR/<question> written by sub
     for f, why in art.corrupt.items():
         if f not in needed: out.append(warning("corrupt-artifact", f"{f} is unreadable and was ignored: {why}", ""))
     applicable = [i for i in applicable if frac[i] is not None]   # an item can be found not assessable
+    if set(applicable) == {"artifacts", "answers"}: applicable.remove("artifacts")  # answer-only: points for verified answers only
     total_w = sum(ITEM_WEIGHTS[i] for i in applicable)
     items = {i: dict(weight=ITEM_WEIGHTS[i], fraction=round(frac[i], 4),
                      points=round(points * ITEM_WEIGHTS[i] * frac[i] / total_w, 2)) for i in applicable}
@@ -343,7 +344,10 @@ def gather_evidence(artifacts:Path, questions:dict, params:dict, measured:dict, 
                   reference_answers={q: r.get("answer") or {} for q, r in (reference or {}).items()})
     for q in questions:
         art = load_artifacts(artifacts/q, load_model=False)
-        if art.history is not None: ev.histories[q] = art.history
+        if art.history is not None:
+            ev.histories[q] = art.history
+            acc = ev.accuracy(q)
+            if acc is not None: ev.history_ok[q] = check_history_evidence(art.history, acc).ok
         ev.answers[q] = (art.answer or {}).get("answer") or {}
     if not reference: ev.reference_answers = dict(ev.answers)  # grading the reference solution itself
     if any(str(r).startswith("length:") for s in questions.values() for r in (s["rubric"].get("evidence") or {}).values()):
