@@ -152,8 +152,6 @@ def test_released_notebook_installs_the_bundled_wheel(tmp_path, deps_farm):
 
 
 @pytest.mark.slow
-@pytest.mark.skip(reason="the test venv borrows its dependencies through a symlink farm outside sys.prefix, which the grading "
-                         "sandbox does not mount (a real pip install keeps them in sys.prefix); mount symlinked site dirs first")
 def test_demo_from_a_pip_install_in_an_empty_folder(pip_installed, tmp_path):
     "`imdb-course demo` with no solutions/ and no settings.ini here: the shipped course is released and graded."
     # a smaller budget keeps CI short; the default budget is measured in benchmarks/ (bench_grading.py)
