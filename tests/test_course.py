@@ -36,6 +36,7 @@ def deps_farm(tmp_path_factory):
     "The running venv's site-packages minus imdb_course, pip and setuptools, as symlinks."
     site = Path(sysconfig.get_paths()["purelib"])
     farm = tmp_path_factory.mktemp("deps")
+    farm.chmod(0o755)  # like a real site-packages (pytest's 0700): the sandbox's unprivileged uid must read it
     for entry in site.iterdir():
         if entry.name.startswith(_SKIP) or entry.suffix == ".pth": continue
         (farm/entry.name).symlink_to(entry)
