@@ -1,4 +1,16 @@
-"""Shared pytest setup: one tokenized-data cache for the whole session, the full archive when present."""
+"""Shared pytest setup: one tokenized-data cache for the whole session, the full archive when present.
+
+Where the time of `pytest` goes (CI: 2 cores; `pytest --durations=40` shows it again): almost all of it is in a few
+expensive fixtures, each built once and shared by the tests of its file; those tests are marked `slow`, so
+`pytest -m "not slow"` is the quick loop (CI runs everything: the README's command is plain `pytest`).
+
+- `graded` (tests/test_grade.py, session): the fixture class (~23 notebooks + the reference) graded with 2 workers in
+  the sandbox; then test_one_worker_and_dask_same_grades (3 notebooks again, on one Dask worker),
+  test_resume_after_kill, test_whole_notebook_timeout, test_package_change_stops_the_run grade small extra runs.
+- `executed` (tests/test_notebooks.py, module): the five solutions and five assignments run headlessly by papermill.
+- `pip_installed` / `deps_farm` (tests/test_course.py, module): a wheel built and installed into fresh venvs; then
+  test_demo_from_a_pip_install_in_an_empty_folder grades the demo class (6 notebooks + the reference): minutes.
+"""
 import os, tempfile
 from pathlib import Path
 import pytest
@@ -27,3 +39,12 @@ def full_data_path():
         if os.environ.get("CI"): pytest.fail("CI must test the full data: set IMDB_COURSE_DATA to the aclImdb archive")
         pytest.skip("full aclImdb archive not available (set IMDB_COURSE_DATA)")
     return p
+
+
+SLOW_FIXTURES = {"graded", "executed", "pip_installed", "deps_farm"}  # the expensive shared runs listed above
+
+
+def pytest_collection_modifyitems(config, items):
+    "Tests that need one of the expensive shared runs are `slow`: `pytest -m 'not slow'` leaves them out."
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())): item.add_marker(pytest.mark.slow)

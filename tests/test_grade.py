@@ -26,6 +26,10 @@ F = Path(__file__).resolve().parent/"fixtures"
 SUBS, SOL, SETTINGS = F/"submissions", F/"mini_assignment"/"solutions", F/"mini_assignment"/"settings.ini"
 EXPECTED = json.loads((F/"expected.json").read_text())
 KW = dict(solutions_dir=SOL, settings=SETTINGS, progress=False)
+# The class run's per-cell limit: `infinite_loop` spins a core until it stops, so settings.ini's 120 s cost every run
+# of the class; the longest honest cell (the set-up cell: TensorFlow import + data) took 15-25 s on 2 cores and 52 s
+# with three test runs sharing them. Not part of the parameters hash: later runs without it find the class current.
+CLASS_LIMITS = {"cell_timeout": 90}
 
 
 def sha(path) -> str: return hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -75,7 +79,7 @@ def graded(tmp_path_factory):
     before = {p.name: sha(p) for p in subs.glob("*.ipynb")}
     pkg_before = fingerprint()
     t0 = time.monotonic()
-    try: df = grade_folder(subs, "mini", out=base/"out", workers=2, **KW)
+    try: df = grade_folder(subs, "mini", out=base/"out", workers=2, limits=CLASS_LIMITS, **KW)
     finally:
         for k, v in old.items():
             if v is None: os.environ.pop(k, None)
@@ -198,15 +202,16 @@ def test_row_changed_behind_the_grader_is_regraded(graded, tmp_path):
     "A total edited with sqlite3: verify names it, export refuses, the next run regrades that student only."
     from imdb_course.gradebook import verify_gradebook
     from imdb_course.integrity import IntegrityError
+    edited = "corrupted_json"  # its regrade executes nothing: this test is about the gradebook, not the scoring
     out = tmp_path/"out"
     shutil.copytree(graded["out"], out)
-    with sqlite3.connect(out/"gradebook.sqlite") as con: con.execute("UPDATE submissions SET total=5 WHERE student='syntax_error'")
-    assert [(p["problem"], p["student"]) for p in verify_gradebook(out)] == [("row edited", "syntax_error")]
-    with pytest.raises(IntegrityError, match="mini/syntax_error: row edited"): export_csv(out, tmp_path/"grades.csv")
-    with pytest.warns(UserWarning, match="syntax_error"): df = grade_folder(graded["subs"], "mini", out=out, workers=1, **KW)
+    with sqlite3.connect(out/"gradebook.sqlite") as con: con.execute(f"UPDATE submissions SET total=5 WHERE student='{edited}'")
+    assert [(p["problem"], p["student"]) for p in verify_gradebook(out)] == [("row edited", edited)]
+    with pytest.raises(IntegrityError, match=f"mini/{edited}: row edited"): export_csv(out, tmp_path/"grades.csv")
+    with pytest.warns(UserWarning, match=edited): df = grade_folder(graded["subs"], "mini", out=out, workers=1, **KW)
     with Gradebook(out) as gb: last = gb.runs().iloc[-1]
-    assert last.graded == 1 and last.skipped == len(EXPECTED) - 1 and "mini/syntax_error: row edited" in last.notes
-    assert df.loc["syntax_error", "total"] == graded["df"].loc["syntax_error", "total"] != 5
+    assert last.graded == 1 and last.skipped == len(graded["results"]) - 1 and f"mini/{edited}: row edited" in last.notes
+    assert df.loc[edited, "total"] == graded["df"].loc[edited, "total"] != 5
     assert verify_gradebook(out) == []
 
 
@@ -215,27 +220,23 @@ def _reuse_reference(graded, out:Path):
     shutil.copytree(graded["out"]/"reference", out/"reference")
 
 
-def test_one_worker_same_grades_as_two(graded, tmp_path):
-    "A second run, with 1 worker instead of 2, gives the same points on the accuracy-sensitive cases."
+def test_one_worker_and_dask_same_grades(graded, tmp_path):
+    """A second run with one worker instead of two gives the same points on the accuracy-sensitive cases; the run is
+    --scheduler on a (local) Dask cluster of one worker, so it also shows Dask grades like local processes (one run
+    for what were two tests). Without Dask (not the dev extra) the same cases go to one local worker instead."""
+    try: from dask import distributed
+    except ImportError: distributed = None
     cases = ["correct", "dense2_sigmoid", "q2_exception"]
     subs = tmp_path/"subs"; subs.mkdir()
     for c in cases: shutil.copy(graded["subs"]/f"{c}.ipynb", subs)
     _reuse_reference(graded, tmp_path/"out")
-    df = grade_folder(subs, "mini", out=tmp_path/"out", workers=1, **KW)
     cols = ["status", "q1", "q2", "q3w", "total", "max_total"]
-    pd.testing.assert_frame_equal(df[cols], graded["df"].loc[cases, cols])
-
-
-def test_dask_scheduler_same_grades(graded, tmp_path):
-    "--scheduler: the same submissions graded on a (local) Dask cluster get the same points as in local processes."
-    distributed = pytest.importorskip("dask.distributed", reason="the dev extra installs dask[distributed]")
-    cases = ["correct", "q2_exception"]
-    subs = tmp_path/"subs"; subs.mkdir()
-    for c in cases: shutil.copy(graded["subs"]/f"{c}.ipynb", subs)
-    _reuse_reference(graded, tmp_path/"out")
+    if distributed is None:
+        df = grade_folder(subs, "mini", out=tmp_path/"out", workers=1, **KW)
+        pd.testing.assert_frame_equal(df[cols], graded["df"].loc[cases, cols])
+        pytest.skip("dask[distributed] is not installed (the dev extra installs it): only the 1-worker half ran")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         df = grade_folder(subs, "mini", out=tmp_path/"out", scheduler=cluster.scheduler_address, **KW)
-    cols = ["status", "q1", "q2", "q3w", "total", "max_total"]
     pd.testing.assert_frame_equal(df[cols], graded["df"].loc[cases, cols])
     with Gradebook(tmp_path/"out") as gb: assert gb.runs().status.tolist() == ["finished"]
 

@@ -28,8 +28,9 @@ from .isolation import Isolation, SandboxUnavailable, choose_isolation, package_
 from ..integrity import IntegrityError, check_fingerprint, package_fingerprint
 
 # %% auto #0
-__all__ = ['VIOLATIONS', 'PROCESS_FLOOD', 'GradingContext', 'find_violations', 'grade_one', 'reference_run', 'submission_times',
-           'grading_context', 'prepare_data', 'grade_folder', 'grade_submission']
+__all__ = ['VIOLATIONS', 'PROCESS_FLOOD', 'NEEDS_DASK', 'GradingContext', 'find_violations', 'grade_one', 'reference_run',
+           'dask_distributed', 'submission_times', 'grading_context', 'prepare_data', 'grade_folder',
+           'grade_submission']
 
 # %% ../../nbs/09e_grade.ipynb #53e6be67
 @dataclass
@@ -347,6 +348,15 @@ def reference_run(ctx:GradingContext, # grading context (its `reference` is igno
                                  "seconds": res["seconds"]}, indent=1, default=str))
     return ref
 
+# %% ../../nbs/09e_grade.ipynb #dask0001
+NEEDS_DASK = "scheduler= needs Dask: pip install 'imdb-course[dask]' (dask[distributed]); or drop --scheduler"
+
+def dask_distributed():
+    "The `dask.distributed` module for `scheduler=`; without it a `GradeError` saying how to install it (`NEEDS_DASK`)."
+    try: import dask.distributed
+    except ImportError: raise GradeError(NEEDS_DASK) from None
+    return dask.distributed
+
 # %% ../../nbs/09e_grade.ipynb #4d7f3a4a
 def _init_worker(threads:int):
     "Worker start-up: fixed TensorFlow threads (same numbers with 1 or N workers), quiet logs."
@@ -376,13 +386,11 @@ def _grader_error(ctx:GradingContext, sub:Submission, why:str) -> dict:
 def _run_pool(ctx, subs, workers, on_result, scheduler=None):
     "Grade `subs` in parallel, calling `on_result(record)` in this process as each one finishes."
     if scheduler:
-        try: from dask.distributed import Client, as_completed as dask_completed
-        except ImportError:
-            raise GradeError("scheduler= needs Dask: pip install 'imdb-course[dask]' (dask[distributed]); or drop --scheduler") from None
-        with Client(scheduler) as client:
+        distributed = dask_distributed()
+        with distributed.Client(scheduler) as client:
             futs = client.map(_work, [ctx] * len(subs), subs, pure=False)
             index = {f.key: s for f, s in zip(futs, subs)}
-            for f in dask_completed(futs):
+            for f in distributed.as_completed(futs):
                 try: on_result(f.result())
                 except Exception as e: on_result(_grader_error(ctx, index[f.key], f"Dask worker failed: {type(e).__name__}: {e}"))
         return
@@ -489,10 +497,7 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
     from imdb_course.gradebook import Gradebook, scores_frame
     from imdb_course.reports import write_reports
     s = as_settings(settings)
-    if scheduler:
-        try: import dask.distributed  # noqa: F401
-        except ImportError:
-            raise GradeError("scheduler= needs Dask: pip install 'imdb-course[dask]' (dask[distributed]); or drop --scheduler") from None
+    if scheduler: dask_distributed()  # before anything runs: a missing Dask is said at once
     subs = find_submissions(submissions)
     times = submission_times(subs, manifest)
     root = Path(submissions).resolve()

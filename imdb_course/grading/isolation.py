@@ -7,7 +7,7 @@ Docs: https://github.com/imdb-course/imdb-course/isolation.html.md"""
 
 # %% ../../nbs/09s_isolation.ipynb #iso0003
 from __future__ import annotations
-import os, platform, shutil, subprocess, sys
+import functools, os, platform, shutil, site, subprocess, sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,8 +15,8 @@ import imdb_course
 
 # %% auto #0
 __all__ = ['SANDBOX_MODES', 'WORK_MOUNT', 'JOB_MOUNT', 'SANDBOX_UID', 'MAX_PROCESSES', 'HOST_FILES', 'SandboxUnavailable',
-           'Isolation', 'probe_bwrap', 'choose_isolation', 'package_dir', 'runtime_paths', 'bwrap_argv', 'sandbox_env',
-           'prepare_work_dir', 'run_isolated']
+           'Isolation', 'probe_bwrap', 'choose_isolation', 'package_dir', 'real_places', 'python_places',
+           'runtime_paths', 'bwrap_argv', 'sandbox_env', 'prepare_work_dir', 'run_isolated']
 
 # %% ../../nbs/09s_isolation.ipynb #iso0005
 SANDBOX_MODES = ("auto", "required", "off")  # `[grading] sandbox`: isolate when possible / always / never
@@ -82,9 +82,39 @@ def package_dir() -> Path:
     "The folder of the installed `imdb_course` package (mounted read-only inside)."
     return Path(imdb_course.__file__).resolve().parent
 
+def real_places(dirs:list, # directories Python imports from (site dirs, `.pth` entries)
+               ) -> list[Path]:
+    "The existing `dirs` with symlinks resolved, plus the resolved targets of the symlinks directly inside them."
+    out = []
+    for d in map(Path, dirs):
+        if not d.exists(): continue
+        out.append(d.resolve())
+        if d.is_dir():  # a site dir may be a symlink farm: each package a link to its real folder elsewhere
+            for entry in d.iterdir():
+                if entry.is_symlink() and entry.exists(): out.append(entry.resolve())
+    return out
+
+@functools.lru_cache(maxsize=None)
+def _interpreter_path(python:str) -> tuple:
+    "`sys.path` of a fresh `python -I` (stdlib, site dirs, their `.pth` entries): no PYTHONPATH, user site or script dir."
+    try: r = subprocess.run([python, "-I", "-c", "import sys; print('\\n'.join(sys.path))"], capture_output=True, text=True,
+                            timeout=120, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired): return ()
+    return tuple(r.stdout.splitlines()) if r.returncode == 0 else ()
+
+def python_places(python:str|None=None, # the interpreter graded code runs (default: this one)
+                 ) -> list[Path]:
+    "Real (symlink-resolved) places `python` imports from: the executable, the stdlib, the site dirs, their `.pth` entries."
+    python = python or sys.executable
+    dirs = [p for p in [*site.getsitepackages(), *_interpreter_path(python)] if p and Path(p).is_absolute()]
+    src = package_dir().parent  # a source checkout (editable install) on sys.path: only its package folder goes in
+    too_wide = {Path("/"), Path.home().resolve(), *Path.home().resolve().parents, *src.parents}  # never $HOME or above
+    if src.name not in ("site-packages", "dist-packages"): too_wide.add(src)
+    return [p for p in [Path(python).resolve(), *real_places(dirs)] if p not in too_wide]
+
 def runtime_paths() -> list[Path]:
     "Read-only paths a graded Python process needs: the Python installation, the virtualenv, the package, host config."
-    paths = [Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), package_dir()]
+    paths = [Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), package_dir(), *python_places()]
     paths += [Path(p) for p in HOST_FILES if Path(p).exists()]
     out = []
     for p in paths:  # drop duplicates and paths inside another one
