@@ -129,6 +129,9 @@ def _summary(r) -> dict:
 def test_scores_match_baseline(graded):
     "Restructuring changes nothing: every fixture keeps its status, total, per-question points and diagnosis codes."
     got = {s: _summary(r) for s, r in graded["results"].items() if s not in HOSTILE}
+    if os.environ.get("IMDB_COURSE_RECORD_BASELINE"):  # after a deliberate scoring change: record, review the diff, commit
+        (F/"baseline_scores.json").write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+        pytest.skip("baseline_scores.json re-recorded (IMDB_COURSE_RECORD_BASELINE)")
     assert sorted(got) == sorted(BASELINE)
     for student, exp in BASELINE.items(): assert got[student] == exp, (student, got[student], exp)
 

@@ -69,10 +69,12 @@ def _fmt(v) -> str: return f"{v:.4g}" if isinstance(v, float) else repr(v)
 # %% ../../nbs/09c2_evidence.ipynb #39364ef2
 def check_history_evidence(history, # the history handed in
                            measured_acc:float|None, # the model's re-measured accuracy on the notebook's test reviews
-                           tolerance:float=HISTORY_TOL, # accepted distance to the closest epoch's val_accuracy
+                           n:int|None=None, # reviews it was measured on: fewer reviews, more sampling noise allowed
+                           tolerance:float=HISTORY_TOL, # accepted distance to the closest epoch's val_accuracy (plus noise)
                           ) -> Diagnoses:
     "Impossible values (`history-impossible`), or no epoch near the re-measured accuracy (`history-disagrees`)."
     out = Diagnoses()
+    if n: tolerance = tolerance + 1.5 / math.sqrt(n)  # validation and test reviews differ: ~3 standard errors each
     try: h = as_history(history)
     except TypeError: return out
     for k, vals in h.items():

@@ -247,7 +247,7 @@ def _score_loaded(art, rubric, p, m, reference, tolerance, out, frac, evidence=N
     if "epochs" in rubric:
         epochs = p["EPOCHS"] if rubric["epochs"] == "EPOCHS" else int(rubric["epochs"])
         hd = check_history(art.history, epochs)
-        he = check_history_evidence(art.history, nb.get("accuracy")) if evidence is not None and info is not None else Diagnoses()
+        he = check_history_evidence(art.history, nb.get("accuracy"), nb.get("n")) if evidence is not None and info is not None else Diagnoses()
         out += hd + he + check_overfitting(art.history)
         frac["epochs"] = float(not any(d.code in LEN_CODES for d in hd) and he.ok)
     pending = _score_answers(art, rubric, evidence, out, frac) if "answer_keys" in rubric else []
@@ -347,7 +347,8 @@ def gather_evidence(artifacts:Path, questions:dict, params:dict, measured:dict, 
         if art.history is not None:
             ev.histories[q] = art.history
             acc = ev.accuracy(q)
-            if acc is not None: ev.history_ok[q] = check_history_evidence(art.history, acc).ok
+            n = ((ev.measured.get(q) or {}).get("sets") or {}).get("notebook", {}).get("n")
+            if acc is not None: ev.history_ok[q] = check_history_evidence(art.history, acc, n).ok
         ev.answers[q] = (art.answer or {}).get("answer") or {}
     if not reference: ev.reference_answers = dict(ev.answers)  # grading the reference solution itself
     if any(str(r).startswith("length:") for s in questions.values() for r in (s["rubric"].get("evidence") or {}).values()):
