@@ -1,7 +1,7 @@
 """The reference solution of every assignment scores full marks under the default grading budget (settings.ini
 [grading], the bundled sample, no data configured), and its trained models clearly learn (>= 0.70 on grader-held
 reviews). Each case grades one real solution notebook in the sandbox, as `imdb-course grade` does for its reference."""
-import json
+import json, os
 from pathlib import Path
 
 import pytest
@@ -11,10 +11,16 @@ from imdb_course.grading.grade import grading_context, prepare_data, reference_r
 REPO = Path(__file__).resolve().parents[1]
 NAMES = sorted(p.stem for p in (REPO/"solutions").glob("*.ipynb"))
 INFORMATIVE = 0.70  # the issue's target for a reference model under the grading budget
+# 04 (seven recurrent models, bidirectional ones among them) and 05 (nine sweep runs + the baseline) train for 4-6 min
+# each under the grading budget on 2 cores: run them with IMDB_COURSE_ALL_REFERENCES=1 (CI's time goal is 15 min)
+LONG = {"04_gru", "05_tuning"}
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_reference_solution_scores_full_marks(name, tmp_path):
+    if name in LONG and not os.environ.get("IMDB_COURSE_ALL_REFERENCES"):
+        pytest.skip(f"{name}'s reference trains for minutes under the grading budget: IMDB_COURSE_ALL_REFERENCES=1 runs it")
     ctx, solution = grading_context(name, out=tmp_path, solutions_dir=REPO/"solutions", settings=REPO/"settings.ini")
     assert ctx.params["DATA_SOURCE"] == "sample"   # offline by default: the budget must work on the bundled sample
     prepare_data(ctx)
