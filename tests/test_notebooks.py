@@ -105,7 +105,9 @@ def test_question_metadata(name, settings):
         assert cell.cell_type == "code" and re.search(rf'submit\("{q}", output_dir=OUTPUT_DIR', cell.source), \
             f"{name} {q}: the graded cell must hand in with submit({q!r}, output_dir=OUTPUT_DIR, ...)"
         assert "### BEGIN SOLUTION" in cell.source or any("### BEGIN SOLUTION" in c.source for c in nb.cells)
-        assert set(meta["rubric"]) <= {"model", "epochs", "accuracy", "answer_keys"}
+        assert set(meta["rubric"]) <= {"model", "epochs", "accuracy", "answer_keys", "evidence"}
+        # every reported number is verified by the grader (else it would wait for manual review, even the reference's)
+        assert set(meta["rubric"].get("answer_keys", [])) == set(meta["rubric"].get("evidence", {})), (name, q)
         if "epochs" in meta["rubric"]:
             assert "history=" in cell.source
     for cell, meta in written:
