@@ -141,9 +141,11 @@ def _verify_rows(key, rows, q, ev, own:bool) -> Check:
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         return Check(key, "disagrees", f"{key} is not a table (a list of rows with name and test_accuracy)")
     models = ev.row_models.get(q) or {}
-    good, notes = 0, []
+    good, notes, seen = 0, [], set()
     for r in rows:
         name = _row_name(r)
+        if str(name) in seen: notes.append(f"row {name!r} appears twice"); continue
+        seen.add(str(name))
         mkey = models.get(str(name))
         acc = ev.accuracy(mkey) if mkey else None
         if acc is None:
@@ -154,7 +156,10 @@ def _verify_rows(key, rows, q, ev, own:bool) -> Check:
         if ok_acc and ok_par: good += 1
         else: notes.append(f"row {name!r}: reports {_fmt(r.get('test_accuracy'))}" + ("" if ok_par else f" and {r.get('params')} params")
                            + f", the grader measured {acc:.4f}" + ("" if ok_par else f" and {n} params"))
-    frac = good / len(rows)
+    ref_rows = (ev.reference_answers.get(q) or {}).get(key) if own else None
+    expected = max(len(rows), len(ref_rows) if isinstance(ref_rows, list) else 0)  # leaving rows out earns nothing
+    if expected > len(rows): notes.append(f"{expected - len(rows)} row(s) fewer than the reference solution's table")
+    frac = good / expected
     status = "verified" if frac == 1 else "disagrees"
     detail = "; ".join(notes[:4])
     return Check(key, status, f"{key}: {good} of {len(rows)} rows agree with the re-measured models" + (f" ({detail})" if detail else ""), frac)

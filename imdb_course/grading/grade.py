@@ -49,6 +49,7 @@ class GradingContext:
     read_only: list = field(default_factory=list)  # host paths mounted read-only for the kernel (data, prepared cache)
     cache: str|None = None  # the prepared tokenized cache (IMDB_COURSE_CACHE inside the sandbox)
     on_violation: str = "flag"  # `[grading] on_violation`: flag | zero
+    grading_reference: bool = False  # set by `reference_run` only: the solution's own answers are the reference
 
 def _blank_questions(ctx:GradingContext, why:str) -> dict:
     return {q: {"points": None if s["kind"] == "written" else 0.0, "max_points": s["points"], "messages": [why],
@@ -280,7 +281,7 @@ def _run_and_score(ctx:GradingContext, sub:Submission, ins:Inspection, folder:Pa
     if skipped: record["notes"].append(f"artifact files not collected: {', '.join(skipped[:5])}")
     t2 = time.monotonic()
     record["questions"] = score_artifacts(folder/"artifacts", ctx.questions, params, ctx.reference, ctx.tolerance,
-                                          iso=ctx.iso)
+                                          iso=ctx.iso, self_reference=ctx.grading_reference)
     record["timings"]["score"] = round(time.monotonic() - t2, 3)
     _explain_questions(record, errors, stopped, nb, ctx)
     _note_misplaced_artifacts(record, folder, output_dir, work)
@@ -333,7 +334,7 @@ def reference_run(ctx:GradingContext, # grading context (its `reference` is igno
     folder = Path(ctx.out)/"reference"/ctx.params_hash
     cache = folder/"reference.json"
     if cache.is_file(): return json.loads(cache.read_text())["questions"]
-    rctx = copy.copy(ctx); rctx.reference = None
+    rctx = copy.copy(ctx); rctx.reference, rctx.grading_reference = None, True
     res = grade_one(rctx, Submission("reference", Path(solution)), folder=folder)
     if res["status"] != "ok":
         raise GradeError(f"the solution notebook {solution} does not run cleanly under the grading parameters "

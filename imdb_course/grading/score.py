@@ -338,7 +338,8 @@ def submission_models(artifacts:Path, questions:dict) -> tuple[dict, dict, dict]
                 if (ml := _row_maxlen((art.answer or {}).get("answer") or {}, str(name))): maxlens[key] = ml
     return models, maxlens, rows
 
-def gather_evidence(artifacts:Path, questions:dict, params:dict, measured:dict, rows:dict, reference:dict) -> Evidence:
+def gather_evidence(artifacts:Path, questions:dict, params:dict, measured:dict, rows:dict, reference:dict,
+                    self_reference:bool=False) -> Evidence:
     "What the grader holds to verify this submission's reported numbers."
     ev = Evidence(measured=measured, row_models=rows,
                   reference_answers={q: r.get("answer") or {} for q, r in (reference or {}).items()})
@@ -350,7 +351,7 @@ def gather_evidence(artifacts:Path, questions:dict, params:dict, measured:dict, 
             n = ((ev.measured.get(q) or {}).get("sets") or {}).get("notebook", {}).get("n")
             if acc is not None: ev.history_ok[q] = check_history_evidence(art.history, acc, n).ok
         ev.answers[q] = (art.answer or {}).get("answer") or {}
-    if not reference: ev.reference_answers = dict(ev.answers)  # grading the reference solution itself
+    if self_reference: ev.reference_answers = dict(ev.answers)  # grading the reference solution itself
     if any(str(r).startswith("length:") for s in questions.values() for r in (s["rubric"].get("evidence") or {}).values()):
         ev.train_lengths = train_length_stats(params)
     return ev
@@ -374,11 +375,12 @@ def score_artifacts(artifacts:str|Path, # the collected OUTPUT_DIR (one folder p
                     tolerance:float=0.05, # accuracy accepted below the reference
                     iso=None, # `Isolation` the scorer runs under (None: a plain child process)
                     slot:int|None=None, # worker slot (uid inside the sandbox); None: take a free one
+                    self_reference:bool=False, # these are the reference solution's artifacts (its answers are the reference)
                    ) -> dict:
     "question -> `{points, max_points, messages, diagnoses, accuracy, history, pending_points, answer}`; never raises for bad artifacts."
     artifacts, reference = Path(artifacts), reference or {}
     measured, rows, failure = _measure(artifacts, questions, params, iso, slot)
-    ev = gather_evidence(artifacts, questions, params, measured, rows, reference)
+    ev = gather_evidence(artifacts, questions, params, measured, rows, reference, self_reference)
     out = {}
     for q, spec in questions.items():
         if spec["kind"] == "written":
