@@ -7,6 +7,7 @@ Modules:
 - `imdb_course.grading.isolation`: OS isolation of graded code with bubblewrap: a graded kernel, and every process it starts, sees only its own work dir, a private `/tmp`, the Python environment read-only — no network, no other process, no `$HOME`.
 - `imdb_course.integrity`: A gradebook that shows when something other than the grader changed it, and a grader that stops when its own code changes under it.
 - `imdb_course.models`: One builder for every recurrent network of the course, a registry of the six classic architectures, a per-layer parameter table and the checks that catch the classic vocabulary mistake.
+- `imdb_course.result`: `GradeResult`: the result of grading one submission — what the grader builds and writes (`result.json`), what the gradebook stores and returns, what the feedback page, the class summary, the review page and the LMS exports read. One dataclass with every field, so no part of the kit rebuilds a smaller dict of its own.
 - `imdb_course.similarity`: Copy detection for instructors: pairs of submissions whose student-written code is suspiciously similar, with the matching regions side by side and the code the assignment template provides left out.
 - `imdb_course.train`: Train a model and keep a small, saveable record of the run; evaluate it; compare architectures and sweep a parameter in one call."""
 

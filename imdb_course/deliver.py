@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pandas as pd
+from .result import GradeResult, load_result
 
 # %% auto #0
 __all__ = ['COPIED', 'DeliverError', 'graded', 'notebook_images', 'write_curves', 'student_files', 'deliver']
@@ -23,17 +24,17 @@ class DeliverError(ValueError):
     "Feedback cannot be delivered (nothing graded, OUTDIR not empty); the message names the problem and the fix."
 
 # %% ../nbs/14_deliver.ipynb #7d4d2b13
-def _result(folder:Path) -> dict|None:
-    try: r = json.loads((folder/"result.json").read_text())
-    except (OSError, ValueError): return None
-    return r if isinstance(r, dict) and r.get("student") else None
+def _result(folder:Path) -> GradeResult|None:
+    "The grader's result in `folder`, or None (no result.json, or not one the grader wrote)."
+    try: return load_result(folder)
+    except (OSError, ValueError, TypeError): return None
 
 def _students(folder:Path) -> list:
     "`(student folder, result)` of one assignment folder, by folder name."
     out = []
     for d in sorted(p for p in folder.iterdir() if p.is_dir()):
         r = _result(d)
-        if r is not None and r.get("assignment") == folder.name: out.append((d, r))
+        if r is not None and r.assignment == folder.name: out.append((d, r))
     return out
 
 def graded(grading_dir:str|Path, # grading output folder (e.g. `grading/`) or one assignment's folder in it
@@ -75,7 +76,7 @@ def write_curves(folder:Path, # the student's grading folder
     import matplotlib.pyplot as plt
     from imdb_course.plots import plot_history
     written = []
-    for q, s in result.get("questions", {}).items():
+    for q, s in result.questions.items():
         h = folder/"artifacts"/q/"history.json"
         if not s.get("history") or not h.is_file(): continue
         try: fig = plot_history(h, title=q)
@@ -144,6 +145,6 @@ def deliver(grading_dir:str|Path, # grading output folder (e.g. `grading/`) or o
                 with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
                     for f in files: z.write(f, f.relative_to(stage.parent).as_posix())
             else: shutil.move(str(stage), target)
-        rows.append({"student": items[0][2]["student"], "folder": name, "assignments": ", ".join(a for a, *_ in items),
+        rows.append({"student": items[0][2].student, "folder": name, "assignments": ", ".join(a for a, *_ in items),
                      "files": len(files), "path": str(target)})
     return pd.DataFrame(rows, columns=["student", "folder", "assignments", "files", "path"])

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .integrity import KEY_ENV, IntegrityError, digest_of, key_path, load_key, sign, verify
+from .result import GradeResult, add_totals, as_result
 
 # %% auto #0
 __all__ = ['SIGNED_TABLES', 'MAC_SCHEMA', 'KEY_CHECK', 'FIX', 'DB_NAME', 'SCHEMA', 'INFO_COLUMNS', 'REVIEW_SCHEMA',
@@ -224,19 +225,20 @@ class Gradebook:
         if assignment not in self._checked: self._checked[assignment] = self.problems(assignment)
         return any(p["student"] in (student, None) for p in self._checked[assignment])
 
-    def record(self, result:dict, # one result of `imdb_course.grading`
+    def record(self, result:GradeResult, # one result of `imdb_course.grading` (a result.json dict is read as one)
                run_id:int|None=None):
         "Store (replace) one student's result and commit at once."
-        a, s = result["assignment"], result["student"]
+        result = as_result(result)
+        a, s = result.assignment, result.student
         with self.con:
             self.con.execute("INSERT OR REPLACE INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (a, s, result.get("file"), result.get("sha256"), result.get("params_hash"), run_id, result.get("status"),
-                 result.get("message"), result.get("total"), result.get("max_total"), result.get("seconds"),
-                 result.get("executed"), result.get("feedback"), json.dumps(result, default=str), utc_now()))
+                (a, s, result.file, result.sha256, result.params_hash, run_id, result.status,
+                 result.message, result.total, result.max_total, result.seconds,
+                 result.executed, result.feedback, json.dumps(result.to_dict(), default=str), utc_now()))
             self.con.execute("DELETE FROM scores WHERE assignment=? AND student=?", (a, s))
             self.con.executemany("INSERT INTO scores VALUES (?,?,?,?,?,?,?)",
                 [(a, s, q, r.get("points"), r.get("max_points"), json.dumps(r.get("messages", [])),
-                  json.dumps([d.get("code") for d in r.get("diagnoses", [])])) for q, r in result.get("questions", {}).items()])
+                  json.dumps([d.get("code") for d in r.get("diagnoses", [])])) for q, r in result.questions.items()])
             for t in ("submissions", "scores"): sign_table(self.con, t, a, s)
         self._checked.pop(a, None)
 
@@ -277,14 +279,14 @@ class Gradebook:
         self._checked = {}
         return found
 
-    def results(self, assignment:str|None=None, students=None) -> list[dict]:
-        "Stored results (dicts), sorted by assignment and student."
+    def results(self, assignment:str|None=None, students=None) -> list[GradeResult]:
+        "Stored results, sorted by assignment and student."
         rows = self.con.execute("SELECT result, feedback FROM submissions" + (" WHERE assignment=?" if assignment else "")
                                 + " ORDER BY assignment, student", (assignment,) if assignment else ()).fetchall()
         out = []
         for r in rows:
-            res = json.loads(r["result"]); res["feedback"] = r["feedback"] or res.get("feedback")
-            if students is None or res["student"] in students: out.append(res)
+            res = GradeResult.from_dict(json.loads(r["result"])); res.feedback = r["feedback"] or res.feedback
+            if students is None or res.student in students: out.append(res)
         return out
 
     def runs(self) -> pd.DataFrame:
@@ -297,26 +299,26 @@ class Gradebook:
 # %% ../nbs/10_gradebook.ipynb #b48e1e6d
 INFO_COLUMNS = ("status", "total", "max_total", "message", "mistakes")  # the non-question columns of `scores_frame`
 
-def scores_frame(results:list[dict], # results of one assignment (from `Gradebook.results` or `grade_folder`)
+def scores_frame(results:list[GradeResult], # results of one assignment (from `Gradebook.results` or `grade_folder`)
                 ) -> pd.DataFrame:
     "One row per student: status, one column of points per question, total, max_total, message, mistakes (error codes)."
     qcols = []
     for r in results:
-        for q in r.get("questions", {}):
+        for q in r.questions:
             if q not in qcols: qcols.append(q)
     rows = []
     for r in results:
-        row = {"student": r["student"], "status": r.get("status")}
-        for q in qcols: row[q] = r.get("questions", {}).get(q, {}).get("points")
-        row.update(total=r.get("total"), max_total=r.get("max_total"), message=r.get("message", ""),
+        row = {"student": r.student, "status": r.status}
+        for q in qcols: row[q] = r.questions.get(q, {}).get("points")
+        row.update(total=r.total, max_total=r.max_total, message=r.message,
                    mistakes=", ".join(error_codes(r)))
         rows.append(row)
     df = pd.DataFrame(rows, columns=["student", "status", *qcols, *INFO_COLUMNS[1:]])
     return df.set_index("student") if len(df) else df.set_index("student")
 
-def error_codes(result:dict) -> list:
+def error_codes(result:GradeResult) -> list:
     "The error diagnoses' codes over all questions, first seen first."
-    codes = [d.get("code") for q in result.get("questions", {}).values() for d in q.get("diagnoses", [])
+    codes = [d.get("code") for q in result.questions.values() for d in q.get("diagnoses", [])
              if d.get("level", "error") == "error"]
     return list(dict.fromkeys(c for c in codes if c))
 
@@ -393,36 +395,33 @@ def written_max(qres:dict) -> float:
     "The hand-grading maximum of a written question: its settings points, else `DEFAULT_WRITTEN_POINTS`."
     return float(qres.get("max_points") or 0) or DEFAULT_WRITTEN_POINTS
 
-def _merge_one(r:dict, manual:dict, overrides:dict, hand_graded:bool) -> dict:
-    r = json.loads(json.dumps(r, default=str))
-    for q, s in r.get("questions", {}).items():
-        m, o = manual.get((r["student"], q)), overrides.get((r["student"], q))
+def _merge_one(r:GradeResult, manual:dict, overrides:dict, hand_graded:bool) -> GradeResult:
+    r = r.copy()
+    for q, s in r.questions.items():
+        m, o = manual.get((r.student, q)), overrides.get((r.student, q))
         if is_written(s):
             if hand_graded: s["max_points"] = written_max(s)
-            if m and m["submission_sha256"] == r.get("sha256"):
+            if m and m["submission_sha256"] == r.sha256:
                 s["points"], s["max_points"] = m["points"], m["max_points"] or written_max(s)
                 s["manual"] = {k: m[k] for k in ("points", "comment", "grader", "at")}
                 s["messages"] = [f"graded by hand: {m['points']:g} / {s['max_points']:g}"] + ([f"Instructor: {m['comment']}"] if m["comment"] else [])
             elif m: s["manual"] = {**{k: m[k] for k in ("points", "comment", "grader", "at")}, "stale": True}
-        elif o and o["submission_sha256"] == r.get("sha256"):
+        elif o and o["submission_sha256"] == r.sha256:
             s["auto_points"], s["points"] = s.get("points"), o["new_points"]
             s["override"] = {k: o[k] for k in ("old_points", "new_points", "reason", "grader", "at")}
             s["messages"] = list(s.get("messages", [])) + [f"Instructor changed the automatic {_g(o['old_points'])} to {o['new_points']:g}: {o['reason']}"]
-    qs = r.get("questions", {}).values()
-    r["total"] = round(sum(s.get("points") or 0 for s in qs), 2)
-    r["max_total"] = round(sum(s.get("max_points") or 0 for s in qs), 2)
-    return r
+    return add_totals(r)
 
 def _g(x) -> str: return "–" if x is None else f"{x:g}"
 
-def add_manual(results:list[dict], # results from `Gradebook.results` (not modified)
+def add_manual(results:list[GradeResult], # results from `Gradebook.results` (not modified)
                db:str|Path, # gradebook.sqlite or the grading output folder
-              ) -> list[dict]:
+              ) -> list[GradeResult]:
     "The results with hand scores, comments and overrides merged in, totals recomputed."
     if not results or not db_path(db).is_file(): return results
     with ManualScores(db) as ms:
-        stored = {a: (ms.manual(a), ms.overrides(a)) for a in dict.fromkeys(r["assignment"] for r in results)}
-    return [_merge_one(r, *stored[r["assignment"]], bool(stored[r["assignment"]][0])) for r in results]
+        stored = {a: (ms.manual(a), ms.overrides(a)) for a in dict.fromkeys(r.assignment for r in results)}
+    return [_merge_one(r, *stored[r.assignment], bool(stored[r.assignment][0])) for r in results]
 
 # %% ../nbs/10_gradebook.ipynb #66967b1d
 def _db_file(db:str|Path) -> Path:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import Settings, SettingsError, load_settings
+from .result import GradeResult
 
 # %% auto #0
 __all__ = ['ISO_HINT', 'MANIFEST_COLUMNS', 'LateError', 'parse_when', 'parse_duration', 'parse_percent', 'LatePolicy',
@@ -205,29 +206,29 @@ def _extension(manifest, student:str, due:dt.datetime):
     until, days = manifest.at[student, "extension_until"], manifest.at[student, "extension_days"]
     return until if until is not None else due + days if days is not None else None
 
-def apply_late(results:list[dict], # stored results (`Gradebook.results`): dicts with assignment, student, file, total, max_total
+def apply_late(results:list[GradeResult], # stored results (`Gradebook.results`)
                settings=None, # `Settings`, a settings.ini path, or None (the one in force)
                manifest:pd.DataFrame|str|Path|None=None, # submission times and extensions (`read_manifest`)
-              ) -> list[dict]:
+              ) -> list[GradeResult]:
     "Copies of `results` with the late penalty applied to `total`; `raw_total` and a `late` record (with `note`) added.\n\n    Submission time: the manifest's row, else `submitted_at` recorded in the result by the grader, else the file's mtime."
     s = settings if isinstance(settings, Settings) else load_settings(settings)
     if manifest is not None and not isinstance(manifest, pd.DataFrame): manifest = read_manifest(manifest)
     policies, out = {}, []
     for r in results:
         r = copy.deepcopy(r)
-        a = r.get("assignment")
+        a = r.assignment
         if a not in policies: policies[a] = late_policy(s, a) if a in s.assignments else None
         pol = policies[a]
-        r["raw_total"] = r.get("total")
-        if pol is None: r["late"] = None; out.append(r); continue
-        listed = manifest is not None and r["student"] in manifest.index and manifest.at[r["student"], "submitted_at"] is not None
-        if r.get("submitted_at") and not listed:   # recorded by the grader; a manifest row overrides it
-            when = parse_when(r["submitted_at"], f"result of {r['student']}, submitted_at")
-            source = f"grader ({r['submitted_from']})" if r.get("submitted_from") else "grader"
-        else: when, source = submission_time(r.get("file"), manifest, r["student"])
-        p = late_penalty(when, pol, float(r.get("max_total") or 0), _extension(manifest, r["student"], pol.due))
-        r["total"] = max(0.0, round(float(r.get("total") or 0) - p.points, 4))
-        r["late"] = {"submitted_at": when.isoformat(), "source": source, "due": p.due.isoformat(), "late_seconds": p.late.total_seconds(),
+        r.raw_total = r.total
+        if pol is None: r.late = None; out.append(r); continue
+        listed = manifest is not None and r.student in manifest.index and manifest.at[r.student, "submitted_at"] is not None
+        if r.submitted_at and not listed:   # recorded by the grader; a manifest row overrides it
+            when = parse_when(r.submitted_at, f"result of {r.student}, submitted_at")
+            source = f"grader ({r.submitted_from})" if r.submitted_from else "grader"
+        else: when, source = submission_time(r.file, manifest, r.student)
+        p = late_penalty(when, pol, float(r.max_total or 0), _extension(manifest, r.student, pol.due))
+        r.total = max(0.0, round(float(r.total or 0) - p.points, 4))
+        r.late = {"submitted_at": when.isoformat(), "source": source, "due": p.due.isoformat(), "late_seconds": p.late.total_seconds(),
                      "fraction": p.fraction, "points": p.points, "reason": p.reason, "note": late_note(p, pol)}
         out.append(r)
     return out

@@ -15,6 +15,7 @@ import pandas as pd
 from .config import Settings, load_settings
 from .gradebook import Gradebook, add_manual, scores_frame, export_csv
 from .late import apply_late
+from .result import GradeResult
 
 # %% auto #0
 __all__ = ['FORMATS', 'ROSTER_COLUMNS', 'CANVAS_ID_COLUMNS', 'MOODLE_KEYS', 'RosterError', 'read_roster', 'Export',
@@ -73,10 +74,10 @@ def _title(settings:Settings, assignment:str) -> str:
     a = settings.assignments.get(assignment, {})
     return a.get("title") or assignment
 
-def _totals(results:list[dict], assignments:list) -> tuple:
+def _totals(results:list[GradeResult], assignments:list) -> tuple:
     "`(totals, maxima)`: student x assignment frame of totals, and assignment -> max points."
-    totals = pd.DataFrame({a: {r["student"]: r.get("total") for r in results if r["assignment"] == a} for a in assignments})
-    maxima = {a: max((float(r.get("max_total") or 0) for r in results if r["assignment"] == a), default=0.0) for a in assignments}
+    totals = pd.DataFrame({a: {r.student: r.total for r in results if r.assignment == a} for a in assignments})
+    maxima = {a: max((float(r.max_total or 0) for r in results if r.assignment == a), default=0.0) for a in assignments}
     return totals, maxima
 
 def _ordered(students, roster) -> list:
@@ -86,13 +87,13 @@ def _ordered(students, roster) -> list:
 # %% ../nbs/15_lms.ipynb #5a932b7b
 CANVAS_ID_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 
-def canvas_frame(results:list[dict], # (late-adjusted) results, any number of assignments
+def canvas_frame(results:list[GradeResult], # (late-adjusted) results, any number of assignments
                  roster:pd.DataFrame, # `read_roster`
                  settings:Settings, # for assignment titles
                  canvas_ids:dict|None=None, # assignment -> Canvas assignment id (the `(123)` Canvas matches on)
                 ) -> pd.DataFrame:
     "Canvas gradebook CSV: the five student columns, one `Title (id)` column per assignment, the `Points Possible` row first."
-    assignments = sorted({r["assignment"] for r in results})
+    assignments = sorted({r.assignment for r in results})
     totals, maxima = _totals(results, assignments)
     cols = {a: f"{_title(settings, a)} ({canvas_ids[a]})" if canvas_ids and canvas_ids.get(a) else _title(settings, a) for a in assignments}
     rows = [{"Student": "    Points Possible", **{c: "" for c in CANVAS_ID_COLUMNS[1:]}, **{cols[a]: maxima[a] for a in assignments}}]
@@ -105,14 +106,14 @@ def canvas_frame(results:list[dict], # (late-adjusted) results, any number of as
 # %% ../nbs/15_lms.ipynb #06974942
 MOODLE_KEYS = {"email": ("email", "Email address"), "idnumber": ("sis_id", "ID number")}
 
-def moodle_frame(results:list[dict], roster:pd.DataFrame, settings:Settings,
+def moodle_frame(results:list[GradeResult], roster:pd.DataFrame, settings:Settings,
                  key:str="email", # how Moodle finds the user: `email` (Email address) or `idnumber` (ID number)
                 ) -> pd.DataFrame:
     "Moodle grade import CSV: the user key column, Full name, one grade column per assignment, late notes as feedback."
     col, header = MOODLE_KEYS[key]
-    assignments = sorted({r["assignment"] for r in results})
+    assignments = sorted({r.assignment for r in results})
     totals, _ = _totals(results, assignments)
-    notes = {(r["assignment"], r["student"]): (r.get("late") or {}).get("note", "") for r in results}
+    notes = {(r.assignment, r.student): (r.late or {}).get("note", "") for r in results}
     with_notes = [a for a in assignments if any(notes.get((a, s)) for s in roster.index)]
     rows = []
     for s in roster.index:
@@ -124,9 +125,9 @@ def moodle_frame(results:list[dict], roster:pd.DataFrame, settings:Settings,
     return pd.DataFrame(rows)
 
 # %% ../nbs/15_lms.ipynb #f4f2b14e
-def gradescope_frame(results:list[dict], roster:pd.DataFrame, settings:Settings) -> pd.DataFrame:
+def gradescope_frame(results:list[GradeResult], roster:pd.DataFrame, settings:Settings) -> pd.DataFrame:
     "Gradescope score upload CSV (one assignment): Name, SID, Email, Total Score, Max Points."
-    assignments = sorted({r["assignment"] for r in results})
+    assignments = sorted({r.assignment for r in results})
     if len(assignments) != 1:
         raise ValueError(f"Gradescope imports one assignment per file and the gradebook holds {', '.join(assignments)}; "
                          "pass --assignment NAME")
@@ -136,16 +137,16 @@ def gradescope_frame(results:list[dict], roster:pd.DataFrame, settings:Settings)
                           "Total Score": totals.at[s, a] if s in totals.index else None, "Max Points": maxima[a]} for s in roster.index])
 
 # %% ../nbs/15_lms.ipynb #1480c445
-def csv_frame(results:list[dict], roster:pd.DataFrame|None=None) -> pd.DataFrame:
+def csv_frame(results:list[GradeResult], roster:pd.DataFrame|None=None) -> pd.DataFrame:
     "Per-question CSV (like `gradebook.export_csv`), plus roster columns and the late penalty when there are any."
-    assignments = sorted({r["assignment"] for r in results})
+    assignments = sorted({r.assignment for r in results})
     frames = []
     for a in assignments:
-        rs = [r for r in results if r["assignment"] == a]
+        rs = [r for r in results if r.assignment == a]
         df = scores_frame(rs).drop(columns=["message", "mistakes"])
-        late = {r["student"]: r.get("late") for r in rs}
+        late = {r.student: r.late for r in rs}
         if any(late.values()):
-            df.insert(df.columns.get_loc("total"), "raw_total", [next(r.get("raw_total") for r in rs if r["student"] == s) for s in df.index])
+            df.insert(df.columns.get_loc("total"), "raw_total", [next(r.raw_total for r in rs if r.student == s) for s in df.index])
             df["late_penalty"] = [(late[s] or {}).get("points", 0.0) for s in df.index]
             df["late"] = [(late[s] or {}).get("note", "") for s in df.index]
         frames.append(df.add_prefix(f"{a}:") if len(assignments) > 1 else df)
@@ -197,8 +198,8 @@ def export_grades(db:str|Path, # gradebook.sqlite or the grading output folder
             warnings.simplefilter("always")
             results = apply_late(results, s, manifest)
         warn += list(dict.fromkeys(str(w.message) for w in caught))
-    notes = [(r["student"], r["late"]["note"]) for r in results if r.get("late") and r["late"]["points"]]
-    students = sorted({r["student"] for r in results})
+    notes = [(r.student, r.late["note"]) for r in results if r.late and r.late["points"]]
+    students = sorted({r.student for r in results})
     if roster is not None:
         need = (MOODLE_KEYS[moodle_key][0],) if format == "moodle" else _NEEDS.get(format, ())
         warn += _check_roster(students, roster, need, format)

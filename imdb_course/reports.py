@@ -14,6 +14,7 @@ import pandas as pd
 import imdb_course
 from .late import apply_late
 from .gradebook import DB_NAME, INFO_COLUMNS, Gradebook, add_manual, error_codes, scores_frame
+from .result import GradeResult
 
 # %% auto #0
 __all__ = ['scores_text', 'fig_png', 'history_img', 'feedback_html', 'write_feedback', 'mistakes', 'summary_html',
@@ -85,7 +86,7 @@ def _problem(e) -> dict:
     d = e.get("diagnosis") or {}
     return {"text": e.get("text", ""), "code": d.get("code", ""), "message": d.get("message", ""), "hint": d.get("hint", "")}
 
-def feedback_html(result:dict, # one grading result
+def feedback_html(result:GradeResult, # one grading result
                   base:str|Path|None=None, # folder the page is written to (links are relative to it)
                  ) -> str:
     "The feedback page of one submission (template `templates/report_feedback.html`)."
@@ -93,62 +94,62 @@ def feedback_html(result:dict, # one grading result
     base = Path(base) if base else None
     r = result
     executed = None
-    if r.get("executed"):
-        link = Path(r["executed"])
+    if r.executed:
+        link = Path(r.executed)
         if base and link.is_absolute():
             try: link = Path(os.path.relpath(link, base))
             except ValueError: pass
         executed = link.as_posix()
-    params = ", ".join(f"{k}={v}" for k, v in r.get("params", {}).items() if k != "OUTPUT_DIR")
-    problems = [{"text": str(n)} for n in r.get("notes", [])] + [_problem(e) for e in r.get("errors", [])]
+    params = ", ".join(f"{k}={v}" for k, v in r.params.items() if k != "OUTPUT_DIR")
+    problems = [{"text": str(n)} for n in r.notes] + [_problem(e) for e in r.errors]
     shown = {p["hint"] for p in problems if p.get("hint")}  # a crash's hint is said once, under its error
     questions = []
-    for q, s in r.get("questions", {}).items():
+    for q, s in r.questions.items():
         cls = "ok" if s.get("points") is not None and s.get("points") == s.get("max_points") else "bad" if not s.get("points") else "warn"
         questions.append({"name": q, "cls": cls, "points": s.get("points"), "max_points": s.get("max_points"),
                           "messages": s.get("messages", []), "hints": [d["hint"] for d in s.get("diagnoses", []) if d.get("hint") and d["hint"] not in shown]})
-    curves = [(q, Markup(history_img(s["history"], q))) for q, s in r.get("questions", {}).items()
+    curves = [(q, Markup(history_img(s["history"], q))) for q, s in r.questions.items()
               if s.get("history") and Path(s["history"]).is_file()]
     return _render("report_feedback.html", r=r, executed=executed, params=params, problems=problems, questions=questions,
-                   curves=curves, sha256=str(r.get("sha256", ""))[:12])
+                   curves=curves, sha256=str(r.sha256)[:12])
 
-def write_feedback(result:dict, path:str|Path) -> Path:
+def write_feedback(result:GradeResult, path:str|Path) -> Path:
     "Write the feedback page of one submission."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(feedback_html(result, path.parent), encoding="utf-8")
     return path
 
 # %% ../nbs/10a_reports.ipynb #0d2aabf9
-def mistakes(results:list[dict]) -> pd.DataFrame:
+def mistakes(results:list[GradeResult]) -> pd.DataFrame:
     "Mistakes (warning and error diagnoses; ok-level notes are not mistakes) by number of students, with an example."
     count, example = Counter(), {}
     for r in results:
         seen = set()
-        for q, s in r.get("questions", {}).items():
+        for q, s in r.questions.items():
             for d in s.get("diagnoses", []):
                 code = d.get("code")
                 if code and code not in seen and d.get("level", "error") != "ok":
                     seen.add(code); example.setdefault(code, (q, d.get("message", ""), d.get("hint", "")))
-        for e in r.get("errors", []):  # a known Keras crash outside any question still has its diagnosis and hint
+        for e in r.errors:  # a known Keras crash outside any question still has its diagnosis and hint
             d = (e.get("diagnosis") if isinstance(e, dict) else None) or {}
             if d.get("code") and d["code"] not in seen:
                 seen.add(d["code"]); example.setdefault(d["code"], (e.get("question") or "", d.get("message", ""), d.get("hint", "")))
-        for code in r.get("codes", []):
-            if code not in seen: seen.add(code); example.setdefault(code, ("", r.get("message", ""), ""))
+        for code in r.codes:
+            if code not in seen: seen.add(code); example.setdefault(code, ("", r.message, ""))
         count.update(seen)
     rows = [{"code": c, "students": n, "question": example[c][0], "example": example[c][1], "hint": example[c][2]}
             for c, n in count.most_common()]
     return pd.DataFrame(rows, columns=["code", "students", "question", "example", "hint"])
 
-def summary_html(results:list[dict], # results of one assignment
+def summary_html(results:list[GradeResult], # results of one assignment
                  base:str|Path|None=None, # folder the page is written to (links to feedback pages are relative to it)
                 ) -> str:
     "The class summary page (template `templates/report_summary.html`)."
     from markupsafe import Markup
     from imdb_course.plots import new_figure
     df = scores_frame(results)
-    title = results[0].get("assignment", "") if results else ""
-    bare = sorted({r["isolation"] for r in results if str(r.get("isolation", "bwrap")).startswith("none")})
+    title = results[0].assignment if results else ""
+    bare = sorted({r.isolation for r in results if str(r.isolation).startswith("none")})
     ctx = dict(title=title, n=len(df), bare=bare[0][6:] if bare else "")
     if len(df):
         fig = new_figure(figsize=(6, 3))
@@ -157,22 +158,22 @@ def summary_html(results:list[dict], # results of one assignment
         ax.hist(df.total.fillna(0), bins=min(20, max(5, int(mx) + 1)), range=(0, mx), color="tab:blue", edgecolor="white")
         ax.set(xlabel="total points", ylabel="students", title="Score distribution")
         qs = [c for c in df.columns if c not in INFO_COLUMNS]
-        maxp = {q: next((r["questions"][q].get("max_points") for r in results if q in r.get("questions", {})), None) for q in qs}
+        maxp = {q: next((r.questions[q].get("max_points") for r in results if q in r.questions), None) for q in qs}
         students = []
-        for r in sorted(results, key=lambda r: r["student"]):
-            fb = r.get("feedback")
+        for r in sorted(results, key=lambda r: r.student):
+            fb = r.feedback
             if fb and base:
                 try: fb = os.path.relpath(fb, base)
                 except ValueError: pass
-            students.append({"name": r["student"], "link": Path(fb).as_posix() if fb else "", "total": r.get("total"),
-                             "max_total": r.get("max_total"), "status": r.get("status"), "message": str(r.get("message", ""))[:300]})
+            students.append({"name": r.student, "link": Path(fb).as_posix() if fb else "", "total": r.total,
+                             "max_total": r.max_total, "status": r.status, "message": str(r.message)[:300]})
         ctx.update(histogram=Markup(fig_png(fig)), students=students, mistakes=mistakes(results).to_dict("records"),
                    questions=[{"name": q, "mean": round(float(df[q].fillna(0).mean()), 2), "max_points": maxp[q],
                                "full": int((df[q] == maxp[q]).sum())} for q in qs],
                    runs=list(df.status.value_counts().items()))
     return _render("report_summary.html", **ctx)
 
-def write_summary(results:list[dict], path:str|Path) -> Path:
+def write_summary(results:list[GradeResult], path:str|Path) -> Path:
     "Write the class summary page."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(summary_html(results, path.parent), encoding="utf-8")
@@ -190,8 +191,8 @@ def write_reports(db:str|Path, # gradebook.sqlite or the grading output folder
         results = add_manual(gb.results(assignment), gb.path)  # hand scores and comments (imdb-course review)
         results = apply_late(results)  # the late policy of settings.ini, stated on each page (raw points stay stored)
         for r in results:
-            if students is not None and r["student"] not in students and r.get("feedback") and Path(r["feedback"]).is_file(): continue
-            folder = Path(r["executed"]).parent if r.get("executed") else out/r.get("folder", r["student"])
+            if students is not None and r.student not in students and r.feedback and Path(r.feedback).is_file(): continue
+            folder = Path(r.executed).parent if r.executed else Path(r.folder or out/r.student)
             fb = write_feedback(r, folder/"feedback.html")
-            gb.set_feedback(assignment, r["student"], str(fb)); r["feedback"] = str(fb)
+            gb.set_feedback(assignment, r.student, str(fb)); r.feedback = str(fb)
     return write_summary(results, out/"summary.html")

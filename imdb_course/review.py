@@ -17,7 +17,7 @@ from .gradebook import (DB_NAME, DEFAULT_WRITTEN_POINTS, Gradebook, ManualScores
 from .release import BEGIN_CODE, END_CODE, BEGIN_MD, END_MD, MD_STUB, find_regions, strip_regions
 
 TEMPLATES = Path(imdb_course.__file__).parent/"templates"  # Jinja2 templates of the pages (package data)
-
+from .result import GradeResult
 
 # %% auto #0
 __all__ = ['TEMPLATES', 'solution_questions', 'student_answer', 'attention_items', 'md_html', 'Review', 'save_grade',
@@ -61,7 +61,7 @@ def _outputs_text(cell, limit:int=3000) -> str:
     text = "\n".join(p if isinstance(p, str) else "".join(p) for p in parts)
     return text if len(text) <= limit else text[:limit] + "\n…"
 
-def student_answer(executed:str|Path|None, # the executed notebook the grader kept (`result["executed"]`)
+def student_answer(executed:str|Path|None, # the executed notebook the grader kept (`result.executed`)
                    question:str, # question id
                   ) -> dict:
     "`{source, output, missing}`: the student's cell for `question` and its text output."
@@ -78,18 +78,18 @@ def student_answer(executed:str|Path|None, # the executed notebook the grader ke
     return {"source": "", "output": "", "missing": f"no cell tagged {question} in the notebook (its imdb_course metadata was removed)"}
 
 # %% ../nbs/17_review.ipynb #7cc14348
-def attention_items(results:list[dict], # results with `add_manual` applied
+def attention_items(results:list[GradeResult], # results with `add_manual` applied
                    ) -> list[dict]:
     "`{student, question, why}` for everything a person should look at."
     out = []
     for r in results:
-        if r.get("status") != "ok":
-            out.append({"student": r["student"], "question": next(iter(r.get("questions", {})), ""), "why": f"run {r.get('status')}: {r.get('message', '')}"})
-        for q, s in r.get("questions", {}).items():
-            if s.get("manual", {}).get("stale"): out.append({"student": r["student"], "question": q, "why": "the submission changed since it was graded by hand: review again"})
-            elif is_written(s): out.append({"student": r["student"], "question": q, "why": "written answer not graded yet"})
+        if r.status != "ok":
+            out.append({"student": r.student, "question": next(iter(r.questions), ""), "why": f"run {r.status}: {r.message}"})
+        for q, s in r.questions.items():
+            if s.get("manual", {}).get("stale"): out.append({"student": r.student, "question": q, "why": "the submission changed since it was graded by hand: review again"})
+            elif is_written(s): out.append({"student": r.student, "question": q, "why": "written answer not graded yet"})
             for d in s.get("diagnoses", []):
-                if d.get("level") == "warning": out.append({"student": r["student"], "question": q, "why": f"{d.get('code')}: {d.get('message', '')}"})
+                if d.get("level") == "warning": out.append({"student": r.student, "question": q, "why": f"{d.get('code')}: {d.get('message', '')}"})
     return out
 
 # %% ../nbs/17_review.ipynb #52fcee91
@@ -127,25 +127,25 @@ class Review:
     def assignments(self) -> list[str]:
         with Gradebook(self.db) as gb: return gb.assignments()
 
-    def results(self, assignment:str) -> list[dict]:
+    def results(self, assignment:str) -> list[GradeResult]:
         with Gradebook(self.db) as gb: return add_manual(gb.results(assignment), self.db)
 
-    def questions(self, assignment:str, results:list[dict]) -> dict:
+    def questions(self, assignment:str, results:list[GradeResult]) -> dict:
         "question -> `{kind, text, reference}` in notebook order (from the solution when found)."
         sol = self.solutions/f"{assignment}.ipynb" if self.solutions else None
         info = solution_questions(sol) if sol and sol.is_file() else {}
         note = "" if info else f"(no solution notebook {assignment}.ipynb found; start with --solutions DIR)"
         qs = {}
         for r in results:
-            for q, s in r.get("questions", {}).items():
+            for q, s in r.questions.items():
                 qs.setdefault(q, info.get(q) or {"kind": "written" if is_written(s) else "code", "text": note, "reference": note})
         return qs
 
-    def progress(self, results:list[dict], question:str|None=None) -> tuple[int, int]:
+    def progress(self, results:list[GradeResult], question:str|None=None) -> tuple[int, int]:
         "(still to grade, written answers) over all written questions or one."
         todo = total = 0
         for r in results:
-            for q, s in r.get("questions", {}).items():
+            for q, s in r.questions.items():
                 if question and q != question: continue
                 if is_written(s) or "manual" in s:
                     total += 1; todo += is_written(s)
@@ -158,43 +158,43 @@ def _neighbours(items:list, item) -> tuple:
 
 def _grade_context(rv:Review, assignment:str, question:str, student:str, error:str="", form=None) -> dict:
     results = rv.results(assignment)
-    by = {r["student"]: r for r in results}
+    by = {r.student: r for r in results}
     if student not in by: raise KeyError(f"no student {student!r} in {assignment}")
     qs = rv.questions(assignment, results)
     if question not in qs: raise KeyError(f"no question {question!r} in {assignment}")
     r, students, qlist = by[student], list(by), list(qs)
-    s = r["questions"].get(question, {})
+    s = r.questions.get(question, {})
     with ManualScores(rv.db) as ms: history = [h for h in ms.history(assignment, student) if h["question"] == question]
     prev_s, next_s = _neighbours(students, student)
     prev_q, next_q = _neighbours(qlist, question)
     written = is_written(s) or "manual" in s
     todo, total = rv.progress(results)
     qtodo, qtotal = rv.progress(results, question)
-    answer, prompt = student_answer(r.get("executed"), question), qs[question]["text"]
+    answer, prompt = student_answer(r.executed, question), qs[question]["text"]
     if written and prompt and answer["source"].startswith(prompt): answer["source"] = answer["source"][len(prompt):].strip()
     def mx(x): return written_max(x) if is_written(x) or "manual" in x else x.get("max_points")
     return dict(assignment=assignment, question=question, student=student, q=qs[question], r=r, s=s, written=written,
                 maximum=mx(s), answer=answer, questions=qlist, history=history,
                 next_written=next((x for x in qlist[qlist.index(question) + 1:] if qs[x]["kind"] == "written"), None),
-                students=[(x, by[x]["questions"].get(question, {}), mx(by[x]["questions"].get(question, {}))) for x in students],
+                students=[(x, by[x].questions.get(question, {}), mx(by[x].questions.get(question, {}))) for x in students],
                 prev_s=prev_s, next_s=next_s, prev_q=prev_q, next_q=next_q, todo=todo, total=total, qtodo=qtodo,
                 qtotal=qtotal, error=error, form=form or {}, grader=rv.grader)
 
 def save_grade(rv:Review, assignment:str, question:str, student:str, form:dict):
     "Store the form of one grading page: a hand score (written) or an override (automatic); raises ValueError."
-    r = next((x for x in rv.results(assignment) if x["student"] == student), None)
+    r = next((x for x in rv.results(assignment) if x.student == student), None)
     if r is None: raise KeyError(f"no student {student!r} in {assignment}")
-    s = r["questions"].get(question)
+    s = r.questions.get(question)
     if s is None: raise KeyError(f"no question {question!r} in {assignment}")
     points, comment = form.get("points", "").strip(), form.get("comment", "").strip()
     with ManualScores(rv.db) as ms:
         if is_written(s) or "manual" in s:
             if not points: raise ValueError("type the points for this answer (0 is fine), then press Enter")
             mx = written_max(s)
-            ms.set_manual(assignment, student, question, _parse_points(points, mx), mx, comment, rv.grader, r.get("sha256"))
+            ms.set_manual(assignment, student, question, _parse_points(points, mx), mx, comment, rv.grader, r.sha256)
         elif points:
             ms.override(assignment, student, question, s.get("auto_points", s.get("points")),
-                        _parse_points(points, s.get("max_points") or 0), comment, rv.grader, r.get("sha256"))
+                        _parse_points(points, s.get("max_points") or 0), comment, rv.grader, r.sha256)
         else: raise ValueError("type the new points and a reason to override the automatic score (or move on with j)")
 
 # %% ../nbs/17_review.ipynb #91814e28
@@ -242,7 +242,7 @@ def create_app(grading_dir:str|Path, # grading output folder (holds gradebook.sq
         if not results: abort(404, f"no grades for {assignment}")
         qs = rv.questions(assignment, results)
         rows = [(q, info, *rv.progress(results, q)) for q, info in qs.items()]
-        first = next((r["student"] for r in results), None)
+        first = next((r.student for r in results), None)
         todo, total = rv.progress(results)
         return render_template("review_overview.html", assignment=assignment, rows=rows, first=first, todo=todo,
                                total=total, items=attention_items(results), results=results)

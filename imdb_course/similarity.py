@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pandas as pd
+from .result import load_result
 
 # %% auto #0
 __all__ = ['NOISE', 'GUARANTEE', 'THRESHOLD', 'MIN_MATCH', 'SKIP_TAGS', 'CSV_COLUMNS', 'SimilarityError', 'notebook_code',
@@ -69,7 +70,7 @@ def _graded(folder:Path) -> dict:
     if not folder.is_dir(): return out
     for d in sorted(p for p in folder.iterdir() if p.is_dir()):
         if not (d/"executed.ipynb").is_file(): continue
-        try: student = json.loads((d/"result.json").read_text())["student"]
+        try: student = load_result(d).student
         except Exception: student = d.name  # result.json missing or damaged: the folder name is the id
         out[str(student)] = d/"executed.ipynb"
     return out
@@ -79,10 +80,9 @@ def _not_run(root:Path, assignment:str) -> dict:
     out = {}
     folder = root/assignment if (root/assignment).is_dir() else root
     for d in sorted(p for p in folder.iterdir() if p.is_dir() and not (p/"executed.ipynb").is_file()):
-        try: r = json.loads((d/"result.json").read_text())
+        try: r = load_result(d)
         except Exception: continue
-        if isinstance(r, dict) and r.get("assignment") == assignment and r.get("student"):
-            out[str(r["student"])] = f"no executed notebook ({r.get('status')}: {str(r.get('message', ''))[:200]})"
+        if r.assignment == assignment: out[str(r.student)] = f"no executed notebook ({r.status}: {str(r.message)[:200]})"
     return out
 
 def find_notebooks(grading_dir:str|Path, # grading output folder (`grading/`), its assignment folder, or a submissions folder

@@ -15,6 +15,7 @@ from imdb_course.checks import (Diagnoses, accuracy, _best_epoch, check_architec
                                 param_counts, rnn_param_count, self_check)
 from imdb_course.grading.score import QuestionScore, score_question, INFORMATIVE_REFERENCE, ITEM_WEIGHTS
 from imdb_course.submit import submit
+from imdb_course.result import GradeResult
 
 MAXLEN, NUM_WORDS = 20, 100
 PARAMS = {"NUM_WORDS": NUM_WORDS, "MAXLEN": MAXLEN, "EPOCHS": 1}
@@ -424,16 +425,16 @@ def test_crash_diagnosis_reaches_record_feedback_and_summary(tmp_path):
                                        outputs=[nbformat.v4.new_output("error", ename=type(e).__name__, evalue=str(e), traceback=[])])]
     nb = nbformat.v4.new_notebook(cells=cells)
     ctx = SimpleNamespace(questions=["q1"], limits=SimpleNamespace(memory_mb=4096))
-    record = {"assignment": "a1", "student": "ann", "codes": [], "notes": [], "message": "", "total": 0.0, "max_total": 2.0,
-              "questions": {"q1": {"points": 0.0, "max_points": 2.0, "messages": ["q1: no model.keras"],
-                                   "diagnoses": [{"level": "error", "code": "missing-artifact", "message": "no model.keras"}]}}}
+    record = GradeResult("a1", "ann", "ann.ipynb", max_total=2.0,
+              questions={"q1": {"points": 0.0, "max_points": 2.0, "messages": ["q1: no model.keras"],
+                                   "diagnoses": [{"level": "error", "code": "missing-artifact", "message": "no model.keras"}]}})
     errors, stopped = _record_execution(record, SimpleNamespace(status="errors", detail=""), nb, ctx)
     _explain_questions(record, errors, stopped, nb, ctx)
-    record = json.loads(json.dumps(record))  # as the gradebook stores it
-    assert record["status"] == "errors" and record["codes"] == [f"exception-{type(e).__name__}", "missing-return-sequences"]
-    diag = record["errors"][0]["diagnosis"]
+    record = GradeResult.from_dict(json.loads(json.dumps(record.to_dict())))  # as the gradebook stores and returns it
+    assert record.status == "errors" and record.codes == [f"exception-{type(e).__name__}", "missing-return-sequences"]
+    diag = record.errors[0]["diagnosis"]
     assert diag["code"] == "missing-return-sequences" and "return_sequences=True" in diag["hint"]
-    assert [d["code"] for d in record["questions"]["q1"]["diagnoses"]] == ["missing-return-sequences", "missing-artifact"]
+    assert [d["code"] for d in record.questions["q1"]["diagnoses"]] == ["missing-return-sequences", "missing-artifact"]
     page = feedback_html(record)
     assert "expected ndim=3, found ndim=2" in page and "<code>missing-return-sequences</code>" in page
     assert "Hint: set return_sequences=True on every recurrent layer except the last" in page

@@ -14,6 +14,7 @@ from imdb_course.cli import main
 from imdb_course.deliver import DeliverError, deliver
 from imdb_course.gradebook import Gradebook
 from imdb_course.reports import write_feedback, write_summary
+from imdb_course.result import GradeResult
 
 STUDENTS = ("ann", "bob", "cy.d")   # cy.d: a student id with a dot (grade.safe_name keeps it)
 
@@ -47,7 +48,8 @@ def graded_folder(out, assignment, student, with_curve=True):
               "total": 3.0, "max_total": 4.0, "executed": str(folder/"executed.ipynb"), "folder": str(folder),
               "started": "2026-12-01T20:00:00Z", "finished": "2026-12-01T20:01:00Z", "seconds": 60.0}
     (folder/"result.json").write_text(json.dumps(result, indent=1))
-    result["feedback"] = str(write_feedback(result, folder/"feedback.html"))
+    result = GradeResult.from_dict(result)
+    result.feedback = str(write_feedback(result, folder/"feedback.html"))
     return result
 
 

@@ -86,14 +86,14 @@ def graded(tmp_path_factory):
             else: os.environ[k] = v
         stop.set(); srv.close()
     seconds = time.monotonic() - t0
-    with Gradebook(base/"out") as gb: results = {r["student"]: r for r in gb.results("mini")}
+    with Gradebook(base/"out") as gb: results = {r.student: r for r in gb.results("mini")}
     print(f"\ngraded {len(df)} submissions with 2 workers in {seconds:.0f} s")
     return dict(base=base, subs=subs, out=base/"out", df=df, results=results, before=before, outside=outside, seconds=seconds,
                 home=home, accepted=accepted, pkg_before=pkg_before, port=port)
 
 
 def _codes(result) -> set:
-    return {d["code"] for q in result["questions"].values() for d in q.get("diagnoses", [])}
+    return {d["code"] for q in result.questions.values() for d in q.get("diagnoses", [])}
 
 
 @pytest.mark.parametrize("case", sorted(EXPECTED))
@@ -102,28 +102,28 @@ def test_fixture_case(graded, case):
     if case in HOSTILE and not BWRAP: pytest.skip(f"hostile submissions run only isolated: {NO_BWRAP}")
     exp, r = EXPECTED[case], graded["results"][case]
     why = json.dumps({k: r[k] for k in ("status", "message", "notes", "codes", "total")}, default=str)[:1500]
-    if "status" in exp: assert r["status"] == exp["status"], why
-    if "total" in exp: assert r["total"] == exp["total"], why
-    if "max_total" in exp: assert r["total"] < exp["max_total"], why
-    for q, pts in exp.get("q", {}).items(): assert r["questions"][q]["points"] == pts, (q, r["questions"][q], why)
-    for q, pts in exp.get("qmax", {}).items(): assert r["questions"][q]["points"] < pts, (q, r["questions"][q])
-    for code in exp.get("codes", []): assert code in r["codes"], why
+    if "status" in exp: assert r.status == exp["status"], why
+    if "total" in exp: assert r.total == exp["total"], why
+    if "max_total" in exp: assert r.total < exp["max_total"], why
+    for q, pts in exp.get("q", {}).items(): assert r.questions[q]["points"] == pts, (q, r.questions[q], why)
+    for q, pts in exp.get("qmax", {}).items(): assert r.questions[q]["points"] < pts, (q, r.questions[q])
+    for code in exp.get("codes", []): assert code in r.codes, why
     for code in exp.get("diag", []): assert code in _codes(r), (code, _codes(r))
-    text = " ".join([r["message"], *r["notes"], *(m for q in r["questions"].values() for m in q["messages"])])
+    text = " ".join([r.message, *r.notes, *(m for q in r.questions.values() for m in q["messages"])])
     for t in exp.get("text", []): assert t in text, (t, text[:1500])
-    for t in exp.get("feedback", []): assert t in Path(r["feedback"]).read_text(), (t, r["feedback"])
-    assert r["max_total"] == 5.0 and r["sha256"] == graded["before"][f"{case}.ipynb"]
-    if r["status"] != "invalid":  # kept for the instructor, with the failing cell's error visible
-        assert Path(r["executed"]).is_file() and Path(r["feedback"]).is_file()
+    for t in exp.get("feedback", []): assert t in Path(r.feedback).read_text(), (t, r.feedback)
+    assert r.max_total == 5.0 and r.sha256 == graded["before"][f"{case}.ipynb"]
+    if r.status != "invalid":  # kept for the instructor, with the failing cell's error visible
+        assert Path(r.executed).is_file() and Path(r.feedback).is_file()
 
 
 BASELINE = json.loads((F/"baseline_scores.json").read_text())  # recorded before the grading package was restructured
 
 
 def _summary(r) -> dict:
-    return dict(status=r["status"], total=r["total"], codes=sorted(set(r["codes"])),
+    return dict(status=r.status, total=r.total, codes=sorted(set(r.codes)),
                 questions={q: dict(points=v["points"], diagnoses=sorted({d["code"] for d in v.get("diagnoses", [])}))
-                           for q, v in r["questions"].items()})
+                           for q, v in r.questions.items()})
 
 
 def test_scores_match_baseline(graded):
@@ -139,13 +139,13 @@ def test_scores_match_baseline(graded):
 def test_forged_results_gain_nothing(graded):
     "Fake artifacts, a monkeypatched checks module and printed accuracies: scored from the artifacts, 0 points."
     r = graded["results"]["forged"]
-    assert r["total"] == 0 and "Test accuracy: 0.99" in Path(r["executed"]).read_text()
-    assert "model.keras" in " ".join(r["questions"]["q1"]["messages"])
+    assert r.total == 0 and "Test accuracy: 0.99" in Path(r.executed).read_text()
+    assert "model.keras" in " ".join(r.questions["q1"]["messages"])
 
 
 def test_partial_credit_names_cell_and_line(graded):
     r = graded["results"]["q2_exception"]
-    err = r["errors"][0]
+    err = r.errors[0]
     assert err["question"] == "q2" and err["ename"] == "NameError" and "modle2.fit(" in err["line"]
     assert err["cell"] == 7  # 1-based cell number in the student's own notebook (injected cell not counted)
     nb = nbformat.read(graded["subs"]/"q2_exception.ipynb", 4)
@@ -159,13 +159,13 @@ def test_originals_untouched(graded):
 
 def test_no_process_left_behind(graded):
     "Timeouts, dead kernels, infinite loops: every process a notebook started is gone."
-    markers = [r["run_marker"] for r in graded["results"].values() if r.get("run_marker")]
+    markers = [r.run_marker for r in graded["results"].values() if r.run_marker]
     assert len(markers) == len(graded["results"]) - 1 and _marked_processes(markers) == []
 
 
 def test_write_outside_detected(graded):
     r = graded["results"]["writes_outside"]
-    assert str(graded["outside"]) in r["outside_writes"]
+    assert str(graded["outside"]) in r.outside_writes
     pkg = str(Path(imdb_course.__file__).parent)
     for case in ("correct", "q2_exception"):
         # the package folder is watched too; ignore it here: teammates re-export imdb_course while tests run
@@ -175,7 +175,7 @@ def test_write_outside_detected(graded):
 
 def test_memory_hog_bounded(graded):
     r = graded["results"]["memory_hog"]
-    assert any(e["ename"] == "MemoryError" for e in r["errors"]) and "4096 MiB" in r["message"]
+    assert any(e["ename"] == "MemoryError" for e in r.errors) and "4096 MiB" in r.message
 
 
 def test_reports_and_csv(graded):
@@ -275,11 +275,11 @@ def test_resume_after_kill(graded, tmp_path):
         try: p.kill()
         except psutil.Error: pass
     proc.wait()
-    with Gradebook(out) as gb: first = {r["student"]: r["finished"] for r in gb.results("mini")}
+    with Gradebook(out) as gb: first = {r.student: r.finished for r in gb.results("mini")}
     df = grade_folder(subs, "mini", out=out, workers=1, **KW)
     assert sorted(df.index) == list("abcd") and (df.status == "ok").all()
     with Gradebook(out) as gb:
-        again = {r["student"]: r["finished"] for r in gb.results("mini")}
+        again = {r.student: r.finished for r in gb.results("mini")}
         runs = gb.runs()
     assert all(again[s] == t for s, t in first.items())  # finished ones were not regraded
     assert runs.status.tolist() == ["interrupted", "finished"] and runs.graded.iloc[-1] == 4 - len(first)
@@ -292,9 +292,9 @@ def test_whole_notebook_timeout(graded, tmp_path):
     _reuse_reference(graded, tmp_path/"out")
     r = grade_submission(nb, "mini", out=tmp_path/"out", solutions_dir=SOL, settings=SETTINGS,
                          limits={"notebook_timeout": 12})
-    assert r["status"] == "timeout" and "12 s" in r["message"] and r["total"] == 0, r["message"]
-    assert r["seconds"] < 90 and _marked_processes([r["run_marker"]]) == []  # the detached `sleep 600` was killed too
-    assert any("sleep" in s for s in r["subprocesses"])
+    assert r.status == "timeout" and "12 s" in r.message and r.total == 0, r.message
+    assert r.seconds < 90 and _marked_processes([r.run_marker]) == []  # the detached `sleep 600` was killed too
+    assert any("sleep" in s for s in r.subprocesses)
 
 
 def test_bad_inputs_are_explained(tmp_path):
@@ -314,24 +314,24 @@ def test_attacks_blocked_and_recorded(graded):
     "Every attack failed on the host, was recorded with its code and sentence, and changed nobody else's grade."
     if not BWRAP: pytest.skip(NO_BWRAP)
     res, home = graded["results"], graded["home"]
-    with Gradebook(graded["out"]) as gb: totals = {r["student"]: r["total"] for r in gb.results("mini")}
-    assert totals["correct"] == 5.0 and totals == {s: r["total"] for s, r in res.items()}  # the gradebook rewrite failed
+    with Gradebook(graded["out"]) as gb: totals = {r.student: r.total for r in gb.results("mini")}
+    assert totals["correct"] == 5.0 and totals == {s: r.total for s, r in res.items()}  # the gradebook rewrite failed
     assert not graded["outside"].exists() and graded["accepted"] == []  # no escaped write, no connection reached the host
     assert not list(home.glob("imdb-course-pwned*")) and not Path("/var/tmp/imdb-course-pwned.txt").exists()
     assert not Path("/tmp/imdb-course-private-tmp.txt").exists()  # the sandbox's /tmp is its own
     assert fingerprint() == graded["pkg_before"]  # the installed package is unchanged
-    assert str(graded["out"]/"gradebook.sqlite") in res["sandbox_gradebook"]["outside_writes"]
-    assert any(p.endswith("grading/score.py") for p in res["sandbox_package"]["outside_writes"])
-    assert str(graded["subs"]) in res["sandbox_read_other"]["outside_reads"]
-    assert res["sandbox_network"]["connections"] == [f"127.0.0.1:{graded['port']}"]
-    assert any("sleep 600" in c for c in res["sandbox_leftover"]["leftover"])
+    assert str(graded["out"]/"gradebook.sqlite") in res["sandbox_gradebook"].outside_writes
+    assert any(p.endswith("grading/score.py") for p in res["sandbox_package"].outside_writes)
+    assert str(graded["subs"]) in res["sandbox_read_other"].outside_reads
+    assert res["sandbox_network"].connections == [f"127.0.0.1:{graded['port']}"]
+    assert any("sleep 600" in c for c in res["sandbox_leftover"].leftover)
     summary = (graded["out"]/"mini"/"summary.html").read_text()
     for case in HOSTILE:
         r = res[case]
         code = EXPECTED[case]["codes"][0]
-        assert code in {v["code"] for v in r["violations"]} and r["message"].startswith("sandbox-"), (case, r["violations"])
-        assert code in summary and code in Path(r["feedback"]).read_text() and r["isolation"] == "bwrap"
-    for case in ("correct", "q2_exception", "dense2_sigmoid"): assert not res[case]["violations"], res[case]["violations"]
+        assert code in {v["code"] for v in r.violations} and r.message.startswith("sandbox-"), (case, r.violations)
+        assert code in summary and code in Path(r.feedback).read_text() and r.isolation == "bwrap"
+    for case in ("correct", "q2_exception", "dense2_sigmoid"): assert not res[case].violations, res[case].violations
 
 
 def test_on_violation_zero(graded, tmp_path):
@@ -343,8 +343,8 @@ def test_on_violation_zero(graded, tmp_path):
     _tiny(nb, "try: open('/var/tmp/imdb-course-pwned-zero.txt', 'w')\nexcept OSError: pass")
     _reuse_reference(graded, tmp_path/"out")
     r = grade_submission(nb, "mini", out=tmp_path/"out", solutions_dir=SOL, settings=settings)
-    assert "sandbox-write-outside" in r["codes"] and r["total"] == 0 and "on_violation = zero" in r["message"], r["message"]
-    assert all("on_violation = zero" in q["messages"][0] for q in r["questions"].values() if q["points"] is not None)
+    assert "sandbox-write-outside" in r.codes and r.total == 0 and "on_violation = zero" in r.message, r.message
+    assert all("on_violation = zero" in q["messages"][0] for q in r.questions.values() if q["points"] is not None)
 
 
 def test_sandbox_required_without_bwrap(monkeypatch, tmp_path):
@@ -373,4 +373,4 @@ def test_package_change_stops_the_run(graded, tmp_path, monkeypatch):
         grade_folder(subs, "mini", out=tmp_path/"out", workers=1, **KW)
     with Gradebook(tmp_path/"out") as gb:
         assert gb.runs().status.tolist()[-1] == "integrity_error"
-        assert [r["status"] for r in gb.results("mini")] == ["grader_error"]
+        assert [r.status for r in gb.results("mini")] == ["grader_error"]

@@ -13,12 +13,13 @@ from imdb_course.gradebook import (Gradebook, check_rows, export_csv, gradebook_
 from imdb_course.integrity import IntegrityError, KEY_ENV
 from imdb_course.lms import export_grades
 from imdb_course.gradebook import ManualScores
+from imdb_course.result import GradeResult
 
 
 def result(student, pts, assignment="mini"):
     qs = {q: {"points": p, "max_points": 2.0, "messages": [f"{q} ok"], "diagnoses": []} for q, p in zip(["q1", "q2"], pts)}
-    return {"assignment": assignment, "student": student, "sha256": f"sha-{student}", "params_hash": "h1", "status": "ok",
-            "message": "", "questions": qs, "total": float(sum(pts)), "max_total": 4.0, "notes": [], "errors": []}
+    return GradeResult(assignment, student, f"{student}.ipynb", sha256=f"sha-{student}", params_hash="h1", status="ok",
+                       questions=qs, total=float(sum(pts)), max_total=4.0)
 
 
 @pytest.fixture

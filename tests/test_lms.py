@@ -12,6 +12,7 @@ from imdb_course.gradebook import Gradebook
 from imdb_course.late import (LateError, LatePolicy, apply_late, late_penalty, late_policy, parse_when, read_manifest,
                               submission_time)
 from imdb_course.lms import RosterError, export_grades, read_roster
+from imdb_course.result import GradeResult
 
 DUE = "2026-12-15T23:59+01:00"
 
@@ -20,9 +21,8 @@ def result(student, pts, assignment="01_epochs", file=None):
     "A stored result the way imdb_course.grading records it (only the fields exports read)."
     qs = {q: {"points": p, "max_points": m, "messages": [], "diagnoses": []}
           for q, p, m in zip(["q1", "q2", "q3"], pts, [2.0, 3.0, 3.0])}
-    return {"assignment": assignment, "student": student, "status": "ok", "message": "", "questions": qs,
-            "total": float(sum(pts)), "max_total": 8.0, "file": str(file or f"/gone/{student}.ipynb"),
-            "notes": [], "errors": [], "codes": []}
+    return GradeResult(assignment, student, str(file or f"/gone/{student}.ipynb"), status="ok", questions=qs,
+                       total=float(sum(pts)), max_total=8.0)
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_canvas_layout_and_values(course):
     assert ex.rows == 4 and any("dee" in w and "no graded submission" in w for w in ex.warnings)
     assert [s for s, _ in ex.late] == ["ben"] and "10 h 1 min late" in ex.late[0][1] and "−10 %" in ex.late[0][1]
     with Gradebook(course/"grading") as gb:                           # the gradebook keeps raw points
-        assert {r["student"]: r["total"] for r in gb.results()} == {"ada": 8, "ben": 3, "cy": 6.5}
+        assert {r.student: r.total for r in gb.results()} == {"ada": 8, "ben": 3, "cy": 6.5}
 
 
 def test_canvas_without_id_makes_a_new_assignment_column(course):
@@ -182,13 +182,13 @@ def test_submission_time_from_file_and_manifest(tmp_path):
     # results from the gradebook: the file's mtime when there is no manifest; `submitted_at` recorded by the grader wins
     ini = tmp_path/"s.ini"; ini.write_text(f"[assignment.01_epochs]\ndue = {DUE}\nlate_penalty_per_day = 25%\n")
     r = result("eve", [2, 3, 3], file=nb)
-    assert apply_late([r], ini)[0]["total"] == 6.0   # 09:00Z is 10:00+01, 10 h late: -25 %
-    r["submitted_at"], r["submitted_from"] = "2026-12-15T21:00+00:00", "file time"   # what the grader hook records
+    assert apply_late([r], ini)[0].total == 6.0   # 09:00Z is 10:00+01, 10 h late: -25 %
+    r.submitted_at, r.submitted_from = "2026-12-15T21:00+00:00", "file time"   # what the grader hook records
     late = apply_late([r], ini)[0]
-    assert late["total"] == 8 and late["late"]["source"] == "grader (file time)" and r["total"] == 8
+    assert late.total == 8 and late.late["source"] == "grader (file time)" and r.total == 8
     (tmp_path/"m.csv").write_text("student,submitted_at\neve,2026-12-19T12:00+01:00\n")   # a manifest row overrides it
     late = apply_late([r], ini, tmp_path/"m.csv")[0]      # 3 d 12 h late: four started days, -100 % (no cap set)
-    assert late["late"]["source"] == "manifest" and late["total"] == 0 and "3 d 12 h late" in late["late"]["note"]
+    assert late.late["source"] == "manifest" and late.total == 0 and "3 d 12 h late" in late.late["note"]
 
 
 def test_cli_export_formats_and_legacy_csv(course, capsys, monkeypatch):

@@ -11,6 +11,7 @@ from imdb_course.course import find_solutions
 from imdb_course.gradebook import Gradebook, export_csv
 from imdb_course.release import MD_STUB
 from imdb_course.review import create_app
+from imdb_course.result import GradeResult
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -33,8 +34,8 @@ ANSWERS = {"ann": "About 40 % of the reviews are cut. A longer MAXLEN keeps more
            "bob": "Most reviews fit.", "cat": None}
 
 
-def _result(folder:Path, student:str, sha:str) -> dict:
-    "A result dict as `grade_one` records it (written questions: points None, max from settings = 0)."
+def _result(folder:Path, student:str, sha:str) -> GradeResult:
+    "A result as `grade_one` records it (written questions: points None, max from settings = 0)."
     auto = {"q1": (1.0, 1.0), "q2": (3.0, 3.0), "q3": (2.0, 2.0), "q4": (1.0, 2.0)}
     qs = {}
     for q in ("q1", "q1w", "q2", "q3", "q3w", "q4", "q4w"):
@@ -45,11 +46,11 @@ def _result(folder:Path, student:str, sha:str) -> dict:
                      "accuracy": None, "history": None}
     qs["q4"]["messages"] = ["accuracy 0.51 is near chance"]
     qs["q4"]["diagnoses"] = [{"level": "warning", "code": "corrupt-artifact", "message": "history.json could not be read", "hint": "call submit again"}]
-    return {"assignment": A, "student": student, "file": f"/subs/{student}.ipynb", "sha256": sha, "params_hash": "h1",
+    return GradeResult.from_dict({"assignment": A, "student": student, "file": f"/subs/{student}.ipynb", "sha256": sha, "params_hash": "h1",
             "params": {"EPOCHS": 1}, "status": "ok", "status_doc": "", "message": "ran to the end without errors", "notes": [],
             "errors": [], "codes": [], "questions": qs, "total": sum(v[0] for v in auto.values()), "max_total": 8.0,
             "executed": str(folder/"executed.ipynb"), "folder": str(folder), "started": "", "finished": "2026-12-01T20:00:00+00:00",
-            "seconds": 1.0}
+            "seconds": 1.0})
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def grading_dir(tmp_path):
             folder = out/A/student; folder.mkdir(parents=True)
             nbformat.write(nb, folder/"executed.ipynb")
             r = _result(folder, student, f"sha-{student}")
-            (folder/"result.json").write_text(json.dumps(r))
+            (folder/"result.json").write_text(json.dumps(r.to_dict()))
             gb.record(r)
     return out
 

@@ -79,7 +79,7 @@ def course(tmp_path):
         (folder/"result.json").write_text(json.dumps({"assignment": "07_words", "student": student, "status": "ok"}))
         (folder/"feedback.html").write_text("<html>feedback</html>")
     (grading/"07_words"/"eve").mkdir()   # an invalid notebook: the grader wrote result.json but no executed.ipynb
-    (grading/"07_words"/"eve"/"result.json").write_text(json.dumps({"assignment": "07_words", "student": "eve", "status": "invalid",
+    (grading/"07_words"/"eve"/"result.json").write_text(json.dumps({"assignment": "07_words", "student": "eve", "file": "eve.ipynb", "status": "invalid",
                                                                    "message": "not valid JSON"}))
     (grading/"07_words"/"summary.html").write_text("<html>summary</html>")
     (grading/"reference"/"abc123").mkdir(parents=True)

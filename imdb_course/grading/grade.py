@@ -19,7 +19,7 @@ import psutil
 import imdb_course
 from ..config import ASSIGNMENT_KEYS, Settings, SettingsError, load_settings
 from ..gradebook import utc_now
-from ..gradebook import utc_now
+from ..result import GradeResult, add_totals, save_result
 from .inspect import *
 from .sandbox import *
 from .executed import *
@@ -55,52 +55,47 @@ def _blank_questions(ctx:GradingContext, why:str) -> dict:
     return {q: {"points": None if s["kind"] == "written" else 0.0, "max_points": s["points"], "messages": [why],
                 "diagnoses": [], "accuracy": None, "history": None} for q, s in ctx.questions.items()}
 
-def _totals(record:dict):
-    qs = record["questions"].values()
-    record["total"] = round(sum(q["points"] or 0 for q in qs), 2)
-    record["max_total"] = round(sum(q["max_points"] or 0 for q in qs), 2)
-
 # %% ../../nbs/09e_grade.ipynb #1fdddcf1
-def _load_executed(path:Path, fallback, limits:Limits, record:dict):
+def _load_executed(path:Path, fallback, limits:Limits, record:GradeResult):
     "The executed notebook, with huge outputs truncated (or dropped when it is too big to read safely)."
     max_b = limits.max_output_mb * 2**20
     if not path.is_file():
-        record["notes"].append("no executed notebook was written (the run ended before papermill saved it)")
+        record.notes.append("no executed notebook was written (the run ended before papermill saved it)")
         return None
     size = path.stat().st_size
     if size > 4 * max_b:
-        record["notes"].append(f"the executed notebook was {size/2**20:.0f} MB (limit {limits.max_output_mb} MB): its outputs were "
+        record.notes.append(f"the executed notebook was {size/2**20:.0f} MB (limit {limits.max_output_mb} MB): its outputs were "
                                "dropped; print less (e.g. not inside a training loop) — errors could not be read from it")
-        record["codes"].append("huge-output")
+        record.codes.append("huge-output")
         nb = copy.deepcopy(fallback)
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Grader:** the executed notebook was {size/2**20:.0f} MB; outputs dropped."))
         return nb
     try: nb = nbformat.read(path, as_version=4)
     except Exception as e:
-        record["notes"].append(f"the executed notebook could not be read back ({type(e).__name__}); the run was probably cut mid-save")
+        record.notes.append(f"the executed notebook could not be read back ({type(e).__name__}); the run was probably cut mid-save")
         return None
     if size > max_b:
         n = truncate_outputs(nb, max_b)
-        record["notes"].append(f"outputs totalled {size/2**20:.1f} MB (limit {limits.max_output_mb} MB); {n} output(s) were truncated in the kept notebook")
-        record["codes"].append("huge-output")
+        record.notes.append(f"outputs totalled {size/2**20:.1f} MB (limit {limits.max_output_mb} MB); {n} output(s) were truncated in the kept notebook")
+        record.codes.append("huge-output")
     return nb
 
-def _explain_stop(record:dict, ex:Execution, nb, ctx:GradingContext):
+def _explain_stop(record:GradeResult, ex:Execution, nb, ctx:GradingContext):
     "Status message for runs cut short: which cell, which question."
     cells = student_cells(nb) if nb is not None else []
     last = last_started_cell(nb) if nb is not None else None
     q = cell_questions(cells, ctx.questions)[last - 1] if last else None
     where = f" while running cell {last}" + (f" ({q})" if q else "") if last else ""
     if ex.status == "kernel_died":
-        record["message"] = (f"the Python kernel died{where}: os._exit()/sys.exit in C code, a crash (segfault) or memory over "
+        record.message = (f"the Python kernel died{where}: os._exit()/sys.exit in C code, a crash (segfault) or memory over "
                              f"the {ctx.limits.memory_mb} MiB limit end the kernel like this")
     elif ex.status == "timeout":
-        record["message"] = f"killed after {ctx.limits.notebook_timeout} s (whole-notebook limit){where}; an infinite loop or far too much training?"
+        record.message = f"killed after {ctx.limits.notebook_timeout} s (whole-notebook limit){where}; an infinite loop or far too much training?"
     elif ex.status == "cell_timeout":
-        record["message"] = f"stopped{where}: one cell may run {ctx.limits.cell_timeout} s; an infinite loop or far too much training?"
+        record.message = f"stopped{where}: one cell may run {ctx.limits.cell_timeout} s; an infinite loop or far too much training?"
     else:
-        record["message"] = f"the grader could not run the notebook: {ex.message}"
-    record["stopped_at"] = last
+        record.message = f"the grader could not run the notebook: {ex.message}"
+    record.stopped_at = last
     return last
 
 def _question_cells(nb, ctx) -> dict:
@@ -111,13 +106,10 @@ def _question_cells(nb, ctx) -> dict:
     return out
 
 # %% ../../nbs/09e_grade.ipynb #70b8d8bd
-def _new_record(ctx:GradingContext, sub:Submission, folder:Path, started:str) -> dict:
+def _new_record(ctx:GradingContext, sub:Submission, folder:Path, started:str) -> GradeResult:
     "The result of one submission before anything ran: status `failed` until something better is known."
-    return {"assignment": ctx.assignment, "student": sub.student, "file": str(sub.path), "sha256": None,
-            "params_hash": ctx.params_hash, "params": dict(ctx.params), "status": "failed", "status_doc": "",
-            "message": "", "notes": [], "errors": [], "codes": [], "questions": {}, "total": 0.0, "max_total": 0.0,
-            "executed": None, "folder": str(folder), "started": started, "finished": None, "seconds": 0.0,
-            "timings": {}, "outside_writes": [], "subprocesses": []}
+    return GradeResult(ctx.assignment, sub.student, str(sub.path), params_hash=ctx.params_hash, params=dict(ctx.params),
+                       folder=str(folder), started=started)
 
 def _prepare_copy(ins:Inspection, sub:Submission, work:Path, original:bytes) -> Path:
     "The copy that runs; a guessed parameters cell gets the `parameters` tag, in the copy only."
@@ -175,66 +167,66 @@ def find_violations(ex:Execution, # the run (audit records, leftovers)
         out.append({"code": code, "message": f"{VIOLATIONS[code]}: {eg}" if eg else VIOLATIONS[code]})
     return out
 
-def _record_side_effects(record:dict, sub:Submission, original:bytes, ex:Execution, changed:list, ctx:GradingContext):
+def _record_side_effects(record:GradeResult, sub:Submission, original:bytes, ex:Execution, changed:list, ctx:GradingContext):
     "Restore a modified original; record the attempts the witness saw (and changes the wall let through) as findings."
     if sub.path.read_bytes() != original:
         sub.path.write_bytes(original)
-        record["notes"].append("the notebook modified its own original file; the grader restored it")
-        record["codes"].append("modified-original")
-    record["outside_writes"] = sorted(set(ex.outside_writes + list(changed)))[:50]
-    record["outside_reads"], record["connections"] = sorted(set(ex.outside_reads))[:50], ex.connections[:20]
-    record["subprocesses"], record["leftover"] = ex.subprocesses[:20], ex.leftover[:20]
-    record["isolation"] = ex.isolation
+        record.notes.append("the notebook modified its own original file; the grader restored it")
+        record.codes.append("modified-original")
+    record.outside_writes = sorted(set(ex.outside_writes + list(changed)))[:50]
+    record.outside_reads, record.connections = sorted(set(ex.outside_reads))[:50], ex.connections[:20]
+    record.subprocesses, record.leftover = ex.subprocesses[:20], ex.leftover[:20]
+    record.isolation = ex.isolation
     if ex.isolation.startswith("none"):
-        record["notes"].append(f"graded without isolation ({ex.isolation[6:]}): the notebook ran with the grader's rights")
-    if changed: record["notes"].append(f"files the notebook must not touch changed during its run: {', '.join(changed[:3])}")
-    record["violations"] = find_violations(ex, changed)
-    for v in record["violations"]:
-        record["codes"].append(v["code"]); record["notes"].append(f"{v['code']}: the notebook {v['message']}")
+        record.notes.append(f"graded without isolation ({ex.isolation[6:]}): the notebook ran with the grader's rights")
+    if changed: record.notes.append(f"files the notebook must not touch changed during its run: {', '.join(changed[:3])}")
+    record.violations = find_violations(ex, changed)
+    for v in record.violations:
+        record.codes.append(v["code"]); record.notes.append(f"{v['code']}: the notebook {v['message']}")
 
-def _apply_violations(record:dict, ctx:GradingContext):
+def _apply_violations(record:GradeResult, ctx:GradingContext):
     "Violations lead the message (the score table's `why`); with `on_violation = zero` the total becomes 0."
-    vs = record.get("violations") or []
+    vs = record.violations or []
     if not vs: return
     lead = "; ".join(f"{v['code']}: {VIOLATIONS[v['code']]}" for v in vs)
     if ctx.on_violation == "zero":
-        for q in record["questions"].values():
+        for q in record.questions.values():
             if q.get("points") is not None:
                 q["points"] = 0.0
                 q["messages"].insert(0, f"0 points: the notebook attacked the grader ({lead}; [grading] on_violation = zero)")
         lead = "0 points (on_violation = zero) — " + lead
-    record["message"] = f"{lead} — {record['message']}" if record.get("message") else lead
+    record.message = f"{lead} — {record.message}" if record.message else lead
 
 
 # %% ../../nbs/09e_grade.ipynb #c046a7aa
-def _record_execution(record:dict, ex:Execution, nb, ctx:GradingContext) -> tuple:
+def _record_execution(record:GradeResult, ex:Execution, nb, ctx:GradingContext) -> tuple:
     "Errors, codes, status and message of the run; `(errors, index of the cell where it stopped or None)`."
     errors = find_errors(nb, ctx.questions) if nb is not None else []
     if ex.status in ("cell_timeout", "timeout"):  # the interrupt that stopped the cell is the grader's, not an error
         errors = [e for e in errors if e.ename != "KeyboardInterrupt"]
-    record["errors"] = [{**asdict(e), "text": str(e)} for e in errors]  # with e.diagnosis: code, message, hint (or None)
+    record.errors = [{**asdict(e), "text": str(e)} for e in errors]  # with e.diagnosis: code, message, hint (or None)
     for e in errors:
         code = "out-of-memory" if e.ename == "MemoryError" else f"exception-{e.ename}"
         for c in (code, e.diagnosis.code if e.diagnosis else None):
-            if c and c not in record["codes"]: record["codes"].append(c)
-    record["status"] = ex.status
+            if c and c not in record.codes: record.codes.append(c)
+    record.status = ex.status
     stopped = None
     if ex.status in ("ok", "errors"):
         if errors:
-            record["status"] = "errors"
-            record["message"] = str(errors[0]) + (f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else "")
-            if errors[0].ename == "MemoryError": record["message"] += f" — memory is limited to {ctx.limits.memory_mb} MiB"
-        else: record["status"], record["message"] = "ok", "ran to the end without errors"
+            record.status = "errors"
+            record.message = str(errors[0]) + (f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else "")
+            if errors[0].ename == "MemoryError": record.message += f" — memory is limited to {ctx.limits.memory_mb} MiB"
+        else: record.status, record.message = "ok", "ran to the end without errors"
     else:
         stopped = _explain_stop(record, ex, nb, ctx)
-        record["codes"].append(ex.status.replace("_", "-"))
-        if ex.detail and ex.status == "failed": record["notes"].append(f"runner: {ex.detail[-500:]}")
+        record.codes.append(ex.status.replace("_", "-"))
+        if ex.detail and ex.status == "failed": record.notes.append(f"runner: {ex.detail[-500:]}")
     return errors, stopped
 
-def _explain_questions(record:dict, errors:list, stopped, nb, ctx:GradingContext):
+def _explain_questions(record:GradeResult, errors:list, stopped, nb, ctx:GradingContext):
     "A question short of full points first says which of its cells failed, or that the run stopped before it."
     qcells = _question_cells(nb, ctx) if nb is not None else {}
-    for q, res in record["questions"].items():
+    for q, res in record.questions.items():
         if res["points"] is None or res["points"] >= res["max_points"]: continue
         mine = [e for e in errors if e.question == q]
         if mine:
@@ -243,46 +235,46 @@ def _explain_questions(record:dict, errors:list, stopped, nb, ctx:GradingContext
             if d and d.code not in {x.get("code") for x in res.get("diagnoses", [])}:
                 res.setdefault("diagnoses", []).insert(0, d.to_dict())
         elif stopped and (qcells.get(q) or 10**9) >= stopped:
-            res["messages"].insert(0, f"not reached: {record['message']}")
+            res["messages"].insert(0, f"not reached: {record.message}")
 
-def _note_misplaced_artifacts(record:dict, folder:Path, output_dir:Path, work:Path):
+def _note_misplaced_artifacts(record:GradeResult, folder:Path, output_dir:Path, work:Path):
     "No artifacts in OUTPUT_DIR but `answer.json` elsewhere: say where, and the fix."
     if not (folder/"artifacts").is_dir() and output_dir.parent.is_dir():
         elsewhere = sorted(str(p.parent.relative_to(work)) for p in work.rglob("answer.json"))[:3]
-        if elsewhere: record["notes"].append(f"answer.json files were written to {elsewhere} instead of OUTPUT_DIR; "
+        if elsewhere: record.notes.append(f"answer.json files were written to {elsewhere} instead of OUTPUT_DIR; "
                                              "use submit(..., output_dir=OUTPUT_DIR) and don't change OUTPUT_DIR")
 
 
 # %% ../../nbs/09e_grade.ipynb #619bdd32
-def _run_and_score(ctx:GradingContext, sub:Submission, ins:Inspection, folder:Path, original:bytes, tmp:Path, record:dict):
+def _run_and_score(ctx:GradingContext, sub:Submission, ins:Inspection, folder:Path, original:bytes, tmp:Path, record:GradeResult):
     "Run the copy in the sandbox, keep the executed notebook, collect and score the artifacts (fills `record`)."
     work = tmp/"work"; work.mkdir()
     copy_path = _prepare_copy(ins, sub, work, original)
     output_dir = work/"course_output"
     params = {**ctx.params, "OUTPUT_DIR": str(output_dir)}
-    record["params"] = {**ctx.params, "OUTPUT_DIR": "<temp dir>/course_output"}
+    record.params = {**ctx.params, "OUTPUT_DIR": "<temp dir>/course_output"}
     before = snapshot(ctx.watch)
     t1 = time.monotonic()
     ex = run_notebook(copy_path, work, params, ctx.limits, executed=tmp/"executed.ipynb", iso=ctx.iso,
                       read_only=ctx.read_only, cache=ctx.cache)
-    record["timings"]["execute"] = round(time.monotonic() - t1, 3)
-    record["run_marker"] = ex.marker
+    record.timings["execute"] = round(time.monotonic() - t1, 3)
+    record.run_marker = ex.marker
     _record_side_effects(record, sub, original, ex, changed_files(before, snapshot(ctx.watch)), ctx)
     nb = _load_executed(tmp/"executed.ipynb", ins.nb, ctx.limits, record)
     if nb is not None:
         nbformat.write(nb, folder/"executed.ipynb")
-        record["executed"] = str(folder/"executed.ipynb")
+        record.executed = str(folder/"executed.ipynb")
         # time spent in the notebook's own cells; the rest of `seconds` is grading overhead
-        record["timings"]["cells"] = round(sum(float(c.get("metadata", {}).get("papermill", {}).get("duration") or 0)
+        record.timings["cells"] = round(sum(float(c.get("metadata", {}).get("papermill", {}).get("duration") or 0)
                                                for c in nb.cells), 3)
     errors, stopped = _record_execution(record, ex, nb, ctx)
     # artifacts: regular files only, copied out of the temp dir, then scored in this (grader) process
     skipped = safe_copytree(output_dir, folder/"artifacts")
-    if skipped: record["notes"].append(f"artifact files not collected: {', '.join(skipped[:5])}")
+    if skipped: record.notes.append(f"artifact files not collected: {', '.join(skipped[:5])}")
     t2 = time.monotonic()
-    record["questions"] = score_artifacts(folder/"artifacts", ctx.questions, params, ctx.reference, ctx.tolerance,
+    record.questions = score_artifacts(folder/"artifacts", ctx.questions, params, ctx.reference, ctx.tolerance,
                                           iso=ctx.iso, self_reference=ctx.grading_reference)
-    record["timings"]["score"] = round(time.monotonic() - t2, 3)
+    record.timings["score"] = round(time.monotonic() - t2, 3)
     _explain_questions(record, errors, stopped, nb, ctx)
     _note_misplaced_artifacts(record, folder, output_dir, work)
     _apply_violations(record, ctx)
@@ -292,8 +284,8 @@ def _run_and_score(ctx:GradingContext, sub:Submission, ins:Inspection, folder:Pa
 def grade_one(ctx:GradingContext, # what and how to grade
               sub:Submission, # the student's notebook
               folder:str|Path|None=None, # where to keep the executed notebook and artifacts (default out/<assignment>/<student>)
-             ) -> dict:
-    "Grade one submission into a result dict; every failure of the notebook becomes an explained result."
+             ) -> GradeResult:
+    "Grade one submission into a `GradeResult`; every failure of the notebook becomes an explained result."
     t0, started = time.monotonic(), utc_now()
     folder = Path(folder) if folder else Path(ctx.out)/ctx.assignment/safe_name(sub.student)
     if folder.exists(): shutil.rmtree(folder, ignore_errors=True)
@@ -301,29 +293,29 @@ def grade_one(ctx:GradingContext, # what and how to grade
     record = _new_record(ctx, sub, folder, started)
     original = sub.path.read_bytes()
     ins = inspect_submission(sub.path)
-    record["sha256"], record["notes"] = ins.sha256, list(ins.notes)
-    record["codes"] += [c for c in ("missing-parameters-cell", "hardcoded-parameter") if c in ins.codes]
-    record["timings"]["inspect"] = round(time.monotonic() - t0, 3)
+    record.sha256, record.notes = ins.sha256, list(ins.notes)
+    record.codes += [c for c in ("missing-parameters-cell", "hardcoded-parameter") if c in ins.codes]
+    record.timings["inspect"] = round(time.monotonic() - t0, 3)
     if ins.problem:
-        record.update(status="invalid", message=ins.problem, questions=_blank_questions(ctx, f"not graded: {ins.problem}"))
-        record["codes"].append("invalid-notebook")
+        record.status, record.message, record.questions = "invalid", ins.problem, _blank_questions(ctx, f"not graded: {ins.problem}")
+        record.codes.append("invalid-notebook")
         return _finish(record, t0)
     tmp = Path(tempfile.mkdtemp(prefix=f"imdb-grade-{safe_name(sub.student)[:40]}-"))
     try: _run_and_score(ctx, sub, ins, folder, original, tmp, record)
     except Exception as e:  # the grader's own bug: recorded, never fatal for the class
         import traceback
-        record.update(status="grader_error", message=f"the grader failed on this submission: {type(e).__name__}: {e}")
-        record["notes"].append(traceback.format_exc()[-1500:])
-        if not record["questions"]: record["questions"] = _blank_questions(ctx, "not graded (grader error)")
+        record.status, record.message = "grader_error", f"the grader failed on this submission: {type(e).__name__}: {e}"
+        record.notes.append(traceback.format_exc()[-1500:])
+        if not record.questions: record.questions = _blank_questions(ctx, "not graded (grader error)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return _finish(record, t0)
 
-def _finish(record:dict, t0:float) -> dict:
-    _totals(record)
-    record["status_doc"] = STATUS_DOC.get(record["status"], "")
-    record["finished"], record["seconds"] = utc_now(), round(time.monotonic() - t0, 3)
-    (Path(record["folder"])/"result.json").write_text(json.dumps(record, indent=1, default=str))
+def _finish(record:GradeResult, t0:float) -> GradeResult:
+    add_totals(record)
+    record.status_doc = STATUS_DOC.get(record.status, "")
+    record.finished, record.seconds = utc_now(), round(time.monotonic() - t0, 3)
+    save_result(record)
     return record
 
 # %% ../../nbs/09e_grade.ipynb #ac0bb0ac
@@ -336,17 +328,17 @@ def reference_run(ctx:GradingContext, # grading context (its `reference` is igno
     if cache.is_file(): return json.loads(cache.read_text())["questions"]
     rctx = copy.copy(ctx); rctx.reference, rctx.grading_reference = None, True
     res = grade_one(rctx, Submission("reference", Path(solution)), folder=folder)
-    if res["status"] != "ok":
+    if res.status != "ok":
         raise GradeError(f"the solution notebook {solution} does not run cleanly under the grading parameters "
-                         f"({res['status']}: {res['message']}); fix it (see {res.get('executed') or folder}) before grading")
+                         f"({res.status}: {res.message}); fix it (see {res.executed or folder}) before grading")
     ref = {}
-    for q, r in res["questions"].items():
+    for q, r in res.questions.items():
         model = folder/"artifacts"/q/"model.keras"
         ref[q] = {"accuracy": r.get("accuracy"), "model_sha256": regular_file_sha(model), "points": r["points"],
                   "max_points": r["max_points"], "answer": r.get("answer") or {}}
         if model.is_file(): model.unlink()
-    cache.write_text(json.dumps({"params": ctx.params, "questions": ref, "total": res["total"], "max_total": res["max_total"],
-                                 "seconds": res["seconds"]}, indent=1, default=str))
+    cache.write_text(json.dumps({"params": ctx.params, "questions": ref, "total": res.total, "max_total": res.max_total,
+                                 "seconds": res.seconds}, indent=1, default=str))
     return ref
 
 # %% ../../nbs/09e_grade.ipynb #dask0001
@@ -372,16 +364,17 @@ def _mp_context():
     fork_ok = sys.platform.startswith("linux") and not any(m in sys.modules for m in ("tensorflow", "keras", "torch", "jax"))
     return mp.get_context("fork" if fork_ok else "spawn")
 
-def _work(ctx:GradingContext, sub:Submission) -> dict:
+def _work(ctx:GradingContext, sub:Submission) -> GradeResult:
     _init_worker(ctx.limits.kernel_threads)
     return grade_one(ctx, sub)
 
-def _grader_error(ctx:GradingContext, sub:Submission, why:str) -> dict:
-    record = {"assignment": ctx.assignment, "student": sub.student, "file": str(sub.path), "sha256": file_sha256(sub.path),
-              "params_hash": ctx.params_hash, "params": ctx.params, "status": "grader_error", "message": why,
-              "notes": [], "errors": [], "codes": ["grader-error"], "questions": _blank_questions(ctx, f"not graded: {why}"),
-              "executed": None, "folder": str(Path(ctx.out)/ctx.assignment/safe_name(sub.student)), "seconds": 0.0}
-    Path(record["folder"]).mkdir(parents=True, exist_ok=True)
+def _grader_error(ctx:GradingContext, sub:Submission, why:str) -> GradeResult:
+    "The result of a submission the grader itself failed on (a crashed worker, a lost Dask task)."
+    record = GradeResult(ctx.assignment, sub.student, str(sub.path), sha256=file_sha256(sub.path), params_hash=ctx.params_hash,
+                         params=dict(ctx.params), status="grader_error", message=why, codes=["grader-error"],
+                         questions=_blank_questions(ctx, f"not graded: {why}"),
+                         folder=str(Path(ctx.out)/ctx.assignment/safe_name(sub.student)))
+    Path(record.folder).mkdir(parents=True, exist_ok=True)
     return _finish(record, time.monotonic())
 
 def _run_pool(ctx, subs, workers, on_result, scheduler=None):
@@ -521,13 +514,13 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
                 check_fingerprint(fingerprint)
                 bar = tqdm(total=len(todo), desc=f"grading {ctx.assignment}", unit="nb", disable=not progress)
                 def on_result(r):
-                    r["submitted_at"], r["submitted_from"] = times.get(r["student"], (None, None))
+                    r.submitted_at, r.submitted_from = times.get(r.student, (None, None))
                     try: check_fingerprint(fingerprint)
                     except IntegrityError as e:
-                        r.update(status="grader_error", message=str(e)); r["codes"].append("grader-integrity")
-                        gb.record(r, run_id); graded.append(r["student"]); raise
-                    gb.record(r, run_id); graded.append(r["student"]); bar.update(1)
-                    bar.set_postfix_str(f"{r['student']}: {r['total']:g}/{r['max_total']:g} {r['status']}")
+                        r.status, r.message = "grader_error", str(e); r.codes.append("grader-integrity")
+                        gb.record(r, run_id); graded.append(r.student); raise
+                    gb.record(r, run_id); graded.append(r.student); bar.update(1)
+                    bar.set_postfix_str(f"{r.student}: {r.total:g}/{r.max_total:g} {r.status}")
                 try: _run_pool(ctx, todo, workers, on_result, scheduler)
                 finally: bar.close()
         except IntegrityError:
@@ -559,8 +552,8 @@ def grade_submission(path:str|Path, # one student notebook
                      student:str|None=None, # student id (default: the file stem)
                      limits:dict|None=None, # Limits fields to override
                      record:bool=True, # store the result in out/gradebook.sqlite and write its feedback page
-                    ) -> dict:
-    "Grade a single notebook; returns its result dict (status, message, questions, total, ...)."
+                    ) -> GradeResult:
+    "Grade a single notebook; returns its `GradeResult` (status, message, questions, total, ...)."
     path = Path(path)
     ctx, solution = grading_context(assignment, out, params_override, solutions_dir, settings, limits, watch=[path.resolve().parent])
     ctx.out.mkdir(parents=True, exist_ok=True)
@@ -573,6 +566,6 @@ def grade_submission(path:str|Path, # one student notebook
         from imdb_course.reports import write_feedback
         with Gradebook(ctx.out) as gb:
             gb.record(res)
-            fb = write_feedback(res, Path(res["folder"])/"feedback.html")
-            gb.set_feedback(ctx.assignment, res["student"], str(fb)); res["feedback"] = str(fb)
+            fb = write_feedback(res, Path(res.folder)/"feedback.html")
+            gb.set_feedback(ctx.assignment, res.student, str(fb)); res.feedback = str(fb)
     return res
