@@ -2,6 +2,7 @@
 
 Modules:
 
+- `imdb_course.anatomy`: What a Keras model is made of, as plain data: `describe_model` (layers, embeddings, recurrent layers, output, loss) and `rnn_param_count`, the parameter formula of a recurrent layer. Keras is never imported here: layers are recognised by class name along their MRO, so the CLI, the gradebook and the checks stay cheap to import, and the same description comes from a live model or from the grader's sandboxed scorer.
 - `imdb_course.data`: The IMDB reviews, loaded the way `keras.datasets.imdb` does it — from a local archive, the Keras download or a small real sample shipped with the package.
 - `imdb_course.deliver`: Student feedback, ready to hand back: one folder (or zip) per student with their feedback page, the notebook as the grader ran it and their training curves as PNG files — and nothing of anybody else.
 - `imdb_course.grading.isolation`: OS isolation of graded code with bubblewrap: a graded kernel, and every process it starts, sees only its own work dir, a private `/tmp`, the Python environment read-only — no network, no other process, no `$HOME`.

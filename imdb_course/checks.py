@@ -10,15 +10,15 @@ import html, math, re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 import numpy as np
+from .anatomy import *
 
 # %% auto #0
-__all__ = ['LEVELS', 'MARKS', 'PARAM_NAMES', 'RNN_CELLS', 'CELL_NAMES', 'OUTPUT_HINT', 'LEN_CODES', 'Diagnosis', 'ok', 'warning',
-           'error', 'Diagnoses', 'print_diagnoses', 'collect_params', 'normalize_params', 'is_frame', 'as_history',
-           'n_epochs', 'positive_proba', 'predicted_labels', 'accuracy', 'is_keras_model', 'loss_info', 'model_loss',
-           'ModelInfo', 'describe_model', 'check_padded', 'check_embedding', 'check_stacking', 'check_output',
-           'check_architecture', 'rnn_param_count', 'param_counts', 'check_param_counts', 'check_history',
-           'check_overfitting', 'check_accuracy', 'check_predictions', 'check_params', 'check_claims', 'diagnose_crash',
-           'error_text', 'predict', 'self_check']
+__all__ = ['LEVELS', 'MARKS', 'PARAM_NAMES', 'OUTPUT_HINT', 'LEN_CODES', 'Diagnosis', 'ok', 'warning', 'error', 'Diagnoses',
+           'print_diagnoses', 'collect_params', 'normalize_params', 'is_frame', 'as_history', 'n_epochs',
+           'positive_proba', 'predicted_labels', 'accuracy', 'check_padded', 'check_embedding', 'check_stacking',
+           'check_output', 'check_architecture', 'check_param_counts', 'check_history', 'check_overfitting',
+           'check_accuracy', 'check_predictions', 'check_params', 'check_claims', 'diagnose_crash', 'error_text',
+           'predict', 'self_check']
 
 # %% ../nbs/06_checks.ipynb #d52b7985
 LEVELS = ("ok", "warning", "error")
@@ -161,144 +161,6 @@ def accuracy(predictions, y) -> float:
     pred, y = predicted_labels(predictions), _labels(y)
     if len(pred) != len(y): raise ValueError(f"{len(pred)} predictions but {len(y)} labels; predict on the same reviews")
     return float((pred == y).mean())
-
-# %% ../nbs/06_checks.ipynb #b89463fa
-RNN_CELLS = {"SimpleRNN": "simple_rnn", "LSTM": "lstm", "GRU": "gru",
-             "SimpleRNNCell": "simple_rnn", "LSTMCell": "lstm", "GRUCell": "gru"}
-CELL_NAMES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
-_REDUCERS = ("Flatten", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling", "GlobalMaxPooling")
-_DROPOUTS = ("Dropout", "SpatialDropout1D", "GaussianDropout", "AlphaDropout")
-
-def _kinds(obj) -> set: return {c.__name__ for c in type(obj).__mro__}
-
-def is_keras_model(obj) -> bool:
-    "Is `obj` a Keras model (checked without importing Keras)?"
-    return any(c.__name__ == "Model" and c.__module__.startswith("keras") for c in type(obj).__mro__)
-
-def _flat_layers(model) -> list:
-    out = []
-    for layer in getattr(model, "layers", []):
-        kinds = _kinds(layer)
-        if "InputLayer" in kinds: continue
-        if "Model" in kinds: out += _flat_layers(layer)
-        else: out.append(layer)
-    return out
-
-def _rnn(layer) -> dict|None:
-    "Description of a recurrent layer (None if `layer` is not one)."
-    inner, bidir = (layer.forward_layer, True) if "Bidirectional" in _kinds(layer) else (layer, False)
-    kinds = _kinds(inner)
-    cell_obj = getattr(inner, "cell", None)
-    cell = next((RNN_CELLS[k] for k in RNN_CELLS if k in kinds), None)
-    if cell is None and "RNN" in kinds and cell_obj is not None:
-        cell = next((RNN_CELLS[k] for k in RNN_CELLS if k in _kinds(cell_obj)), None)
-    if cell is None: return None
-    get = lambda a, d=0: getattr(inner, a, getattr(cell_obj, a, d))
-    return dict(name=layer.name, cell=cell, units=int(get("units")), bidirectional=bidir,
-                return_sequences=bool(get("return_sequences", False)),
-                dropout=float(get("dropout") or 0), recurrent_dropout=float(get("recurrent_dropout") or 0))
-
-def _act(fn) -> str: return getattr(fn, "__name__", None) or type(fn).__name__.lower()
-
-# %% ../nbs/06_checks.ipynb #7ea89cc5
-_LOSS_ALIASES = {"bce": "binary_crossentropy", "mse": "mean_squared_error", "mae": "mean_absolute_error",
-                 "binary_cross_entropy": "binary_crossentropy"}
-
-def _snake(name:str) -> str: return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-def loss_info(loss) -> tuple:
-    "`(name, from_logits)` of a loss given as a string, function, `Loss` object or serialized config."
-    from_logits = False
-    if isinstance(loss, (list, tuple)): loss = loss[0] if loss else None
-    if isinstance(loss, dict) and loss and "class_name" not in loss: loss = next(iter(loss.values()))
-    if not loss: return None, False
-    if isinstance(loss, dict):
-        cfg = loss.get("config")
-        if isinstance(cfg, str): name = cfg
-        else: name, from_logits = _snake(loss["class_name"]), bool((cfg or {}).get("from_logits", False))
-    elif isinstance(loss, str): name = loss
-    else:
-        name = getattr(loss, "name", None) or getattr(loss, "__name__", None) or _snake(type(loss).__name__)
-        from_logits = bool(getattr(loss, "from_logits", False))
-    name = name.lower()
-    return _LOSS_ALIASES.get(name, name), from_logits
-
-def model_loss(model):
-    "The loss a model was compiled with (serialized or as given), or None."
-    try: loss = (model.get_compile_config() or {}).get("loss")
-    except Exception: loss = None
-    return loss if loss else getattr(model, "loss", None)
-
-# %% ../nbs/06_checks.ipynb #2b87fb32
-@dataclass
-class ModelInfo:
-    "What the checks need to know about a model, as plain data."
-    layers: list  # class names, nested models flattened
-    embeddings: list  # (input_dim, output_dim) of each Embedding, in order
-    recurrent: list  # one dict per recurrent layer: name cell units bidirectional return_sequences dropout ...
-    embedding_first: bool  # an Embedding comes before the first recurrent layer
-    dropout: bool  # any Dropout layer or recurrent dropout
-    output_units: int|None  # units of the final Dense layer (None: the model does not end with Dense)
-    output_activation: str|None  # activation applied to the output ("sigmoid", "softmax", "linear", ...)
-    sequence_output: bool  # the model outputs one prediction per time step
-    n_params: int|None  # total parameters (None: model not built)
-    loss: str|None = None  # normalized loss name (None: not compiled / unknown)
-    from_logits: bool = False  # the loss expects logits
-    summary: str = ""  # e.g. "Embedding(5000, 16) → LSTM(32) → Dense(1, sigmoid)"
-
-    def __str__(self): return self.summary
-
-def _layer_summary(layer) -> str|None:
-    kinds, name = _kinds(layer), type(layer).__name__
-    if "Embedding" in kinds: return f"Embedding({layer.input_dim}, {layer.output_dim})"
-    if (r := _rnn(layer)):
-        s = f"{'Bidirectional(' if r['bidirectional'] else ''}{CELL_NAMES[r['cell']]}({r['units']}"
-        return s + (", return_sequences=True" if r["return_sequences"] else "") + (")" * (1 + r["bidirectional"]))
-    if "Dense" in kinds: return f"Dense({layer.units}, {_act(layer.activation)})"
-    return name
-
-def _output(flat) -> tuple:
-    "(units, activation) of the final Dense layer, reading Activation/Softmax/Dropout layers after it."
-    act = None
-    for layer in reversed(flat):
-        kinds = _kinds(layer)
-        if kinds & set(_DROPOUTS): continue
-        if "Softmax" in kinds: act = act or "softmax"; continue
-        if "Activation" in kinds: act = act or _act(layer.activation); continue
-        if "Dense" in kinds:
-            own = _act(layer.activation)
-            return int(layer.units), (act if act and own == "linear" else own)
-        return None, act
-    return None, act
-
-# %% ../nbs/06_checks.ipynb #e967e696
-def describe_model(model, # a Keras model (built or not) or a `ModelInfo`
-                   loss=None, # the loss, if not the one the model was compiled with (e.g. read from model.keras)
-                  ) -> ModelInfo:
-    "Plain description of a model's architecture, output and loss."
-    if isinstance(model, ModelInfo): return model
-    if not is_keras_model(model):
-        raise TypeError(f"expected a Keras model, got {type(model).__name__}; pass the model you built (keras.Sequential(...))")
-    flat = _flat_layers(model)
-    kinds = [_kinds(l) for l in flat]
-    rnns = [(i, r) for i, l in enumerate(flat) if (r := _rnn(l))]
-    emb = [i for i, k in enumerate(kinds) if "Embedding" in k]
-    first_rnn = rnns[0][0] if rnns else len(flat)
-    units, act = _output(flat)
-    seq = bool(rnns) and rnns[-1][1]["return_sequences"] and not any(
-        k & set(_REDUCERS) for k in kinds[rnns[-1][0] + 1:])
-    try: seq = len(model.outputs[0].shape) >= 3
-    except Exception: pass
-    try: n_params = int(model.count_params()) if model.built else None
-    except Exception: n_params = None
-    name, logits = loss_info(loss if loss is not None else model_loss(model))
-    return ModelInfo(layers=[type(l).__name__ for l in flat],
-                     embeddings=[(int(flat[i].input_dim), int(flat[i].output_dim)) for i in emb],
-                     recurrent=[r for _, r in rnns], embedding_first=bool(emb) and emb[0] < first_rnn,
-                     dropout=any(k & set(_DROPOUTS) for k in kinds) or any(r["dropout"] or r["recurrent_dropout"] for _, r in rnns),
-                     output_units=units, output_activation=act, sequence_output=seq, n_params=n_params,
-                     loss=name, from_logits=logits,
-                     summary=" → ".join(s for l in flat if (s := _layer_summary(l)) and not s.startswith("Dropout")))
 
 # %% ../nbs/06_checks.ipynb #0c639352
 _PAD_HINT = "pad first: x = pad(x, maxlen=MAXLEN) (imdb_course.data.pad, or keras.utils.pad_sequences(x, maxlen=MAXLEN, padding='post'))"
@@ -468,19 +330,6 @@ def check_architecture(model, # Keras model or `ModelInfo`
     return out
 
 # %% ../nbs/06_checks.ipynb #13837e7e
-def rnn_param_count(cell:str, # "simple_rnn", "lstm" or "gru"
-                    input_dim:int, # size of each input vector (embedding size or previous layer's units)
-                    units:int, # units of the layer
-                    bidirectional:bool=False, # wrapped in Bidirectional
-                   ) -> int:
-    "Parameters of a recurrent layer, by formula."
-    gates, bias = {"simple_rnn": (1, 1), "lstm": (4, 1), "gru": (3, 2)}[cell]
-    return gates * units * (input_dim + units + bias) * (2 if bidirectional else 1)
-
-def param_counts(model) -> dict:
-    "Parameters per layer name (built layers only)."
-    return {l.name: int(l.count_params()) for l in _flat_layers(model) if l.built}
-
 def check_param_counts(model, # the Keras model
                        expected:int|dict, # the student's count: total, or {layer name: count}
                       ) -> Diagnoses:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import keras
 from keras import layers
+from .anatomy import RNN_GATES, describe_model, flat_layers, rnn_param_count
 
 # %% auto #0
 __all__ = ['CELLS', 'CELL_ALIASES', 'ARCHITECTURES', 'OPTIMIZERS', 'RNN_TYPES', 'cell_name', 'architecture', 'unpack_data',
@@ -173,48 +174,36 @@ def build_model(cell:str="lstm", # "simple_rnn" (alias "rnn"), "lstm" or "gru"
 # %% ../nbs/02_models.ipynb #9e178413
 RNN_TYPES = (layers.SimpleRNN, layers.LSTM, layers.GRU)
 
-def _walk(model):
-    "Layers of `model`, nested models flattened."
-    for layer in model.layers:
-        if isinstance(layer, keras.Model): yield from _walk(layer)
-        else: yield layer
 
-def _rnn_cell_name(layer) -> str:
-    for k, cls in CELLS.items():
-        if type(layer) is cls: return k
-    return type(layer).__name__.lower()
 
 def model_config(model:keras.Model) -> dict:
-    "What `build_model` arguments `model` corresponds to: cell, units, bidirectional, embedding, dropout, ..."
-    rnns, emb, drop, bidi = [], None, 0.0, []
-    for layer in _walk(model):
-        inner = layer.forward_layer if isinstance(layer, layers.Bidirectional) else layer
-        if isinstance(inner, layers.RNN):
-            rnns.append(inner); bidi.append(isinstance(layer, layers.Bidirectional))
-            drop = max(drop, float(getattr(inner, "dropout", 0) or 0), float(getattr(inner, "recurrent_dropout", 0) or 0))
-        elif isinstance(layer, layers.Embedding) and emb is None: emb = layer
-        elif isinstance(layer, (layers.Dropout, layers.SpatialDropout1D)): drop = max(drop, float(layer.rate))
-    cells = sorted({_rnn_cell_name(r) for r in rnns})
+    "What `build_model` arguments `model` corresponds to: cell, units, bidirectional, embedding, dropout, ... (from `describe_model`)."
+    info = describe_model(model)
+    rnns, emb = info.recurrent, (info.embeddings or [None])[0]
+    cells = sorted({r["cell"] for r in rnns})
     return {"cell": cells[0] if len(cells) == 1 else (None if not cells else "mixed"),
-            "units": [int(r.units) for r in rnns if hasattr(r, "units")],
+            "units": [r["units"] for r in rnns],
             "recurrent_layers": len(rnns),
-            "bidirectional": bool(bidi) and all(bidi),
+            "bidirectional": bool(rnns) and all(r["bidirectional"] for r in rnns),
             "embedding": emb is not None,
-            "vocab_size": None if emb is None else int(emb.input_dim),
-            "embedding_dim": None if emb is None else int(emb.output_dim),
-            "mask_zero": bool(emb is not None and emb.mask_zero),
-            "dropout": drop,
-            "params": int(model.count_params())}
+            "vocab_size": None if emb is None else emb[0],
+            "embedding_dim": None if emb is None else emb[1],
+            "mask_zero": info.mask_zero,
+            "dropout": info.dropout_rate,
+            "params": info.n_params}
 
 # %% ../nbs/02_models.ipynb #ab2a34bd
 def _rnn_formula(rnn) -> tuple[str, int]:
     "Formula text and value for one SimpleRNN/LSTM/GRU layer."
     h, d = int(rnn.units), int(rnn.cell.kernel.shape[0])
-    gates = {layers.SimpleRNN: 1, layers.LSTM: 4, layers.GRU: 3}.get(type(rnn))
-    if gates is None: return "", None
-    bias = (2 if isinstance(rnn, layers.GRU) and rnn.reset_after else 1) if rnn.use_bias else 0
+    cell = next((k for k, cls in CELLS.items() if type(rnn) is cls), None)
+    if cell is None: return "", None
+    reset_after = bool(getattr(rnn, "reset_after", True))
+    value = rnn_param_count(cell, d, h, use_bias=rnn.use_bias, reset_after=reset_after)
+    gates = RNN_GATES[cell][0]
+    bias = value // (gates * h) - h - d
     g = "" if gates == 1 else str(gates)
-    return f"{g}h(h+d+{bias}) = {g + '·' if g else ''}{h}·({h}+{d}+{bias})", gates * h * (h + d + bias)
+    return f"{g}h(h+d+{bias}) = {g + '·' if g else ''}{h}·({h}+{d}+{bias})", value
 
 def layer_formula(layer) -> tuple[str, int|None]:
     "`(formula, value)` of the parameter count of `layer`, or `('', None)` when no formula is known."
@@ -237,7 +226,7 @@ def _output_shape(layer) -> str:
 def param_breakdown(model:keras.Model) -> pd.DataFrame:
     "One row per layer: name, type, output shape, parameters, trainable parameters and the formula that gives them."
     rows = []
-    for layer in _walk(model):
+    for layer in flat_layers(model):
         kind = type(layer).__name__
         if isinstance(layer, layers.Bidirectional): kind = f"Bidirectional({type(layer.forward_layer).__name__})"
         formula, _ = layer_formula(layer)

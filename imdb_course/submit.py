@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 from . import __version__
 from .artifacts import *
-from .checks import (Diagnoses, error_text, is_frame, as_history, check_padded, error, is_keras_model,
+from .checks import (Diagnoses, error_text, is_frame, as_history, check_padded, error,
                                 normalize_params, predict, self_check)
+from .anatomy import is_keras_model
 
 # %% auto #0
 __all__ = ['MAX_ROW_MODELS', 'check_question_id', 'to_jsonable', 'submit']

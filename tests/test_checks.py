@@ -11,8 +11,8 @@ from keras import layers
 
 from imdb_course.checks import (Diagnoses, accuracy, _best_epoch, check_architecture, check_claims,
                                 check_embedding, check_history, check_output, check_overfitting, check_padded,
-                                check_param_counts, check_params, check_predictions, check_stacking, describe_model,
-                                param_counts, rnn_param_count, self_check)
+                                check_param_counts, check_params, check_predictions, check_stacking, self_check)
+from imdb_course.anatomy import describe_model, param_counts, rnn_param_count
 from imdb_course.grading.score import QuestionScore, score_question, INFORMATIVE_REFERENCE, ITEM_WEIGHTS
 from imdb_course.submit import submit
 from imdb_course.result import GradeResult

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 import numpy as np
-from ..checks import Diagnoses, as_history, error, ok, rnn_param_count, warning
+from ..checks import Diagnoses, as_history, error, ok, warning
+from ..anatomy import rnn_param_count
 
 # %% auto #0
 __all__ = ['ACC_TOL', 'HISTORY_TOL', 'REFERENCE_TOL', 'RULE_KINDS', 'Evidence', 'Check', 'check_history_evidence',

@@ -23,7 +23,8 @@ from .sandbox import *
 import html, math
 import numpy as np
 from ..artifacts import load_artifacts
-from ..checks import (Diagnoses, ModelInfo, accuracy, check_accuracy, check_architecture, check_claims,
+from ..anatomy import ModelInfo
+from ..checks import (Diagnoses, accuracy, check_accuracy, check_architecture, check_claims,
                                 check_embedding, check_history, check_output, check_overfitting, check_params,
                                 check_predictions, check_stacking, error, normalize_params, ok, warning,
                                 LEN_CODES, OUTPUT_HINT)

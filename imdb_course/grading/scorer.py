@@ -73,7 +73,7 @@ def model_geometry(model, # a loaded Keras model
                    maxlen:int, # MAXLEN, for models that take reviews of any length
                   ) -> tuple[int|None, int]:
     "`(vocabulary, input length)` the model expects: its first Embedding's input_dim, its fixed input length or `maxlen`."
-    from imdb_course.checks import describe_model
+    from imdb_course.anatomy import describe_model
     info = describe_model(model)
     vocab = info.embeddings[0][0] if info.embeddings and info.embedding_first else None
     try: length = model.inputs[0].shape[1]
@@ -92,7 +92,8 @@ def measure_model(path:str|Path, # a model.keras
                   keep_proba:tuple=("notebook",), # sets whose probabilities are returned too
                  ) -> dict:
     "`{info, vocab, input_length, sets: {name: {accuracy, confusion, mapped[, proba]}}}` or `{error}`; never raises."
-    from imdb_course.checks import describe_model, error_text, positive_proba, predicted_labels
+    from imdb_course.anatomy import describe_model
+    from imdb_course.checks import error_text, positive_proba, predicted_labels
     try:
         import keras
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
