@@ -101,7 +101,7 @@ def test_fixture_case(graded, case):
     "Each hostile submission gets its expected status, points and explanation."
     if case in HOSTILE and not BWRAP: pytest.skip(f"hostile submissions run only isolated: {NO_BWRAP}")
     exp, r = EXPECTED[case], graded["results"][case]
-    why = json.dumps({k: r[k] for k in ("status", "message", "notes", "codes", "total")}, default=str)[:1500]
+    why = json.dumps({k: getattr(r, k) for k in ("status", "message", "notes", "codes", "total")}, default=str)[:1500]
     if "status" in exp: assert r.status == exp["status"], why
     if "total" in exp: assert r.total == exp["total"], why
     if "max_total" in exp: assert r.total < exp["max_total"], why
@@ -169,7 +169,7 @@ def test_write_outside_detected(graded):
     pkg = str(Path(imdb_course.__file__).parent)
     for case in ("correct", "q2_exception"):
         # the package folder is watched too; ignore it here: teammates re-export imdb_course while tests run
-        writes = [w for w in graded["results"][case]["outside_writes"] if not w.startswith(pkg)]
+        writes = [w for w in graded["results"][case].outside_writes if not w.startswith(pkg)]
         assert writes == [], writes
 
 
@@ -182,7 +182,7 @@ def test_reports_and_csv(graded):
     out = graded["out"]
     summary = (out/"mini"/"summary.html").read_text()
     assert "Most common mistakes" in summary and "sigmoid-two-units" in summary and "data:image/png" in summary
-    page = Path(graded["results"]["correct"]["feedback"]).read_text()
+    page = Path(graded["results"]["correct"].feedback).read_text()
     assert "5 / 5" in page.replace("<b>", "").replace("</b>", "") and "data:image/png;base64" in page
     assert "href='executed.ipynb'" in page
     csv = pd.read_csv(export_csv(out, out/"grades.csv"))
