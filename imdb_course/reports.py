@@ -15,6 +15,7 @@ import imdb_course
 from .late import apply_late
 from .gradebook import DB_NAME, INFO_COLUMNS, Gradebook, add_manual, error_codes, scores_frame
 from .result import GradeResult
+from .grading.evidence import REVIEW_CODES
 
 # %% auto #0
 __all__ = ['scores_text', 'fig_png', 'history_img', 'feedback_html', 'write_feedback', 'mistakes', 'summary_html',
@@ -121,14 +122,14 @@ def write_feedback(result:GradeResult, path:str|Path) -> Path:
 
 # %% ../nbs/10a_reports.ipynb #0d2aabf9
 def mistakes(results:list[GradeResult]) -> pd.DataFrame:
-    "Mistakes (warning and error diagnoses; ok-level notes are not mistakes) by number of students, with an example."
+    "Mistakes (warning and error diagnoses) by number of students, with an example; ok-level notes and `REVIEW_CODES` (answers left to the instructor) are not mistakes."
     count, example = Counter(), {}
     for r in results:
         seen = set()
         for q, s in r.questions.items():
             for d in s.get("diagnoses", []):
                 code = d.get("code")
-                if code and code not in seen and d.get("level", "error") != "ok":
+                if code and code not in seen and d.get("level", "error") != "ok" and code not in REVIEW_CODES:
                     seen.add(code); example.setdefault(code, (q, d.get("message", ""), d.get("hint", "")))
         for e in r.errors:  # a known Keras crash outside any question still has its diagnosis and hint
             d = (e.get("diagnosis") if isinstance(e, dict) else None) or {}
