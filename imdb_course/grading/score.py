@@ -29,11 +29,12 @@ from ..checks import (Diagnoses, accuracy, check_accuracy, check_architecture, c
                                 check_predictions, check_stacking, error, normalize_params, ok, warning,
                                 LEN_CODES, OUTPUT_HINT)
 from .evidence import Evidence, check_history_evidence, verify_answer
+import math
 
 # %% auto #0
-__all__ = ['ITEM_WEIGHTS', 'INFORMATIVE_REFERENCE', 'EVAL_SEED', 'QuestionScore', 'score_question', 'eval_sets', 'eval_data',
-           'train_length_stats', 'safe_copytree', 'regular_file_sha', 'submission_models', 'gather_evidence',
-           'score_artifacts']
+__all__ = ['ITEM_WEIGHTS', 'INFORMATIVE_REFERENCE', 'CHANCE_Z', 'EVAL_SEED', 'QuestionScore', 'chance_floor', 'score_question',
+           'eval_sets', 'eval_data', 'train_length_stats', 'safe_copytree', 'regular_file_sha', 'submission_models',
+           'gather_evidence', 'score_artifacts']
 
 # %% ../../nbs/09d_score.ipynb #fc200a24
 ITEM_WEIGHTS = {"artifacts": 1, "model": 3, "epochs": 1, "accuracy": 2, "answers": 1}
@@ -89,8 +90,19 @@ def _eval_x(x, maxlen):
     return keras.utils.pad_sequences(list(x), maxlen=maxlen, padding="post", truncating="post")
 
 INFORMATIVE_REFERENCE = 0.6  # below this, the reference solution itself is near chance under the grading budget
+CHANCE_Z = 3.0  # an accuracy must beat always-the-majority-label by this many standard errors to count as learned
 
-def _score_accuracy(acc, spec, reference, tolerance, out) -> float|None:
+def chance_floor(confusion:list|None, # [[TN, FP], [FN, TP]] of a model on the grader's reviews (`grading.scorer`)
+                ) -> float|None:
+    "The accuracy a model must beat to show it learned anything: the majority-label rate + `CHANCE_Z` standard errors."
+    if not confusion: return None
+    neg, pos = sum(confusion[0]), sum(confusion[1])
+    n = neg + pos
+    if n == 0: return None
+    p = max(neg, pos) / n
+    return round(p + CHANCE_Z * math.sqrt(max(p * (1 - p), 0.25 / n) / n), 4)
+
+def _score_accuracy(acc, spec, reference, tolerance, out, chance=None) -> float|None:
     "Fraction of the accuracy item met; None when the reference shows accuracy can't be assessed under this budget."
     spec = spec if isinstance(spec, dict) else {}
     if reference is not None and reference < INFORMATIVE_REFERENCE:
@@ -102,6 +114,13 @@ def _score_accuracy(acc, spec, reference, tolerance, out) -> float|None:
     met = []
     if spec.get("min") is not None:
         floor = spec["min"] if reference is None else min(spec["min"], round(reference - tolerance, 4))
+        if chance is not None and chance > floor:  # a rubric minimum at chance level (e.g. 0.5) would reward a model that learned nothing
+            floor = chance
+            if acc < floor:
+                out.append(error("chance-level", f"accuracy {acc:.3f} on the grader's reviews is no better than always predicting "
+                                 f"the majority label (it must reach {floor} to show learning)",
+                                 "a model at chance learned nothing: train on the given labels, check the output layer and loss, "
+                                 "and hand in the model you trained"))
         met.append(acc >= floor)
         out.append(ok("accuracy-min", f"accuracy {acc:.3f} ≥ {floor}") if met[-1] else
                    error("below-min-accuracy", f"accuracy {acc:.3f} on the grader's reviews is below the required {floor}",
@@ -210,7 +229,7 @@ def _score_measured_accuracy(m, rubric, reference, tolerance, out, frac):
                            "Embedding(input_dim) should be NUM_WORDS: the vocabulary the data was loaded with"))
     if reference is None or reference >= INFORMATIVE_REFERENCE:
         out += check_accuracy(acc, None, what="accuracy on the grader's reviews")
-    frac["accuracy"] = _score_accuracy(acc, rubric["accuracy"], reference, tolerance, out)
+    frac["accuracy"] = _score_accuracy(acc, rubric["accuracy"], reference, tolerance, out, chance_floor(held.get("confusion")))
     return acc
 
 def _score_answers(art, rubric, evidence, out, frac) -> list:
