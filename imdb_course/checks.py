@@ -13,8 +13,8 @@ import numpy as np
 from .anatomy import *
 
 # %% auto #0
-__all__ = ['LEVELS', 'MARKS', 'PARAM_NAMES', 'OUTPUT_HINT', 'LEN_CODES', 'Diagnosis', 'ok', 'warning', 'error', 'Diagnoses',
-           'print_diagnoses', 'collect_params', 'normalize_params', 'is_frame', 'as_history', 'n_epochs',
+__all__ = ['LEVELS', 'MARKS', 'PARAM_NAMES', 'OUTPUT_HINT', 'LEN_CODES', 'OVERFIT_RISE', 'Diagnosis', 'ok', 'warning', 'error',
+           'Diagnoses', 'print_diagnoses', 'collect_params', 'normalize_params', 'is_frame', 'as_history', 'n_epochs',
            'positive_proba', 'predicted_labels', 'accuracy', 'check_padded', 'check_embedding', 'check_stacking',
            'check_output', 'check_architecture', 'check_param_counts', 'check_history', 'check_overfitting',
            'check_accuracy', 'check_predictions', 'check_params', 'check_claims', 'diagnose_crash', 'error_text',
@@ -379,16 +379,18 @@ def check_history(history, # History, dict, DataFrame or train.Run
     return out
 
 # %% ../nbs/06_checks.ipynb #ba7c6920
+OVERFIT_RISE = 0.02  # val_loss must end this share above its best to count as rising (a flat loss at chance wobbles by less)
+
 def check_overfitting(history, # History, dict, DataFrame or train.Run
                      ) -> Diagnoses:
-    "Best epoch (lowest val_loss) and an overfitting hint when val_loss rises while the training loss falls."
+    "Best epoch (lowest val_loss) and an overfitting hint when val_loss clearly rises while the training loss falls."
     try: h = as_history(history)
     except TypeError: return Diagnoses()
     best = _best_epoch(h)
     if best is None: return Diagnoses()
     loss, val = h.get("loss", []), h["val_loss"]
     n = len(val)
-    if best < n and len(loss) == n and val[-1] > val[best - 1] and loss[-1] < loss[best - 1]:
+    if best < n and len(loss) == n and val[-1] > val[best - 1] * (1 + OVERFIT_RISE) and loss[-1] < loss[best - 1]:
         return Diagnoses([warning("overfitting", f"val_loss was lowest at epoch {best} ({val[best - 1]:.3f}) and rose to "
                                   f"{val[-1]:.3f} by epoch {n} while the training loss kept falling: the model memorises the training reviews",
                                   f"train for about {best} epochs, add dropout, or use "
