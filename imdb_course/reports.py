@@ -106,13 +106,14 @@ def feedback_html(result:GradeResult, # one grading result
     shown = {p["hint"] for p in problems if p.get("hint")}  # a crash's hint is said once, under its error
     questions = []
     for q, s in r.questions.items():
-        cls = "ok" if s.get("points") is not None and s.get("points") == s.get("max_points") else "bad" if not s.get("points") else "warn"
-        questions.append({"name": q, "cls": cls, "points": s.get("points"), "max_points": s.get("max_points"),
+        hand = s.get("points") is None   # a written answer not graded by hand yet
+        cls = "hand" if hand else "ok" if s.get("points") == s.get("max_points") else "bad" if not s.get("points") else "warn"
+        questions.append({"name": q, "cls": cls, "hand": hand, "points": s.get("points"), "max_points": s.get("max_points"),
                           "messages": s.get("messages", []), "hints": [d["hint"] for d in s.get("diagnoses", []) if d.get("hint") and d["hint"] not in shown]})
     curves = [(q, Markup(history_img(s["history"], q))) for q, s in r.questions.items()
               if s.get("history") and Path(s["history"]).is_file()]
     return _render("report_feedback.html", r=r, executed=executed, params=params, problems=problems, questions=questions,
-                   curves=curves, sha256=str(r.sha256)[:12])
+                   curves=curves, sha256=str(r.sha256)[:12], by_hand=sum(q["hand"] for q in questions))
 
 def write_feedback(result:GradeResult, path:str|Path) -> Path:
     "Write the feedback page of one submission."

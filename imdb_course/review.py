@@ -18,6 +18,7 @@ from .release import BEGIN_CODE, END_CODE, BEGIN_MD, END_MD, MD_STUB, find_regio
 
 TEMPLATES = Path(imdb_course.__file__).parent/"templates"  # Jinja2 templates of the pages (package data)
 from .result import GradeResult
+import re
 
 # %% auto #0
 __all__ = ['TEMPLATES', 'solution_questions', 'student_answer', 'attention_items', 'md_html', 'Review', 'save_grade',
@@ -74,6 +75,7 @@ def student_answer(executed:str|Path|None, # the executed notebook the grader ke
             src = c.source.strip()
             if c.cell_type == "markdown" and (not src or src.endswith(MD_STUB)) and MD_STUB in src:
                 return {"source": src, "output": "", "missing": "no answer: the cell still says " + MD_STUB}
+            if c.cell_type == "markdown": src = re.sub(r"<!--.*?-->", "", src, flags=re.S).strip()  # hidden when rendered, hidden here
             return {"source": src, "output": _outputs_text(c) if c.cell_type == "code" else "", "missing": ""}
     return {"source": "", "output": "", "missing": f"no cell tagged {question} in the notebook (its imdb_course metadata was removed)"}
 
