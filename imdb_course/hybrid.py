@@ -19,8 +19,8 @@ from .baseline import NgramCounter
 from .models import make_optimizer
 
 # %% auto #0
-__all__ = ['MaxMeanPooling', 'HashedBigrams', 'build_pooled_rnn', 'rnn_predict_proba', 'EpochPredictions', 'NBLogistic', 'blend',
-           'choose_blend_weight', 'LogitBlend']
+__all__ = ['BEST_POOLED_RNN', 'MaxMeanPooling', 'HashedBigrams', 'build_pooled_rnn', 'rnn_predict_proba', 'EpochPredictions',
+           'NBLogistic', 'blend', 'choose_blend_weight', 'LogitBlend']
 
 # %% ../nbs/05a_hybrid.ipynb #cef9e45a
 class MaxMeanPooling(layers.Layer):
@@ -142,6 +142,14 @@ class EpochPredictions(keras.callbacks.Callback):
                 acc = float(((self.mean(name, e, k) >= 0.5) == y).mean())
                 if best is None or acc > best[2]: best = (e, k, acc)
         return best
+
+# %% ../nbs/05a_hybrid.ipynb #92bf9ec2
+BEST_POOLED_RNN = {  # the pure-recurrent configuration chosen on validation (benchmarks/bench_best.py, issue 14)
+    "data": dict(num_words=30_000, maxlen=800),  # load_imdb_data arguments
+    "build": dict(units=64, embedding_dim=64, spatial_dropout=0.3, dropout=0.4, learning_rate=2e-3,
+                  bigram_buckets=300_000),        # build_pooled_rnn arguments (with vocab_size = num_words)
+    "train": dict(epochs=4, batch_size=64, bucketed=True),  # train arguments; EpochPredictions picks what to average
+}
 
 # %% ../nbs/05a_hybrid.ipynb #b22bf305
 class NBLogistic(ClassifierMixin, BaseEstimator):
