@@ -3,11 +3,20 @@
 Validation: the last 10 % of the (Keras-shuffled) 25,000 training reviews, for early stopping, NBSVM's C and the
 blend weight. Test: the 25,000 test reviews, reported as measured. Every part is trained on the other 22,500.
 
+Two blends: `blend` with the weight chosen on validation, and `LogitBlend` (logistic regression on both
+models' validation log-odds); the one with the better 5-fold cross-validated accuracy on the validation reviews
+is the hybrid (both are reported). The RNN's predictions are the average of the run of epochs chosen on
+validation (`EpochPredictions`; the last epoch alone is one of the choices).
+
     python benchmarks/bench_hybrid.py                 # default: pooled BiGRU + NBSVM + blend
+    KERAS_BACKEND=jax python benchmarks/bench_hybrid.py --bigrams 200000 --epochs 4 --units 64
+    python benchmarks/bench_hybrid.py --rnn-from benchmarks/results/best_bigru_pool_bigrams.json  # reuse a bench_best run
     python benchmarks/bench_hybrid.py --quick         # smoke test
 """
+import json
+from pathlib import Path
 import numpy as np
-from _common import QUICK_TEST, QUICK_TRAIN, banner, markdown, parser, save, timer
+from _common import QUICK_TEST, QUICK_TRAIN, ROOT, banner, markdown, parser, save, timer
 
 NAME = "hybrid"
 DATA = dict(num_words=20_000, maxlen=500)
@@ -15,6 +24,8 @@ RNN = dict(embedding_dim=64, units=32, spatial_dropout=0.2, dropout=0.3, learnin
 TRAIN = dict(epochs=2, batch_size=64, bucketed=True)
 VAL_SHARE = 0.1
 C_GRID = (0.1, 0.3, 1.0)
+MAX_AVERAGE = 3  # average at most the last 3 epochs' predictions
+CV_FOLDS = 5
 
 
 def texts_in_load_order(df, seed=113):
@@ -30,17 +41,45 @@ def texts_in_load_order(df, seed=113):
 def accuracy(p, y): return float(((np.asarray(p) >= .5) == np.asarray(y)).mean())
 
 
+def weight_cv_accuracy(p_rnn, p_nb, y, folds=CV_FOLDS, seed=0):
+    "Cross-validated accuracy of `choose_blend_weight` on the validation reviews (w chosen on the other folds)."
+    from sklearn.model_selection import StratifiedKFold
+    from imdb_course.hybrid import blend, choose_blend_weight
+    p_rnn, p_nb, y = map(np.asarray, (p_rnn, p_nb, y))
+    right = np.zeros(len(y), bool)
+    for fit, held in StratifiedKFold(folds, shuffle=True, random_state=seed).split(p_rnn.reshape(-1, 1), y):
+        w, _ = choose_blend_weight(p_rnn[fit], p_nb[fit], y[fit])
+        right[held] = (blend(p_rnn[held], p_nb[held], w) >= .5) == y[held]
+    return float(right.mean())
+
+
+def rnn_from_best(path, val_y, test_y):
+    "Validation/test P(positive) of a pooled bench_best.py run (its chosen average of epochs) and its record."
+    doc = json.loads(open(path).read())
+    (name, run), = doc["runs"].items()
+    f = np.load(ROOT/"benchmarks"/"results"/"predictions"/Path(run["predictions_file"]).name)
+    if len(f["y_val"]) != len(val_y) or (f["y_val"] != val_y).any() or (f["y_test"] != test_y).any():
+        raise SystemExit(f"{path}: its predictions are of other reviews than this run's (a --quick run, or other "
+                         "data?); re-run bench_best.py on the same data and split, or train here without --rnn-from")
+    epochs, (e, k) = list(f["epochs"]), f["chosen"]
+    i = epochs.index(e)
+    return f["val"][i - k + 1:i + 1].mean(0), f["test"][i - k + 1:i + 1].mean(0), name, run, doc
+
+
 def main(argv=None):
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--patience", type=int, default=1)
     p.add_argument("--epochs", type=int, default=TRAIN["epochs"])
     p.add_argument("--units", type=int, default=RNN["units"], help="GRU units per direction")
+    p.add_argument("--bigrams", type=int, default=0, help="hashed bigram buckets of the RNN (0: words only)")
+    p.add_argument("--rnn-from", default=None, help="a bench_best.py result JSON of a pooled candidate: use its "
+                   "validation/test predictions instead of training an RNN here")
     args = p.parse_args(argv)
     banner("pooled BiGRU + NBSVM hybrid", args)
     import keras, pandas as pd
     from imdb_course.data import load_imdb_data, load_imdb_text
-    from imdb_course.hybrid import NBLogistic, blend, build_pooled_rnn, choose_blend_weight, rnn_predict_proba
+    from imdb_course.hybrid import (EpochPredictions, LogitBlend, NBLogistic, blend, build_pooled_rnn,
+                                    choose_blend_weight)
     from imdb_course.train import set_seed, train
 
     d = load_imdb_data(source=args.source, verbose=False, **DATA)
@@ -66,51 +105,85 @@ def main(argv=None):
     nb_test_acc = accuracy(p_nb_test, yte)
     print(f"NBSVM: val accuracy by C {nb_val_acc}; C={C}: test {nb_test_acc:.4f}; {t_nb['cpu']:.0f} CPU-s "
           f"(all {len(C_GRID)} fits + predictions), {t_nb['wall']:.0f} s", flush=True)
-    rows.append({"name": f"NBSVM uni+bigrams (C={C})", "val_accuracy": nb_val_acc[C], "test_accuracy": nb_test_acc,
+    rows.append({"name": f"NBSVM uni+bigrams (C={C})", "val_accuracy": nb_val_acc[C], "val_cv_accuracy": None,
+                 "test_accuracy": nb_test_acc,
                  "cpu_seconds": t_nb["cpu"], "wall_seconds": t_nb["wall"]})
     runs["nbsvm"] = {"C_grid": list(C_GRID), "val_accuracy_by_C": {str(k): v for k, v in nb_val_acc.items()},
                      "C": C, "features": int(len(nbs[C].r_))}
     del nbs
 
-    # the recurrent model
-    set_seed(args.seed)
-    rnn_kw = dict(RNN, units=args.units)
-    model = build_pooled_rnn(DATA["num_words"], **rnn_kw)
-    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=args.patience, restore_best_weights=True)
-    train_kw = dict(TRAIN, epochs=1 if args.quick else args.epochs)
-    with timer() as t_rnn:
-        run = train(model, ((fit_x, fit_y), None), validation_data=(val_x, val_y), seed=args.seed, name="bigru_pool",
-                    callbacks=[stop], **train_kw)
-    with timer() as t_pred:
-        p_rnn_val, p_rnn_test = rnn_predict_proba(model, val_x), rnn_predict_proba(model, xte)
+    # the recurrent model: trained here, or the predictions of a bench_best.py run
+    if args.rnn_from:
+        p_rnn_val, p_rnn_test, rnn_name, best_run, best_doc = rnn_from_best(args.rnn_from, val_y, yte)
+        rnn_cpu, rnn_wall = sum(best_run["epoch_cpu_seconds"]), sum(best_run["epoch_seconds"])
+        rnn_label = f"{rnn_name} (bench_best, {best_run['backend']}, epochs {best_run['chosen_epoch'] - best_run['chosen_last'] + 1}-{best_run['chosen_epoch']})"
+        runs["rnn"] = {"from": args.rnn_from, "name": rnn_name, "backend": best_run["backend"],
+                       "chosen_epoch": best_run["chosen_epoch"], "chosen_last": best_run["chosen_last"],
+                       "build": best_run["build"], "data": best_run["data"], "train": best_run["train"]}
+    else:
+        set_seed(args.seed)
+        rnn_kw = dict(RNN, units=args.units, bigram_buckets=args.bigrams)
+        model = build_pooled_rnn(DATA["num_words"], **rnn_kw)
+        preds = EpochPredictions({"val": val_x, "test": xte})
+        train_kw = dict(TRAIN, epochs=1 if args.quick else args.epochs)
+        with timer() as t_rnn:
+            run = train(model, ((fit_x, fit_y), None), validation_split=0.0, seed=args.seed, name="bigru_pool",
+                        callbacks=[preds], **train_kw)
+        e, k, _ = preds.choose("val", val_y, MAX_AVERAGE)
+        p_rnn_val, p_rnn_test = preds.mean("val", e, k), preds.mean("test", e, k)
+        rnn_cpu, rnn_wall = t_rnn["cpu"] - preds.cpu_seconds, t_rnn["wall"]
+        rnn_label = (f"BiGRU {args.units} + max/mean pooling{f' + {args.bigrams:,} hashed bigrams' if args.bigrams else ''}"
+                     f" ({keras.backend.backend()}, epochs {e - k + 1}-{e})")
+        runs["rnn"] = {**run.to_dict(), "params": int(model.count_params()), "data": DATA, "build": rnn_kw,
+                       "train": train_kw, "backend": keras.backend.backend(), "chosen_epoch": e, "chosen_last": k,
+                       "per_epoch": [{"epoch": ep_, "val_accuracy": accuracy(v, val_y), "test_accuracy": accuracy(t_, yte)}
+                                     for ep_, v, t_ in zip(preds.epochs, preds.predictions["val"], preds.predictions["test"])],
+                       "predict_cpu_seconds": preds.cpu_seconds}
     rnn_val_acc, rnn_test_acc = accuracy(p_rnn_val, val_y), accuracy(p_rnn_test, yte)
-    print(f"BiGRU pooled: val {rnn_val_acc:.4f}, test {rnn_test_acc:.4f}; training {t_rnn['cpu']:.0f} CPU-s / "
-          f"{t_rnn['wall']:.0f} s; predictions {t_pred['cpu']:.0f} CPU-s", flush=True)
-    rows.append({"name": f"BiGRU {args.units} + max/mean pooling", "val_accuracy": rnn_val_acc, "test_accuracy": rnn_test_acc,
-                 "cpu_seconds": t_rnn["cpu"], "wall_seconds": t_rnn["wall"]})
-    runs["rnn"] = {**run.to_dict(), "params": int(model.count_params()), "data": DATA, "build": rnn_kw,
-                   "train": train_kw, "predict_cpu_seconds": t_pred["cpu"]}
+    print(f"RNN {rnn_label}: val {rnn_val_acc:.4f}, test {rnn_test_acc:.4f}; training {rnn_cpu:.0f} CPU-s / "
+          f"{rnn_wall:.0f} s", flush=True)
+    rows.append({"name": rnn_label, "val_accuracy": rnn_val_acc, "val_cv_accuracy": None, "test_accuracy": rnn_test_acc,
+                 "cpu_seconds": rnn_cpu, "wall_seconds": rnn_wall})
 
-    # the blend: weight chosen on validation
+    # the blends: weight (or logistic regression) fit on validation; the hybrid = the better CV accuracy there
     w, blend_val_acc = choose_blend_weight(p_rnn_val, p_nb_val, val_y)
+    w_cv = weight_cv_accuracy(p_rnn_val, p_nb_val, val_y)
     blend_test_acc = accuracy(blend(p_rnn_test, p_nb_test, w), yte)
-    print(f"hybrid: w_rnn={w}: val {blend_val_acc:.4f}, test {blend_test_acc:.4f}", flush=True)
-    rows.append({"name": f"hybrid: {w:.2f} × BiGRU + {1 - w:.2f} × NBSVM", "val_accuracy": blend_val_acc,
-                 "test_accuracy": blend_test_acc, "cpu_seconds": t_nb["cpu"] + t_rnn["cpu"],
-                 "wall_seconds": t_nb["wall"] + t_rnn["wall"]})
-    runs["blend"] = {"w_rnn": w, "val_accuracy_by_w": {f"{g:.2f}": accuracy(blend(p_rnn_val, p_nb_val, g), val_y)
-                                                       for g in np.linspace(0, 1, 21)},
+    lb = LogitBlend().fit(p_rnn_val, p_nb_val, val_y)
+    lb_val, lb_cv = accuracy(lb.predict_proba(p_rnn_val, p_nb_val), val_y), lb.cv_accuracy(p_rnn_val, p_nb_val, val_y)
+    lb_test = accuracy(lb.predict_proba(p_rnn_test, p_nb_test), yte)
+    both_cpu, both_wall = t_nb["cpu"] + rnn_cpu, t_nb["wall"] + rnn_wall
+    hybrid = "logit" if lb_cv > w_cv else "weight"
+    print(f"blend w_rnn={w}: val {blend_val_acc:.4f} (CV {w_cv:.4f}), test {blend_test_acc:.4f}; LogitBlend "
+          f"{lb.coef_.round(3).tolist()} {lb.intercept_:.3f}: val {lb_val:.4f} (CV {lb_cv:.4f}), test {lb_test:.4f}; "
+          f"hybrid = {hybrid}", flush=True)
+    rows.append({"name": f"{'**hybrid** ' if hybrid == 'weight' else ''}blend {w:.2f} × RNN + {1 - w:.2f} × NBSVM",
+                 "val_accuracy": blend_val_acc, "val_cv_accuracy": w_cv, "test_accuracy": blend_test_acc,
+                 "cpu_seconds": both_cpu, "wall_seconds": both_wall})
+    rows.append({"name": f"{'**hybrid** ' if hybrid == 'logit' else ''}LogitBlend {lb.coef_[0]:.2f}·logit RNN + "
+                         f"{lb.coef_[1]:.2f}·logit NBSVM {lb.intercept_:+.2f}",
+                 "val_accuracy": lb_val, "val_cv_accuracy": lb_cv, "test_accuracy": lb_test,
+                 "cpu_seconds": both_cpu, "wall_seconds": both_wall})
+    runs["blend"] = {"w_rnn": w, "val_cv_accuracy": w_cv,
+                     "val_accuracy_by_w": {f"{g:.2f}": accuracy(blend(p_rnn_val, p_nb_val, g), val_y)
+                                           for g in np.linspace(0, 1, 21)},
                      "test_accuracy_by_w": {f"{g:.2f}": accuracy(blend(p_rnn_test, p_nb_test, g), yte)
                                             for g in np.linspace(0, 1, 21)}}
+    runs["logit_blend"] = {"coef": lb.coef_.tolist(), "intercept": lb.intercept_, "val_accuracy": lb_val,
+                           "val_cv_accuracy": lb_cv, "test_accuracy": lb_test}
+    runs["hybrid"] = hybrid
     table = pd.DataFrame(rows)
-    md = markdown(table, {"val_accuracy": ".2%", "test_accuracy": ".2%", "cpu_seconds": ".0f", "wall_seconds": ".0f"})
+    md = markdown(table, {"val_accuracy": ".2%", "val_cv_accuracy": ".2%", "test_accuracy": ".2%", "cpu_seconds": ".0f", "wall_seconds": ".0f"})
     print("\n" + md)
-    save(NAME, args, {"settings": {"seed": args.seed, "val_share": VAL_SHARE, "data": DATA, "rnn": rnn_kw,
-                                   "train": train_kw, "C_grid": list(C_GRID), "patience": args.patience},
+    save(NAME, args, {"settings": {"seed": args.seed, "val_share": VAL_SHARE, "data": DATA, "rnn": runs["rnn"].get("build"),
+                                   "train": runs["rnn"].get("train"), "C_grid": list(C_GRID), "cv_folds": CV_FOLDS,
+                                   "max_average": MAX_AVERAGE, "backend": runs["rnn"].get("backend")},
                       "notes": "cpu/wall seconds: training only (NBSVM: all C fits + their val/test predictions; "
-                               "hybrid: the sum of both); the RNN's prediction time is in runs.rnn.predict_cpu_seconds. "
-                               "C, w and early stopping chosen on validation, never on test; test_accuracy_by_w is "
-                               "for the record only.",
+                               "hybrid: the sum of both); the RNN's per-epoch prediction time is in "
+                               "runs.rnn.predict_cpu_seconds. C, w, the blend's regression, the averaged epochs and the "
+                               "choice between the blends made on validation, never on test; val_accuracy of the blends "
+                               "is in-sample (fit on validation), val_cv_accuracy 5-fold; test_accuracy_by_w is for "
+                               "the record only.",
                       "table": table.to_dict("records"), "markdown": md, "runs": runs})
 
 

@@ -6,6 +6,7 @@ Docs: https://github.com/imdb-course/imdb-course/hybrid.html.md"""
 
 # %% ../nbs/05a_hybrid.ipynb #b5ba26de
 from __future__ import annotations
+import time
 import numpy as np
 import scipy.sparse as sp
 import keras
@@ -18,7 +19,8 @@ from .baseline import NgramCounter
 from .models import make_optimizer
 
 # %% auto #0
-__all__ = ['MaxMeanPooling', 'build_pooled_rnn', 'rnn_predict_proba', 'NBLogistic', 'blend', 'choose_blend_weight']
+__all__ = ['BEST_POOLED_RNN', 'MaxMeanPooling', 'HashedBigrams', 'build_pooled_rnn', 'rnn_predict_proba', 'EpochPredictions',
+           'NBLogistic', 'blend', 'choose_blend_weight', 'LogitBlend']
 
 # %% ../nbs/05a_hybrid.ipynb #cef9e45a
 class MaxMeanPooling(layers.Layer):
@@ -32,6 +34,24 @@ class MaxMeanPooling(layers.Layer):
         return keras.ops.concatenate([biggest, keras.ops.sum(x * keep, axis=1) / n], axis=-1)
     def compute_mask(self, inputs, mask=None): return None
 
+# %% ../nbs/05a_hybrid.ipynb #6c659d44
+class HashedBigrams(layers.Layer):
+    "The word pair (previous id, id) at each step hashed to an id in 1 … `buckets` − 1; 0 where `ids` is padding."
+    def __init__(self, buckets:int, # rows of the bigram Embedding that reads these ids
+                 **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(buckets, bool) or not isinstance(buckets, (int, np.integer)) or buckets < 2:
+            raise ValueError(f"buckets={buckets!r} must be an integer >= 2: the rows of the bigram Embedding, e.g. 200_000")
+        self.buckets = int(buckets)
+    def call(self, ids, # (batch, steps) word ids, 0 = padding (ids below 2,000,000: int32 arithmetic)
+             ):
+        ids = keras.ops.cast(ids, "int32")
+        prev = keras.ops.pad(ids[:, :-1], [[0, 0], [1, 0]])  # the previous id; 0 before the first step
+        h = keras.ops.mod(prev * 1009 + ids, self.buckets - 1) + 1
+        return keras.ops.where(keras.ops.equal(ids, 0), keras.ops.zeros_like(h), h)
+    def compute_mask(self, inputs, mask=None): return None
+    def get_config(self): return {**super().get_config(), "buckets": self.buckets}
+
 # %% ../nbs/05a_hybrid.ipynb #689334d4
 def build_pooled_rnn(vocab_size:int, # rows of the Embedding: `num_words` of the data
                      embedding_dim:int=64, # size of each word vector
@@ -40,15 +60,20 @@ def build_pooled_rnn(vocab_size:int, # rows of the Embedding: `num_words` of the
                      spatial_dropout:float=0.2, # share of embedding channels dropped per review while training
                      dropout:float=0.3, # dropout before the output layer
                      learning_rate:float=2e-3, # Adam's step size
+                     bigram_buckets:int=0, # > 0: add a hashed word-pair vector (`HashedBigrams`) to each word vector
                      name:str="bigru_pool", # model name
                     ) -> keras.Model:
-    "A compiled Embedding → BiGRU (all steps) → [global max ‖ global mean] → sigmoid model."
+    "A compiled Embedding (+ hashed bigram Embedding) → BiGRU (all steps) → [global max ‖ global mean] → sigmoid model."
     if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 2:
         raise ValueError(f"vocab_size={vocab_size!r} must be an integer >= 2: the `num_words` the data was loaded with")
     rnn = {"gru": layers.GRU, "lstm": layers.LSTM}.get(cell)
     if rnn is None: raise ValueError(f"cell={cell!r} is not supported here; use 'gru' or 'lstm'")
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")
     x = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(ids)
+    if bigram_buckets:  # mask_zero on both: Add keeps the mask only when every input has one
+        pairs = layers.Embedding(bigram_buckets, embedding_dim, mask_zero=True, name="bigram_embedding")(
+            HashedBigrams(bigram_buckets, name="bigrams")(ids))
+        x = layers.Add(name="word_plus_bigram")([x, pairs])
     x = layers.SpatialDropout1D(spatial_dropout)(x)
     x = layers.Bidirectional(rnn(units, return_sequences=True), name="birnn")(x)
     x = MaxMeanPooling(name="max_mean")(x, ids)
@@ -74,6 +99,57 @@ def rnn_predict_proba(model:keras.Model, # a trained model taking (batch, steps)
         for row, i in enumerate(idx): batch[row, :len(seqs[i])] = seqs[i]
         out[idx] = np.asarray(model.predict_on_batch(batch)).reshape(-1)
     return out
+
+# %% ../nbs/05a_hybrid.ipynb #c5290ed1
+class EpochPredictions(keras.callbacks.Callback):
+    "After each epoch, `rnn_predict_proba` of named review sets; averages of the last epochs' predictions."
+    def __init__(self, sets:dict, # name -> reviews (id lists or padded array), e.g. {"val": x_val, "test": x_test}
+                 from_epoch:int=1, # first epoch (1-based) to predict after; earlier ones cost nothing
+                ):
+        super().__init__()
+        self.sets, self.from_epoch = sets, from_epoch
+        self.predictions, self.epochs, self.cpu_seconds = {k: [] for k in sets}, [], 0.0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 < self.from_epoch: return
+        t = time.process_time()
+        for k, x in self.sets.items(): self.predictions[k].append(rnn_predict_proba(self.model, x))
+        self.epochs.append(epoch + 1)
+        self.cpu_seconds += time.process_time() - t
+
+    def mean(self, name:str, # one of the sets
+             epoch:int|None=None, # the last epoch of the average (None: the last one predicted)
+             last:int=1, # how many epochs, ending at `epoch`, to average
+            ) -> np.ndarray:
+        "P(positive) of set `name`, averaged over epochs `epoch - last + 1` … `epoch`."
+        if name not in self.predictions: raise KeyError(f"no set {name!r}; the sets are {list(self.predictions)}")
+        epoch = self.epochs[-1] if epoch is None else epoch
+        if epoch not in self.epochs or last < 1 or epoch - last + 1 < self.epochs[0]:
+            raise ValueError(f"epochs {epoch - last + 1}…{epoch} were not all predicted (kept: {self.epochs}); "
+                             f"lower `last` or start earlier with from_epoch")
+        i = self.epochs.index(epoch)
+        return np.mean(self.predictions[name][i - last + 1:i + 1], axis=0)
+
+    def choose(self, name:str, # the validation set
+               y, # its labels
+               max_last:int=3, # average at most this many epochs
+              ) -> tuple[int, int, float]:
+        "`(epoch, last, accuracy)`: the average with the best accuracy on `name` (ties: the earlier, shorter one)."
+        y, best = np.asarray(y), None
+        for e in self.epochs:
+            for k in range(1, max_last + 1):
+                if e - k + 1 < self.epochs[0]: break
+                acc = float(((self.mean(name, e, k) >= 0.5) == y).mean())
+                if best is None or acc > best[2]: best = (e, k, acc)
+        return best
+
+# %% ../nbs/05a_hybrid.ipynb #92bf9ec2
+BEST_POOLED_RNN = {  # the pure-recurrent configuration chosen on validation (benchmarks/bench_best.py, issue 14)
+    "data": dict(num_words=30_000, maxlen=800),  # load_imdb_data arguments
+    "build": dict(units=64, embedding_dim=64, spatial_dropout=0.3, dropout=0.4, learning_rate=2e-3,
+                  bigram_buckets=300_000),        # build_pooled_rnn arguments (with vocab_size = num_words)
+    "train": dict(epochs=4, batch_size=64, bucketed=True),  # train arguments; EpochPredictions picks what to average
+}
 
 # %% ../nbs/05a_hybrid.ipynb #b22bf305
 class NBLogistic(ClassifierMixin, BaseEstimator):
@@ -134,3 +210,37 @@ def choose_blend_weight(p_rnn, p_nb, # validation P(positive) of both models
     best = np.flatnonzero(acc == acc.max())
     i = best[np.argmin(np.abs(np.asarray(grid)[best] - 0.5))]
     return float(grid[i]), float(acc[i])
+
+# %% ../nbs/05a_hybrid.ipynb #664b6176
+class LogitBlend:
+    "The hybrid as a logistic regression on both models' log-odds: σ(a · logit p_rnn + b · logit p_nb + c), fit on validation."
+    def __init__(self, C:float=1.0, # inverse regularization strength (3 parameters: little to regularize)
+                ): self.C = C
+
+    @staticmethod
+    def _features(p_rnn, p_nb):
+        p = np.clip(np.column_stack([np.asarray(p_rnn, "float64"), np.asarray(p_nb, "float64")]), 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))
+
+    def fit(self, p_rnn, p_nb, # validation P(positive) of both models
+            y, # validation labels
+           ):
+        y = np.asarray(y)
+        if not (len(y) == len(p_rnn) == len(p_nb)) or len(np.unique(y)) < 2:
+            raise ValueError(f"need one 0/1 label per prediction with both classes (got {len(y)} labels, "
+                             f"{len(p_rnn)} and {len(p_nb)} predictions): fit on the validation reviews")
+        self.lr_ = LogisticRegression(C=self.C).fit(self._features(p_rnn, p_nb), y)
+        self.coef_, self.intercept_ = self.lr_.coef_[0], float(self.lr_.intercept_[0])
+        return self
+
+    def predict_proba(self, p_rnn, p_nb) -> np.ndarray:
+        "P(positive) of the hybrid."
+        if not hasattr(self, "lr_"): raise ValueError("LogitBlend is not fitted: call fit(p_rnn_val, p_nb_val, y_val) first")
+        return self.lr_.predict_proba(self._features(p_rnn, p_nb))[:, 1]
+
+    def cv_accuracy(self, p_rnn, p_nb, y, folds:int=5, seed:int=0) -> float:
+        "Accuracy of this blend on validation, each fold predicted by a blend fit on the other folds (honest to compare with `choose_blend_weight`)."
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+        X, y = self._features(p_rnn, p_nb), np.asarray(y)
+        cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+        return float((cross_val_predict(LogisticRegression(C=self.C), X, y, cv=cv) == y).mean())

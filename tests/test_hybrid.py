@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from imdb_course.hybrid import MaxMeanPooling, NBLogistic, blend, build_pooled_rnn, choose_blend_weight, rnn_predict_proba
+from imdb_course.hybrid import (EpochPredictions, HashedBigrams, LogitBlend, MaxMeanPooling, NBLogistic, blend,
+                                build_pooled_rnn, choose_blend_weight, rnn_predict_proba)
 
 NB_SAMPLE_MIN_ACCURACY = 0.85  # measured 0.88 on the sample (2,000 train / 1,000 test), defaults
 
@@ -65,3 +66,43 @@ def test_blend_weight_chosen_on_validation():
     assert best >= max(acc(p_a), acc(p_b))  # the grid holds 0 and 1: never worse than either part on validation
     assert best > max(acc(p_a), acc(p_b))   # independent errors: the average helps
     with pytest.raises(ValueError, match=r"must be in \[0, 1\]"): blend(p_a, p_b, 1.5)
+
+
+def test_hashed_bigrams_keep_padding_and_mask():
+    b = np.asarray(HashedBigrams(50)(np.array([[1, 9, 4, 9, 4, 0], [1, 4, 9, 0, 0, 0]])))
+    assert (b[0, 5:] == 0).all() and (b[1, 3:] == 0).all() and (b[:, :3] > 0).all() and (b < 50).all()
+    assert b[0, 2] == b[0, 4] and b[0, 2] != b[1, 2]  # the pair (9, 4) everywhere the same; (4, 9) another
+    model = build_pooled_rnn(100, embedding_dim=4, units=3, bigram_buckets=50)
+    x = np.array([[5, 6, 7, 8, 0, 0, 0, 0]])
+    # the bigram Embedding keeps the words' mask (Add drops it when one input has none): padding changes nothing
+    np.testing.assert_allclose(np.asarray(model(x)), np.asarray(model(x[:, :4])), atol=1e-6)
+    with pytest.raises(ValueError, match="integer >= 2"): HashedBigrams(0)
+
+
+def test_epoch_predictions_average_chosen_on_validation(sample_ids):
+    from imdb_course.train import train
+    xtr, ytr, xte, yte = sample_ids
+    model = build_pooled_rnn(2_000, embedding_dim=8, units=4, bigram_buckets=1_000)
+    ep = EpochPredictions({"val": xte})
+    train(model, ((xtr, ytr), None), epochs=2, validation_split=0, seed=0, bucketed=True, verbose=0, callbacks=[ep])
+    assert ep.epochs == [1, 2] and ep.cpu_seconds > 0
+    np.testing.assert_allclose(ep.mean("val", 2, 2), np.mean(ep.predictions["val"], 0))
+    np.testing.assert_allclose(ep.mean("val"), rnn_predict_proba(model, xte), atol=1e-5)
+    e, k, acc = ep.choose("val", yte)
+    assert acc == ((ep.mean("val", e, k) >= .5) == yte).mean()
+    assert acc == max(((ep.mean("val", e_, k_) >= .5) == yte).mean() for e_, k_ in [(1, 1), (2, 1), (2, 2)])
+    with pytest.raises(ValueError, match="were not all predicted"): ep.mean("val", 1, 2)
+
+
+def test_logit_blend_learns_which_model_to_trust():
+    rng = np.random.RandomState(1)
+    y = rng.randint(0, 2, 600)
+    good = np.clip(y + rng.normal(0, .35, 600), .01, .99)
+    overconfident_noise = np.where(rng.rand(600) < .5, .01, .99)  # sure of itself, right half of the time
+    lb = LogitBlend().fit(good, overconfident_noise, y)
+    assert abs(lb.coef_[1]) < .2 * lb.coef_[0]
+    acc = ((lb.predict_proba(good, overconfident_noise) >= .5) == y).mean()
+    assert acc >= ((good >= .5) == y).mean() - .01
+    # an average of probabilities is dragged by the overconfident model; the regression is not
+    assert acc > ((blend(good, overconfident_noise, .5) >= .5) == y).mean() + .1
+    assert abs(lb.cv_accuracy(good, overconfident_noise, y) - acc) < .05
