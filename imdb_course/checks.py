@@ -13,15 +13,16 @@ import numpy as np
 from .anatomy import *
 
 # %% auto #0
-__all__ = ['LEVELS', 'MARKS', 'PARAM_NAMES', 'OUTPUT_HINT', 'LEN_CODES', 'OVERFIT_RISE', 'Diagnosis', 'ok', 'warning', 'error',
-           'Diagnoses', 'print_diagnoses', 'collect_params', 'normalize_params', 'is_frame', 'as_history', 'n_epochs',
-           'positive_proba', 'predicted_labels', 'accuracy', 'check_padded', 'check_embedding', 'check_stacking',
-           'check_output', 'check_architecture', 'check_param_counts', 'check_history', 'check_overfitting',
-           'check_accuracy', 'check_predictions', 'check_params', 'check_claims', 'diagnose_crash', 'error_text',
-           'predict', 'self_check']
+__all__ = ['LEVELS', 'REVIEW_CODES', 'MARKS', 'PARAM_NAMES', 'OUTPUT_HINT', 'LEN_CODES', 'OVERFIT_RISE', 'Diagnosis', 'ok',
+           'warning', 'error', 'Diagnoses', 'print_diagnoses', 'collect_params', 'normalize_params', 'is_frame',
+           'as_history', 'n_epochs', 'positive_proba', 'predicted_labels', 'accuracy', 'check_padded',
+           'check_embedding', 'check_stacking', 'check_output', 'check_architecture', 'check_param_counts',
+           'check_history', 'check_overfitting', 'check_accuracy', 'check_predictions', 'check_params', 'check_claims',
+           'diagnose_crash', 'error_text', 'predict', 'self_check']
 
 # %% ../nbs/06_checks.ipynb #d52b7985
 LEVELS = ("ok", "warning", "error")
+REVIEW_CODES = ("answer-manual",)  # findings that are the instructor's to-do (the review page lists them), not a student's mistake
 MARKS = {"ok": "✓", "warning": "⚠", "error": "✗"}
 
 @dataclass(frozen=True)

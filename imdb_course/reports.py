@@ -15,7 +15,7 @@ import imdb_course
 from .late import apply_late
 from .gradebook import DB_NAME, INFO_COLUMNS, Gradebook, add_manual, error_codes, scores_frame
 from .result import GradeResult
-from .grading.evidence import REVIEW_CODES
+from .checks import REVIEW_CODES
 
 # %% auto #0
 __all__ = ['scores_text', 'fig_png', 'history_img', 'feedback_html', 'write_feedback', 'mistakes', 'summary_html',

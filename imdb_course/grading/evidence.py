@@ -13,7 +13,7 @@ from ..checks import Diagnoses, as_history, error, ok, warning
 from ..anatomy import rnn_param_count
 
 # %% auto #0
-__all__ = ['ACC_TOL', 'HISTORY_TOL', 'REFERENCE_TOL', 'REVIEW_CODES', 'RULE_KINDS', 'Evidence', 'Check', 'check_history_evidence',
+__all__ = ['ACC_TOL', 'HISTORY_TOL', 'REFERENCE_TOL', 'RULE_KINDS', 'Evidence', 'Check', 'check_history_evidence',
            'verify_answer', 'check_rules']
 
 # %% ../../nbs/09c2_evidence.ipynb #f9a7d16b
@@ -42,8 +42,6 @@ class Evidence:
         return m.get("info")
 
 # %% ../../nbs/09c2_evidence.ipynb #acffe19c
-REVIEW_CODES = ("answer-manual",)  # findings that are the instructor's to-do (the review page lists them), not a student's mistake
-
 @dataclass
 class Check:
     "Outcome of verifying one reported value."
