@@ -13,12 +13,12 @@ import numpy as np
 from .anatomy import *
 
 # %% auto #0
-__all__ = ['LEVELS', 'REVIEW_CODES', 'MARKS', 'PARAM_NAMES', 'OUTPUT_HINT', 'LEN_CODES', 'OVERFIT_RISE', 'Diagnosis', 'ok',
-           'warning', 'error', 'Diagnoses', 'print_diagnoses', 'collect_params', 'normalize_params', 'is_frame',
-           'as_history', 'n_epochs', 'positive_proba', 'predicted_labels', 'accuracy', 'check_padded',
+__all__ = ['LEVELS', 'REVIEW_CODES', 'MARKS', 'PARAM_NAMES', 'OUTPUT_HINT', 'LEN_CODES', 'OVERFIT_RISE', 'CHANCE_MARGIN',
+           'Diagnosis', 'ok', 'warning', 'error', 'Diagnoses', 'print_diagnoses', 'collect_params', 'normalize_params',
+           'is_frame', 'as_history', 'n_epochs', 'positive_proba', 'predicted_labels', 'accuracy', 'check_padded',
            'check_embedding', 'check_stacking', 'check_output', 'check_architecture', 'check_param_counts',
-           'check_history', 'check_overfitting', 'check_accuracy', 'check_predictions', 'check_params', 'check_claims',
-           'diagnose_crash', 'error_text', 'predict', 'self_check']
+           'check_history', 'check_overfitting', 'chance_level', 'check_accuracy', 'check_predictions', 'check_params',
+           'check_claims', 'diagnose_crash', 'error_text', 'predict', 'self_check']
 
 # %% ../nbs/06_checks.ipynb #d52b7985
 LEVELS = ("ok", "warning", "error")
@@ -400,14 +400,22 @@ def check_overfitting(history, # History, dict, DataFrame or train.Run
     return Diagnoses([ok("best-epoch", f"best epoch {best} of {n} (val_loss {val[best - 1]:.3f}){more}")])
 
 # %% ../nbs/06_checks.ipynb #c1e60b22
+CHANCE_MARGIN = 0.05  # how far above the majority-label share an accuracy must be to count as learning something
+
+def chance_level(y=None, # 0/1 labels (or one-hot) the accuracy is measured on; None: balanced classes
+                ) -> float:
+    "What always guessing one class scores on `y`: the share of its majority label."
+    if y is None or not len(y): return 0.5
+    pos = float(_labels(y).mean())
+    return max(pos, 1 - pos)
+
 def check_accuracy(acc:float, # accuracy on test (or validation) reviews
                    y=None, # the labels it was measured on (chance = share of the majority class)
-                   margin:float=0.05, # how far above chance counts as learning something
+                   margin:float=CHANCE_MARGIN, # how far above chance counts as learning something
                    what:str="test accuracy", # how to call it in the message
                   ) -> Diagnoses:
     "Is the accuracy better than guessing?"
-    chance = 0.5
-    if y is not None and len(y): chance = max(float(_labels(y).mean()), 1 - float(_labels(y).mean()))
+    chance = chance_level(y)
     if acc <= chance + margin:
         return Diagnoses([warning("chance-accuracy", f"{what} {acc:.3f} is at chance level ({chance:.2f}: always guessing one class does as well)",
                                   "common causes: no Embedding (raw ids into the RNN), Dense(2, sigmoid) or an output/loss mismatch, "

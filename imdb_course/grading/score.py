@@ -24,17 +24,16 @@ import html, math
 import numpy as np
 from ..artifacts import load_artifacts
 from ..anatomy import ModelInfo
-from ..checks import (Diagnoses, accuracy, check_accuracy, check_architecture, check_claims,
+from ..checks import (CHANCE_MARGIN, Diagnoses, accuracy, chance_level, check_accuracy, check_architecture, check_claims,
                                 check_embedding, check_history, check_output, check_overfitting, check_params,
                                 check_predictions, check_stacking, error, normalize_params, ok, warning,
                                 LEN_CODES, OUTPUT_HINT)
 from .evidence import Evidence, check_history_evidence, verify_answer
-import math
 
 # %% auto #0
-__all__ = ['ITEM_WEIGHTS', 'INFORMATIVE_REFERENCE', 'CHANCE_Z', 'EVAL_SEED', 'QuestionScore', 'chance_floor', 'score_question',
-           'eval_sets', 'eval_data', 'train_length_stats', 'safe_copytree', 'regular_file_sha', 'submission_models',
-           'gather_evidence', 'score_artifacts']
+__all__ = ['ITEM_WEIGHTS', 'INFORMATIVE_REFERENCE', 'EVAL_SEED', 'QuestionScore', 'score_question', 'eval_sets', 'eval_data',
+           'train_length_stats', 'safe_copytree', 'regular_file_sha', 'submission_models', 'gather_evidence',
+           'score_artifacts']
 
 # %% ../../nbs/09d_score.ipynb #fc200a24
 ITEM_WEIGHTS = {"artifacts": 1, "model": 3, "epochs": 1, "accuracy": 2, "answers": 1}
@@ -90,18 +89,6 @@ def _eval_x(x, maxlen):
     return keras.utils.pad_sequences(list(x), maxlen=maxlen, padding="post", truncating="post")
 
 INFORMATIVE_REFERENCE = 0.6  # below this, the reference solution itself is near chance under the grading budget
-CHANCE_Z = 3.0  # an accuracy must beat always-the-majority-label by this many standard errors to count as learned
-
-def chance_floor(confusion:list|None, # [[TN, FP], [FN, TP]] of a model on the grader's reviews (`grading.scorer`)
-                ) -> float|None:
-    "The accuracy a model must beat to show it learned anything: the majority-label rate + `CHANCE_Z` standard errors."
-    if not confusion: return None
-    neg, pos = sum(confusion[0]), sum(confusion[1])
-    n = neg + pos
-    if n == 0: return None
-    p = max(neg, pos) / n
-    return round(p + CHANCE_Z * math.sqrt(max(p * (1 - p), 0.25 / n) / n), 4)
-
 def _score_accuracy(acc, spec, reference, tolerance, out, chance=None) -> float|None:
     "Fraction of the accuracy item met; None when the reference shows accuracy can't be assessed under this budget."
     spec = spec if isinstance(spec, dict) else {}
@@ -114,13 +101,7 @@ def _score_accuracy(acc, spec, reference, tolerance, out, chance=None) -> float|
     met = []
     if spec.get("min") is not None:
         floor = spec["min"] if reference is None else min(spec["min"], round(reference - tolerance, 4))
-        if chance is not None and chance > floor:  # a rubric minimum at chance level (e.g. 0.5) would reward a model that learned nothing
-            floor = chance
-            if acc < floor:
-                out.append(error("chance-level", f"accuracy {acc:.3f} on the grader's reviews is no better than always predicting "
-                                 f"the majority label (it must reach {floor} to show learning)",
-                                 "a model at chance learned nothing: train on the given labels, check the output layer and loss, "
-                                 "and hand in the model you trained"))
+        if chance is not None: floor = max(floor, chance)  # never below chance + margin (check_accuracy says why)
         met.append(acc >= floor)
         out.append(ok("accuracy-min", f"accuracy {acc:.3f} ≥ {floor}") if met[-1] else
                    error("below-min-accuracy", f"accuracy {acc:.3f} on the grader's reviews is below the required {floor}",
@@ -227,9 +208,11 @@ def _score_measured_accuracy(m, rubric, reference, tolerance, out, frac):
         out.append(warning("vocabulary-mapped", f"{held['mapped']:,} word ids of the grader's reviews are beyond the model's "
                            f"vocabulary ({m.get('vocab')}) and were read as out-of-vocabulary, as its own data would have been",
                            "Embedding(input_dim) should be NUM_WORDS: the vocabulary the data was loaded with"))
+    y = np.repeat([0, 1], [sum(row) for row in held["confusion"]]) if held.get("confusion") else None  # the labels, from [[TN, FP], [FN, TP]]
     if reference is None or reference >= INFORMATIVE_REFERENCE:
-        out += check_accuracy(acc, None, what="accuracy on the grader's reviews")
-    frac["accuracy"] = _score_accuracy(acc, rubric["accuracy"], reference, tolerance, out, chance_floor(held.get("confusion")))
+        out += check_accuracy(acc, y, what="accuracy on the grader's reviews")
+    # learning, as the self-check judges it: beat always-one-label by CHANCE_MARGIN (a rubric `min` of 0.5 would pay for nothing)
+    frac["accuracy"] = _score_accuracy(acc, rubric["accuracy"], reference, tolerance, out, round(chance_level(y) + CHANCE_MARGIN, 4))
     return acc
 
 def _score_answers(art, rubric, evidence, out, frac) -> list:
