@@ -19,7 +19,7 @@ import psutil
 import imdb_course
 from ..config import ASSIGNMENT_KEYS, Settings, SettingsError, load_settings
 from ..gradebook import utc_now
-from ..result import GradeResult, add_totals, save_result
+from ..result import NOTEBOOK_MISTAKES, GradeResult, add_totals, save_result
 from .inspect import *
 from .sandbox import *
 from .executed import *
@@ -294,7 +294,7 @@ def grade_one(ctx:GradingContext, # what and how to grade
     original = sub.path.read_bytes()
     ins = inspect_submission(sub.path)
     record.sha256, record.notes = ins.sha256, list(ins.notes)
-    record.codes += [c for c in ("missing-parameters-cell", "hardcoded-parameter") if c in ins.codes]
+    record.codes += [c for c in NOTEBOOK_MISTAKES if c in ins.codes]
     record.timings["inspect"] = round(time.monotonic() - t0, 3)
     if ins.problem:
         record.status, record.message, record.questions = "invalid", ins.problem, _blank_questions(ctx, f"not graded: {ins.problem}")
