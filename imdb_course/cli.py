@@ -72,7 +72,7 @@ def cmd_grade(a):
     from imdb_course.reports import scores_text
     from imdb_course.course import find_solutions
     scores = grade_folder(a.submissions, a.assignment, out=a.out, workers=a.workers, params_override=_params(a.param),
-                          solutions_dir=find_solutions(a.solutions), scheduler=a.scheduler, force=a.force,
+                          solutions_dir=find_solutions(a.solutions), scheduler=a.scheduler, worker_data=a.worker_data, force=a.force,
                           manifest=a.manifest)
     print(scores_text(scores))
     out = Path(a.out) if a.out else Path("grading")
@@ -222,7 +222,9 @@ def _add_grade_parser(sub):
     p.add_argument("--workers", type=int, default=None, help="parallel processes (default settings.ini [grading] workers)")
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help="override a grading parameter")
     p.add_argument("--solutions", default="solutions", help="folder of the solution notebooks")
-    p.add_argument("--scheduler", default=None, help="Dask scheduler address (needs the dask extra)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (needs the dask extra); workers need no shared disk")
+    p.add_argument("--worker-data", default=None, metavar="PATH", help="with --scheduler: the data archive's path on every worker "
+                   "(default: the client ships it once per worker)")
     p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
     p.add_argument("--manifest", default=None, help="CSV student,submitted_at[,extension_until|extension_days] (late policy)")
     p.set_defaults(func=cmd_grade)
