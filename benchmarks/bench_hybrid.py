@@ -115,8 +115,10 @@ def main(argv=None):
     # the recurrent model: trained here, or the predictions of a bench_best.py run
     if args.rnn_from:
         p_rnn_val, p_rnn_test, rnn_name, best_run, best_doc = rnn_from_best(args.rnn_from, val_y, yte)
-        rnn_cpu, rnn_wall = sum(best_run["epoch_cpu_seconds"]), sum(best_run["epoch_seconds"])
-        rnn_label = f"{rnn_name} (bench_best, {best_run['backend']}, epochs {best_run['chosen_epoch'] - best_run['chosen_last'] + 1}-{best_run['chosen_epoch']})"
+        rnn_cpu = sum(best_run["epoch_cpu_seconds"]) - best_run.get("mid_epoch_predict_cpu_seconds", 0.0)  # snapshots
+        rnn_wall = sum(best_run["epoch_seconds"])
+        rnn_label = f"{rnn_name} (bench_best, {best_run['backend']}, " + (f"snapshots {best_run['chosen']})" if "chosen" in best_run else
+                     f"epochs {best_run['chosen_epoch'] - best_run['chosen_last'] + 1}-{best_run['chosen_epoch']})")
         runs["rnn"] = {"from": args.rnn_from, "name": rnn_name, "backend": best_run["backend"],
                        "chosen_epoch": best_run["chosen_epoch"], "chosen_last": best_run["chosen_last"],
                        "build": best_run["build"], "data": best_run["data"], "train": best_run["train"]}
