@@ -117,8 +117,12 @@ def serve(start_path:str): # start.json written by `grading.sandbox.prepare_run`
     try: km = start_kernel(start["kernel"], start["cwd"], start["start_timeout"])
     except BaseException as e: why = f"{type(e).__name__}: {e}"[:500]  # the job then starts its own kernel
     Path(start["ready"]).write_text(json.dumps({"seconds": round(time.monotonic() - t0, 3), "error": why}))
-    job_path = Path(start["job"])
-    while not job_path.exists(): time.sleep(0.02)
+    job_path, parent = Path(start["job"]), os.getppid()
+    while not job_path.exists():
+        if os.getppid() != parent:  # the grader is gone (unisolated runs have no bwrap --die-with-parent)
+            if km is not None: stop_kernel(km)
+            sys.exit(3)
+        time.sleep(0.02)
     waiting.cancel()
     job = json.load(open(job_path))
     start_deadline(job["deadline"])

@@ -156,10 +156,10 @@ def warm_up():
 def wait_for(path:Path, # the file the grader moves in when the job is ready
              max_wait:float, # seconds; then give up (the grader is gone)
              poll:float=0.02) -> bool:
-    "True once `path` exists, False after `max_wait` seconds."
-    end = time.monotonic() + max_wait
+    "True once `path` exists, False after `max_wait` seconds or when the process that started this one has gone."
+    end, parent = time.monotonic() + max_wait, os.getppid()
     while not path.exists():
-        if time.monotonic() > end: return False
+        if time.monotonic() > end or os.getppid() != parent: return False
         time.sleep(poll)
     return True
 
