@@ -14,11 +14,11 @@ from .anatomy import *
 
 # %% auto #0
 __all__ = ['LEVELS', 'REVIEW_CODES', 'MARKS', 'PARAM_NAMES', 'OUTPUT_HINT', 'LEN_CODES', 'OVERFIT_RISE', 'CHANCE_MARGIN',
-           'Diagnosis', 'ok', 'warning', 'error', 'Diagnoses', 'print_diagnoses', 'collect_params', 'normalize_params',
-           'is_frame', 'as_history', 'n_epochs', 'positive_proba', 'predicted_labels', 'accuracy', 'check_padded',
-           'check_embedding', 'check_stacking', 'check_output', 'check_architecture', 'check_param_counts',
-           'check_history', 'check_overfitting', 'chance_level', 'check_accuracy', 'check_predictions', 'check_params',
-           'check_claims', 'diagnose_crash', 'error_text', 'predict', 'self_check']
+           'CRASHES', 'Diagnosis', 'ok', 'warning', 'error', 'Diagnoses', 'print_diagnoses', 'collect_params',
+           'normalize_params', 'is_frame', 'as_history', 'n_epochs', 'positive_proba', 'predicted_labels', 'accuracy',
+           'check_padded', 'check_embedding', 'check_stacking', 'check_output', 'check_architecture',
+           'check_param_counts', 'check_history', 'check_overfitting', 'chance_level', 'check_accuracy',
+           'check_predictions', 'check_params', 'check_claims', 'diagnose_crash', 'error_text', 'predict', 'self_check']
 
 # %% ../nbs/06_checks.ipynb #d52b7985
 LEVELS = ("ok", "warning", "error")
@@ -513,66 +513,81 @@ def _two_outputs(out:list, source:str) -> Diagnosis|None:
     return error("sigmoid-two-units", f"the model ends in Dense(2, activation='sigmoid'): predictions of shape {shape}, two per review, "
                  "but binary_crossentropy compares one probability with each 0/1 label, so training stops", OUTPUT_HINT)
 
+def _crash_targets(m, source):
+    return _two_outputs(_dims(m.group(2) if m.re is _RANK else m.group(1)), source)
+
+def _crash_indices(m, source):
+    i, n = int(m.group(1)), int(m.group(2))
+    return error("embedding-too-small", f"word id {i} reached an Embedding with input_dim={n}: only ids 0..{n - 1} have a "
+                 f"row (TensorFlow stops with 'indices[...] = {i} is not in [0, {n})')",
+                 "use layers.Embedding(NUM_WORDS, ...) and load the reviews with load_imdb(num_words=NUM_WORDS). "
+                 "len(word_index) is not the vocabulary size: ids are shifted by index_from=3 and capped at NUM_WORDS")
+
+def _crash_kwargs(m, source):
+    layer, args = m.group(1), m.group(2)
+    if "'input_length'" in args:
+        return error("input-length-removed", f"{layer}(..., input_length=...) is Keras 2 code: Keras 3 removed input_length",
+                     "drop input_length=...; give the review length once, as the model's first layer: keras.Input(shape=(MAXLEN,))")
+    return error("unknown-argument", f"layers.{layer} has no argument {args.split(':')[0]}",
+                 f"check the spelling against the Keras 3 documentation of layers.{layer}; Keras 2 arguments were removed in Keras 3")
+
+def _crash_2d_sequence(layer, shape, source):
+    "A recurrent layer given 2-D input: no Embedding, a stacked layer without return_sequences, or unclear."
+    if source and "Embedding" not in source:
+        return error("no-embedding", f"the recurrent layer '{layer}' got the padded word ids {shape} directly: with no "
+                     "Embedding first it needs (reviews, steps, features) and gets (reviews, MAXLEN)",
+                     "start the model with layers.Embedding(NUM_WORDS, 32): each id becomes a learned vector "
+                     "(or, deliberately, layers.Reshape((MAXLEN, 1)) to feed the ids as numbers)")
+    if source and len(_RNN_CALL.findall(source)) >= 2:
+        return error("missing-return-sequences", f"the recurrent layer '{layer}' got {shape}, the last state of the layer "
+                     "before it, instead of a sequence: that layer lacks return_sequences=True",
+                     "set return_sequences=True on every recurrent layer except the last")
+    return error("recurrent-input-2d", f"the recurrent layer '{layer}' got a 2-D input {shape} instead of a sequence "
+                 "(reviews, steps, features)",
+                 "put layers.Embedding(NUM_WORDS, 32) before the first recurrent layer and return_sequences=True on "
+                 "every recurrent layer that feeds another one")
+
+def _crash_ndim(m, source):
+    layer, want, got, shape = m.group(1), int(m.group(2)), int(m.group(3)), f"({m.group(4)})"
+    if want == 3 and got == 2: return _crash_2d_sequence(layer, shape, source)
+    if want == 3 and got == 4:
+        return error("input-shape", f"the recurrent layer '{layer}' got a 4-D input {shape}: the model's Input has a "
+                     "feature axis (shape=(None, 1) or (MAXLEN, 1)) and the Embedding adds another",
+                     "padded word ids go in as keras.Input(shape=(MAXLEN,)); the Embedding turns them into (MAXLEN, 32) sequences")
+    return None
+
+def _crash_shape(m, source):
+    want, got = _dims(m.group(2)), _dims(m.group(3))
+    if len(want) == len(got) == 2 and want[1] != got[1] and "None" not in (want[1], got[1]):
+        return error("wrong-maxlen", f"the model's Input takes {want[1]} tokens per review but got reviews of {got[1]} tokens",
+                     "pad with maxlen=MAXLEN and start the model with keras.Input(shape=(MAXLEN,)) (don't hard-code a "
+                     "length: the grader changes MAXLEN)")
+    if len(want) == 3 and len(got) == 2:
+        return error("input-shape", f"the model's Input expects 3-D input ({', '.join(want)}) but the padded word ids are "
+                     f"2-D ({', '.join(got)})", "raw ids need an Embedding: keras.Input(shape=(MAXLEN,)) then "
+                     "layers.Embedding(NUM_WORDS, 32) (or reshape x to (reviews, MAXLEN, 1) deliberately)")
+    return None
+
+def _crash_label(m, source):
+    label, n = int(m.group(1)), int(m.group(2))
+    if n == 1:
+        return error("loss-output-mismatch", "sparse_categorical_crossentropy needs one output per class (Dense(2, softmax)), "
+                     "but the model ends in Dense(1): label 1 has no output", OUTPUT_HINT)
+    return error("labels-not-binary", f"label {label} is outside [0, {n}): the labels are not 0/1",
+                 "use the y returned by load_imdb (0/1 integers)")
+
+# the error messages the course knows, in the order they are tried, each with the function that diagnoses it
+CRASHES = ((_RANK, _crash_targets), (_LOGITS, _crash_targets), (_INDICES, _crash_indices), (_KWARGS, _crash_kwargs),
+           (_NDIM, _crash_ndim), (_SHAPE, _crash_shape), (_LABEL, _crash_label))
+
 def diagnose_crash(ename:str, # exception class, e.g. "ValueError" or "InvalidArgumentError"
                    evalue:str, # its message, as Keras / TensorFlow raised it
                    source:str="", # code that built the model (tells the crashes with the same message apart)
                   ) -> Diagnosis|None:
     "The course's diagnosis of a Keras / TensorFlow error raised by a student's cell (None: not one the course knows)."
     text = str(evalue or "")
-    if (m := _RANK.search(text)) or (m := _LOGITS.search(text)):
-        return _two_outputs(_dims(m.group(2) if m.re is _RANK else m.group(1)), source)
-    if m := _INDICES.search(text):
-        i, n = int(m.group(1)), int(m.group(2))
-        return error("embedding-too-small", f"word id {i} reached an Embedding with input_dim={n}: only ids 0..{n - 1} have a "
-                     f"row (TensorFlow stops with 'indices[...] = {i} is not in [0, {n})')",
-                     "use layers.Embedding(NUM_WORDS, ...) and load the reviews with load_imdb(num_words=NUM_WORDS). "
-                     "len(word_index) is not the vocabulary size: ids are shifted by index_from=3 and capped at NUM_WORDS")
-    if m := _KWARGS.search(text):
-        layer, args = m.group(1), m.group(2)
-        if "'input_length'" in args:
-            return error("input-length-removed", f"{layer}(..., input_length=...) is Keras 2 code: Keras 3 removed input_length",
-                         "drop input_length=...; give the review length once, as the model's first layer: keras.Input(shape=(MAXLEN,))")
-        return error("unknown-argument", f"layers.{layer} has no argument {args.split(':')[0]}",
-                     f"check the spelling against the Keras 3 documentation of layers.{layer}; Keras 2 arguments were removed in Keras 3")
-    if m := _NDIM.search(text):
-        layer, want, got, shape = m.group(1), int(m.group(2)), int(m.group(3)), f"({m.group(4)})"
-        if want == 3 and got == 2:
-            if source and "Embedding" not in source:
-                return error("no-embedding", f"the recurrent layer '{layer}' got the padded word ids {shape} directly: with no "
-                             "Embedding first it needs (reviews, steps, features) and gets (reviews, MAXLEN)",
-                             "start the model with layers.Embedding(NUM_WORDS, 32): each id becomes a learned vector "
-                             "(or, deliberately, layers.Reshape((MAXLEN, 1)) to feed the ids as numbers)")
-            if source and len(_RNN_CALL.findall(source)) >= 2:
-                return error("missing-return-sequences", f"the recurrent layer '{layer}' got {shape}, the last state of the layer "
-                             "before it, instead of a sequence: that layer lacks return_sequences=True",
-                             "set return_sequences=True on every recurrent layer except the last")
-            return error("recurrent-input-2d", f"the recurrent layer '{layer}' got a 2-D input {shape} instead of a sequence "
-                         "(reviews, steps, features)",
-                         "put layers.Embedding(NUM_WORDS, 32) before the first recurrent layer and return_sequences=True on "
-                         "every recurrent layer that feeds another one")
-        if want == 3 and got == 4:
-            return error("input-shape", f"the recurrent layer '{layer}' got a 4-D input {shape}: the model's Input has a "
-                         "feature axis (shape=(None, 1) or (MAXLEN, 1)) and the Embedding adds another",
-                         "padded word ids go in as keras.Input(shape=(MAXLEN,)); the Embedding turns them into (MAXLEN, 32) sequences")
-        return None
-    if m := _SHAPE.search(text):
-        want, got = _dims(m.group(2)), _dims(m.group(3))
-        if len(want) == len(got) == 2 and want[1] != got[1] and "None" not in (want[1], got[1]):
-            return error("wrong-maxlen", f"the model's Input takes {want[1]} tokens per review but got reviews of {got[1]} tokens",
-                         "pad with maxlen=MAXLEN and start the model with keras.Input(shape=(MAXLEN,)) (don't hard-code a "
-                         "length: the grader changes MAXLEN)")
-        if len(want) == 3 and len(got) == 2:
-            return error("input-shape", f"the model's Input expects 3-D input ({', '.join(want)}) but the padded word ids are "
-                         f"2-D ({', '.join(got)})", "raw ids need an Embedding: keras.Input(shape=(MAXLEN,)) then "
-                         "layers.Embedding(NUM_WORDS, 32) (or reshape x to (reviews, MAXLEN, 1) deliberately)")
-        return None
-    if m := _LABEL.search(text):
-        label, n = int(m.group(1)), int(m.group(2))
-        if n == 1:
-            return error("loss-output-mismatch", "sparse_categorical_crossentropy needs one output per class (Dense(2, softmax)), "
-                         "but the model ends in Dense(1): label 1 has no output", OUTPUT_HINT)
-        return error("labels-not-binary", f"label {label} is outside [0, {n}): the labels are not 0/1",
-                     "use the y returned by load_imdb (0/1 integers)")
+    for pattern, diagnose in CRASHES:
+        if m := pattern.search(text): return diagnose(m, source)
     return None
 
 # %% ../nbs/06_checks.ipynb #d7d1b8e4

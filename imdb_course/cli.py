@@ -72,7 +72,7 @@ def cmd_grade(a):
     from imdb_course.reports import scores_text
     from imdb_course.course import find_solutions
     scores = grade_folder(a.submissions, a.assignment, out=a.out, workers=a.workers, params_override=_params(a.param),
-                          solutions_dir=find_solutions(a.solutions), scheduler=a.scheduler, force=a.force,
+                          solutions_dir=find_solutions(a.solutions), scheduler=a.scheduler, worker_data=a.worker_data, force=a.force,
                           manifest=a.manifest)
     print(scores_text(scores))
     out = Path(a.out) if a.out else Path("grading")
@@ -187,20 +187,18 @@ def _add_export_args(e):
     e.add_argument("--canvas-id", nargs=2, action="append", metavar=("ASSIGNMENT", "ID"), help="Canvas assignment id of an assignment")
     e.add_argument("--moodle-key", choices=("email", "idnumber"), default="email", help="how Moodle identifies users")
 
-def build_parser() -> argparse.ArgumentParser:
-    "The `imdb-course` argument parser."
-    from imdb_course.config import load_settings
-    settings = load_settings()
-    parser = argparse.ArgumentParser(prog="imdb-course", description="Course kit: RNNs on IMDB movie-review sentiment.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _add_data_parser(sub, settings):
     p = sub.add_parser("data", help="show the data source, sizes, balance, lengths and a decoded review")
     _add_data_args(p, settings)
     p.add_argument("--review", type=int, default=0, help="index of the training review to decode")
     p.set_defaults(func=cmd_data)
+
+def _add_config_parser(sub):
     p = sub.add_parser("config", help="print the course settings in force")
     p.add_argument("--settings", default=None, help="settings.ini to read (default: found from the current dir)")
     p.set_defaults(func=cmd_config)
 
+def _add_release_parser(sub):
     p = sub.add_parser("release", help="write student versions of the solution notebooks")
     p.add_argument("solutions", nargs="?", default="solutions", help="folder of solution notebooks")
     p.add_argument("assignments", nargs="?", default="assignments", help="folder for the student versions")
@@ -208,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wheel", action="store_true", help="also build the package wheel (without solutions) beside them")
     p.set_defaults(func=cmd_release)
 
+def _add_run_parser(sub):
     p = sub.add_parser("run", help="execute a notebook headlessly into a copy (papermill)")
     p.add_argument("notebook")
     p.add_argument("-o", "--output", default=None, help="executed copy (default NAME.executed.ipynb)")
@@ -215,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
 
+def _add_grade_parser(sub):
     p = sub.add_parser("grade", help="grade a folder of student notebooks headlessly")
     p.add_argument("submissions", help="folder of .ipynb (alice.ipynb or alice/*.ipynb)")
     p.add_argument("--assignment", required=True, help="e.g. 03_embedding_lstm (its solution is solutions/NAME.ipynb)")
@@ -222,11 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="parallel processes (default settings.ini [grading] workers)")
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help="override a grading parameter")
     p.add_argument("--solutions", default="solutions", help="folder of the solution notebooks")
-    p.add_argument("--scheduler", default=None, help="Dask scheduler address (needs the dask extra)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (needs the dask extra); workers need no shared disk")
+    p.add_argument("--worker-data", default=None, metavar="PATH", help="with --scheduler: the data archive's path on every worker "
+                   "(default: the client ships it once per worker)")
     p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
     p.add_argument("--manifest", default=None, help="CSV student,submitted_at[,extension_until|extension_days] (late policy)")
     p.set_defaults(func=cmd_grade)
 
+def _add_grades_parser(sub):
     p = sub.add_parser("grades", help="gradebook operations")
     gsub = p.add_subparsers(dest="grades_command", required=True, metavar="ACTION")
     e = gsub.add_parser("export", help="write the gradebook for Canvas, Moodle, Gradescope or as CSV")
@@ -236,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_grades_export)
     _add_verify_parser(gsub)
 
+def _add_similarity_parser(sub):
     p = sub.add_parser("similarity", help="flag submissions with suspiciously similar code (HTML side by side + CSV)")
     p.add_argument("grading_dir", help="grading output folder (e.g. grading/), or a folder of submissions")
     p.add_argument("--assignment", required=True, help="e.g. 03_embedding_lstm")
@@ -244,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=None, help="share of a student's code that must match (default 0.6)")
     p.add_argument("--min-match", type=int, default=None, help="filtered characters that must match (default 80)")
     p.set_defaults(func=cmd_similarity)
+
+def _add_feedback_parser(sub):
     p = sub.add_parser("feedback", help="one folder (or zip) per student: feedback page, executed notebook, curves")
     p.add_argument("grading_dir", help="grading output folder (e.g. grading/) or one assignment's folder in it")
     p.add_argument("--to", required=True, help="OUTDIR for the students' folders (must be empty unless --force)")
@@ -252,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace the students' folders/zips already in OUTDIR")
     p.set_defaults(func=cmd_feedback)
 
+def _add_demo_parser(sub):
     p = sub.add_parser("demo", help="the instructor's whole loop on the bundled reviews")
     p.add_argument("--out", default="imdb-course-demo", help="folder for everything the demo writes")
     p.add_argument("--assignment", default="01_epochs")
@@ -260,6 +267,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help="override a grading parameter")
     p.add_argument("--review", action="store_true", help="then serve the hand-grading page on http://127.0.0.1:8000")
     p.set_defaults(func=cmd_demo)
+
+def build_parser() -> argparse.ArgumentParser:
+    "The `imdb-course` argument parser."
+    from imdb_course.config import load_settings
+    settings = load_settings()
+    parser = argparse.ArgumentParser(prog="imdb-course", description="Course kit: RNNs on IMDB movie-review sentiment.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_data_parser(sub, settings)
+    _add_config_parser(sub)
+    _add_release_parser(sub)
+    _add_run_parser(sub)
+    _add_grade_parser(sub)
+    _add_grades_parser(sub)
+    _add_similarity_parser(sub)
+    _add_feedback_parser(sub)
+    _add_demo_parser(sub)
     _add_init_parser(sub)
     _add_review_parser(sub)
     return parser

@@ -57,7 +57,7 @@ def demo_submissions(solution:str|Path, # a solution notebook, e.g. solutions/01
     subs = {"ada_solution": nb, "ben_unsolved": release_nb(nb, Path(solution).name)}
     for i, (name, (pattern, repl)) in enumerate(MISTAKES.items()):
         subs[f"{'cy dee'.split()[i]}_{name}"] = _replace_once(nb, pattern, repl, name)
-    subs["eve_hardcoded_epochs"] = _after_parameters(nb, "EPOCHS = 3  # more epochs = better accuracy, right?")
+    subs["eve_hardcoded_epochs"] = _after_parameters(nb, "EPOCHS = 1  # quick run while I test, then forgot")
     subs["fay_copied_from_dee"] = _renamed(subs["dee_no_embedding"])  # the pair copy detection should flag
     return subs
 

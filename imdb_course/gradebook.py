@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .integrity import KEY_ENV, IntegrityError, digest_of, key_path, load_key, sign, verify
-from .result import GradeResult, add_totals, as_result
+from .result import NOTEBOOK_MISTAKES, GradeResult, add_totals, as_result
 
 # %% auto #0
 __all__ = ['SIGNED_TABLES', 'MAC_SCHEMA', 'KEY_CHECK', 'FIX', 'DB_NAME', 'SCHEMA', 'INFO_COLUMNS', 'REVIEW_SCHEMA',
@@ -317,9 +317,10 @@ def scores_frame(results:list[GradeResult], # results of one assignment (from `G
     return df.set_index("student") if len(df) else df.set_index("student")
 
 def error_codes(result:GradeResult) -> list:
-    "The error diagnoses' codes over all questions, first seen first."
+    "The error diagnoses' codes over all questions, first seen first, then the notebook's own mistakes (`NOTEBOOK_MISTAKES`)."
     codes = [d.get("code") for q in result.questions.values() for d in q.get("diagnoses", [])
              if d.get("level", "error") == "error"]
+    codes += [c for c in result.codes if c in NOTEBOOK_MISTAKES]  # e.g. EPOCHS hard-coded: a mistake even where it cost nothing
     return list(dict.fromkeys(c for c in codes if c))
 
 

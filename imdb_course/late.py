@@ -17,8 +17,8 @@ from .result import GradeResult
 
 # %% auto #0
 __all__ = ['ISO_HINT', 'MANIFEST_COLUMNS', 'LateError', 'parse_when', 'parse_duration', 'parse_percent', 'LatePolicy',
-           'parse_cap', 'late_policy', 'Penalty', 'late_penalty', 'late_note', 'read_manifest', 'submission_time',
-           'apply_late']
+           'parse_cap', 'late_policy', 'Penalty', 'late_penalty', 'late_note', 'read_student_csv', 'read_manifest',
+           'submission_time', 'apply_late']
 
 # %% ../nbs/16_late.ipynb #192290c8
 ISO_HINT = "ISO 8601 with a UTC offset, e.g. 2026-12-15T23:59+01:00 (or ...T22:59Z for UTC)"
@@ -155,22 +155,33 @@ def late_note(p:Penalty, # a `late_penalty` result
     if p.reason == "no-credit": return f"{late}, later than {_ago(policy.zero_after) if policy else 'the limit'}: no credit, {cost}"
     return f"{late}, {cost}" + (", the cap" if p.reason == "cap" else "")
 
+# %% ../nbs/16_late.ipynb #2176c1e1
+def read_student_csv(path:str|Path, # the CSV file
+                     what:str, # what it is, for messages: "manifest", "roster"
+                     error:type, # the exception to raise
+                     fix:str, # how to write the file right, appended to every message
+                    ) -> pd.DataFrame:
+    "A CSV with one row per `student`: every cell a string, column names and student ids stripped; errors name the fix."
+    path = Path(path)
+    if not path.is_file(): raise error(f"{what} {path} does not exist; {fix}")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.columns = [c.strip() for c in df.columns]
+    if "student" not in df.columns: raise error(f"{what} {path} has no `student` column (it has: {', '.join(df.columns)}); {fix}")
+    df["student"] = df.student.str.strip()
+    dups = sorted(df.student[df.student.duplicated()].unique())
+    if dups: raise error(f"{what} {path}: student(s) {dups} appear twice; keep one row per student")
+    return df
+
 # %% ../nbs/16_late.ipynb #206bc67c
 MANIFEST_COLUMNS = ("student", "submitted_at", "extension_until", "extension_days")
 
 def read_manifest(path:str|Path, # CSV: student, submitted_at[, extension_until | extension_days]
                  ) -> pd.DataFrame:
     "The submission manifest, indexed by student: `submitted_at` and `extension_until` as aware datetimes (or None)."
+    df = read_student_csv(path, "manifest", LateError,
+                          f"use the header {','.join(MANIFEST_COLUMNS[:2])}[,extension_until|extension_days]")
     path = Path(path)
-    if not path.is_file(): raise LateError(f"manifest {path} does not exist; pass the CSV with columns student, submitted_at")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    df.columns = [c.strip() for c in df.columns]
-    if "student" not in df.columns:
-        raise LateError(f"manifest {path} has no `student` column (columns: {', '.join(df.columns)}); "
-                        f"use the header {','.join(MANIFEST_COLUMNS[:2])}[,extension_until|extension_days]")
-    dups = sorted(df.student[df.student.duplicated()].unique())
-    if dups: raise LateError(f"manifest {path}: student(s) {dups} appear twice; keep one row per student")
-    out = pd.DataFrame(index=pd.Index(df.student.str.strip(), name="student"))
+    out = pd.DataFrame(index=pd.Index(df.student, name="student"))
     def col(name, parse):
         vals = df[name] if name in df.columns else [""] * len(df)
         return [parse(v, f"manifest {path.name}, student {s}, {name}") if str(v).strip() else None for s, v in zip(df.student, vals)]

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .config import Settings, load_settings
 from .gradebook import Gradebook, add_manual, scores_frame, export_csv
-from .late import apply_late
+from .late import apply_late, read_student_csv
 from .result import GradeResult
 
 # %% auto #0
@@ -31,16 +31,8 @@ class RosterError(ValueError):
 def read_roster(path:str|Path, # CSV with `student` (the gradebook id) and any of name, email, lms_id, sis_id, sis_login, section
                ) -> pd.DataFrame:
     "The roster indexed by student id; absent optional columns are empty strings, other columns are kept."
-    path = Path(path)
-    if not path.is_file(): raise RosterError(f"roster {path} does not exist; pass a CSV with a header like {','.join(ROSTER_COLUMNS)}")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    df.columns = [c.strip() for c in df.columns]
-    if "student" not in df.columns:
-        raise RosterError(f"roster {path} has no `student` column (it has: {', '.join(df.columns)}); "
-                          f"name the column holding the gradebook's student ids (notebook names) `student`")
-    df["student"] = df.student.str.strip()
-    dups = sorted(df.student[df.student.duplicated()].unique())
-    if dups: raise RosterError(f"roster {path}: student(s) {dups} appear twice; keep one row per student")
+    df = read_student_csv(path, "roster", RosterError, f"pass a CSV with a header like {','.join(ROSTER_COLUMNS)} "
+                          "(`student` holds the gradebook's student ids, the notebook names)")
     for c in ROSTER_COLUMNS[1:]:
         if c not in df.columns: df[c] = ""
     return df.set_index("student")

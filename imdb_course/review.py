@@ -207,6 +207,25 @@ def refresh_feedback(rv:Review, assignment:str, student:str) -> str:
     except Exception as e: return f"feedback page not rewritten ({type(e).__name__}: {e}); run `imdb-course feedback` later"
 
 # %% ../nbs/17_review.ipynb #d3c0e344
+def _default_solutions():
+    "The course's solutions folder, or None (the page then shows no reference answers)."
+    from imdb_course.course import find_solutions
+    try: return find_solutions()
+    except Exception: return None
+
+def _foreign_origin(origin:str|None, host:str) -> str:
+    "Why a POST from `origin` is refused (another web site posting grades here), or '' when it comes from this page."
+    from urllib.parse import urlsplit
+    if origin and urlsplit(origin).netloc != host: return f"form posted from {origin}, not from this page; grade on http://{host}/"
+    return ""
+
+def _after_save(ctx:dict) -> tuple:
+    "`(endpoint, url args)` after saving a grade: the next student, else the next question to grade, else the overview."
+    if ctx["next_s"]: return "grade", dict(question=ctx["question"], student=ctx["next_s"])
+    nq = ctx["next_written"] if ctx["written"] else ctx["next_q"]
+    if nq: return "grade", dict(question=nq, student=ctx["students"][0][0])
+    return "overview", {}
+
 def create_app(grading_dir:str|Path, # grading output folder (holds gradebook.sqlite) or the .sqlite itself
                assignment:str|None=None, # open this assignment (default: the first graded one)
                grader:str|None=None, # name recorded with each score (default: the OS user)
@@ -214,22 +233,15 @@ def create_app(grading_dir:str|Path, # grading output folder (holds gradebook.sq
               ):
     "The Flask app of the grading page."
     from flask import Flask, abort, redirect, render_template, request, url_for
-    if solutions is None:
-        from imdb_course.course import find_solutions
-        try: solutions = find_solutions()
-        except Exception: solutions = None
     from markupsafe import Markup
-    from urllib.parse import urlsplit
-    rv = Review(grading_dir, solutions, grader)
+    rv = Review(grading_dir, _default_solutions() if solutions is None else solutions, grader)
     app = Flask("imdb_course.review", template_folder=str(TEMPLATES))
     app.config["REVIEW"] = rv
     app.jinja_env.filters["md"] = lambda t: Markup(md_html(t))
 
     @app.before_request
     def same_origin():  # another web site open in the browser must not post grades to this page
-        origin = request.headers.get("Origin")
-        if request.method == "POST" and origin and urlsplit(origin).netloc != request.host:
-            abort(403, f"form posted from {origin}, not from this page; grade on http://{request.host}/")
+        if request.method == "POST" and (problem := _foreign_origin(request.headers.get("Origin"), request.host)): abort(403, problem)
 
     @app.get("/")
     def index():
@@ -257,12 +269,8 @@ def create_app(grading_dir:str|Path, # grading output folder (holds gradebook.sq
                 save_grade(rv, assignment, question, student, request.form)
                 problem = refresh_feedback(rv, assignment, student)
                 if problem: app.logger.warning(problem)
-                ctx = _grade_context(rv, assignment, question, student)
-                nxt = ctx["next_s"] or None
-                if nxt: return redirect(url_for("grade", assignment=assignment, question=question, student=nxt), 303)
-                nq = ctx["next_written"] if ctx["written"] else ctx["next_q"]   # after the last student: the next question to grade
-                if nq: return redirect(url_for("grade", assignment=assignment, question=nq, student=ctx["students"][0][0]), 303)
-                return redirect(url_for("overview", assignment=assignment), 303)
+                endpoint, args = _after_save(_grade_context(rv, assignment, question, student))
+                return redirect(url_for(endpoint, assignment=assignment, **args), 303)
             except KeyError as e: abort(404, str(e))
             except ValueError as e: error = str(e)
         try: ctx = _grade_context(rv, assignment, question, student, error, request.form if error else None)

@@ -146,6 +146,32 @@ def _show(obj):
     print(obj)
 
 # %% ../nbs/07_submit.ipynb #54f0475a
+def _check_hand_in(question, output_dir, answer):
+    check_question_id(question)
+    if output_dir is None or str(output_dir).strip() == "":
+        raise ValueError("output_dir is empty; pass the notebook's parameter: submit('q1', output_dir=OUTPUT_DIR, ...)")
+    if answer is not None and not isinstance(answer, dict):
+        raise TypeError(f"answer must be a dict such as {{'best_epoch': 2}}, not a {type(answer).__name__}")
+
+def _handed_model(model, history):
+    "The model handed in: `model`, else the one a History / train.Run keeps; a TypeError for anything else."
+    if model is None and is_keras_model(getattr(history, "model", None)): model = history.model
+    if model is not None and not is_keras_model(model):
+        raise TypeError(f"model is a {type(model).__name__}, not a Keras model; pass the model you trained: model=model")
+    return model
+
+def _write_question(out:Path, question:str, write) -> tuple:
+    "`(folder, files)`: `write(tmp)` fills a temp dir beside `out/question`, swapped in only once it is complete."
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{question}.", suffix=".tmp", dir=out))
+    try:
+        files = write(tmp)
+        os.chmod(tmp, 0o755)
+        return _swap_in(tmp, out / question), files
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
 def submit(question:str, # question id from the exercise, e.g. "q1"
            *,
            output_dir:str|Path, # OUTPUT_DIR from the parameters cell
@@ -161,16 +187,10 @@ def submit(question:str, # question id from the exercise, e.g. "q1"
            verbose:bool=True, # print the self-check
           ) -> Path:
     "Write `output_dir/question/` (model.keras, history.json, predictions.npy, answer.json) and print the self-check."
-    check_question_id(question)
-    if output_dir is None or str(output_dir).strip() == "":
-        raise ValueError("output_dir is empty; pass the notebook's parameter: submit('q1', output_dir=OUTPUT_DIR, ...)")
+    _check_hand_in(question, output_dir, answer)
     history = run if history is None else history
-    if model is None and is_keras_model(getattr(history, "model", None)): model = history.model  # History/Run keep it
-    if model is not None and not is_keras_model(model):
-        raise TypeError(f"model is a {type(model).__name__}, not a Keras model; pass the model you trained: model=model")
+    model = _handed_model(model, history)
     hist = as_history(history) if history is not None else None
-    if answer is not None and not isinstance(answer, dict):
-        raise TypeError(f"answer must be a dict such as {{'best_epoch': 2}}, not a {type(answer).__name__}")
     answer_json, params_json = to_jsonable(answer or {}, "answer"), to_jsonable(normalize_params(params), "params")
     predictions = _as_predictions(predictions) if predictions is not None else None
     if x_test is not None and model is None:
@@ -184,10 +204,8 @@ def submit(question:str, # question id from the exercise, e.g. "q1"
         if predictions is None: predictions = model_pred
     diags = self_check(question, model=model, history=hist, params=params_json, x=x_test, y=y_test,
                        predictions=predictions, model_predictions=model_pred)
-    out = Path(output_dir).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{question}.", suffix=".tmp", dir=out))
-    try:
+
+    def write(tmp):
         if model is not None and (failed := _save_model(model, tmp / MODEL_FILE)): diags.append(failed)
         if hist is not None: _write_json(tmp / HISTORY_FILE, to_jsonable(hist, "history"))
         if predictions is not None: np.save(tmp / PREDICTIONS_FILE, predictions)
@@ -197,11 +215,8 @@ def submit(question:str, # question id from the exercise, e.g. "q1"
                                             imdb_course_version=__version__,
                                             written_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                             files=files, self_check=diags.to_dicts()))
-        os.chmod(tmp, 0o755)
-        qdir = _swap_in(tmp, out / question)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        return files
+    qdir, files = _write_question(Path(output_dir).expanduser(), question, write)
     diags.title = f"Handed in {question} → {qdir} ({', '.join(files)})\nSelf-check {question}"
     if verbose: _show(diags)
     return qdir

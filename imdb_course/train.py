@@ -233,6 +233,37 @@ def _quiet_tensorflow():
     finally: log.setLevel(level)
 
 # %% ../nbs/03_train.ipynb #63d05b84
+def _check_train_args(epochs, batch_size, validation_split, verbose):
+    _positive(epochs, "epochs", 3); _positive(batch_size, "batch_size", 64)
+    if not 0 <= validation_split < 1:
+        raise ValueError(f"validation_split={validation_split} must be in [0, 1), e.g. 0.2 (0: no validation)")
+    if verbose not in ("auto", 0, 1, 2, True, False):
+        raise ValueError(f"verbose={verbose!r}: use 'auto' (one line per epoch), 0 (silent), 1 or 2 (Keras output)")
+
+def _split_validation(x, y, validation_data, validation_split, bucketed) -> tuple:
+    "`(x, y, x_val, y_val)`: the explicit validation data, else the last `validation_split` of the training reviews."
+    if validation_data is not None:
+        x_val, y_val = validation_data
+        return x, y, (x_val if bucketed else _as_matrix(x_val, "x_val")), _labels(y_val, "y_val")
+    if not validation_split: return x, y, None, None
+    n_val = int(len(y) * validation_split)
+    if n_val == 0: raise ValueError(f"validation_split={validation_split} of {len(y)} reviews is empty; use more reviews or 0")
+    return x[:-n_val], y[:-n_val], x[-n_val:], y[-n_val:]
+
+def _feeder(bucketed:bool, batch_size:int, seed):
+    "`feed(xs, ys, shuffle)` -> the arguments for fit/evaluate: a bucketed dataset, or padded arrays."
+    def feed(xs, ys, shuffle):
+        if bucketed: return dict(x=bucket_dataset(xs, ys, batch_size, shuffle=shuffle, seed=seed))
+        return dict(x=xs, y=ys, batch_size=batch_size)
+    return feed
+
+def _evaluate_test(model, feed, x_test, y_test) -> tuple:
+    "`(test_loss, test_accuracy)`, or Nones without test data."
+    if x_test is None: return None, None
+    with _quiet_tensorflow():
+        res = model.evaluate(**feed(x_test, _labels(y_test, "y_test"), False), verbose=0, return_dict=True)
+    return float(res["loss"]), float(res["accuracy"])
+
 def train(model:keras.Model, # a compiled model, e.g. from `build_model`
           data, # ((x_train, y_train), (x_test, y_test)), x padded int arrays; test part may be None
           epochs:int=3, # passes over the training data
@@ -248,50 +279,26 @@ def train(model:keras.Model, # a compiled model, e.g. from `build_model`
     "Fit `model` on the training data, evaluate it on the test data and return the `Run` record."
     start = time.perf_counter()
     x, y, x_test, y_test = unpack_data(data)
-    _positive(epochs, "epochs", 3); _positive(batch_size, "batch_size", 64)
-    if not 0 <= validation_split < 1:
-        raise ValueError(f"validation_split={validation_split} must be in [0, 1), e.g. 0.2 (0: no validation)")
-    if verbose not in ("auto", 0, 1, 2, True, False):
-        raise ValueError(f"verbose={verbose!r}: use 'auto' (one line per epoch), 0 (silent), 1 or 2 (Keras output)")
+    _check_train_args(epochs, batch_size, validation_split, verbose)
     _check_embedding(model, data)
     if not bucketed:
         x = _as_matrix(x, "x_train")
         if x_test is not None: x_test = _as_matrix(x_test, "x_test")
     if seed is not None: set_seed(seed)
-    y = _labels(y, "y_train")
-    if validation_data is not None:
-        x_val, y_val = validation_data
-        x_val, y_val = (x_val if bucketed else _as_matrix(x_val, "x_val")), _labels(y_val, "y_val")
-    elif validation_split:
-        n_val = int(len(y) * validation_split)
-        if n_val == 0: raise ValueError(f"validation_split={validation_split} of {len(y)} reviews is empty; use more reviews or 0")
-        x, x_val, y, y_val = x[:-n_val], x[-n_val:], y[:-n_val], y[-n_val:]
-    else: x_val = y_val = None
-    mask = model_config(model)["mask_zero"]
-    if bucketed and not mask:
+    x, y, x_val, y_val = _split_validation(x, _labels(y, "y_train"), validation_data, validation_split, bucketed)
+    if bucketed and not model_config(model)["mask_zero"]:
         warnings.warn("bucketed=True without mask_zero=True: the recurrent layer reads each batch's padding, so "
                       "results depend on the bucket; build the model with mask_zero=True", stacklevel=2)
-
-    def feed(xs, ys, shuffle):
-        "Arguments for fit/evaluate: bucketed datasets, or padded arrays."
-        if bucketed: return dict(x=bucket_dataset(xs, ys, batch_size, shuffle=shuffle, seed=seed))
-        return dict(x=xs, y=ys, batch_size=batch_size)
-
+    feed = _feeder(bucketed, batch_size, seed)
     progress = EpochProgress(prefix=f"{name}: " if name else "", quiet=verbose not in ("auto", True))
-    val = None
-    if x_val is not None:
-        val = feed(x_val, y_val, False)
-        val = val["x"] if bucketed else (val["x"], val["y"])
+    val = None if x_val is None else feed(x_val, y_val, False)
+    if val is not None: val = val["x"] if bucketed else (val["x"], val["y"])
     with _quiet_tensorflow():  # each new model traces new functions: TF's retracing warning is noise here
         history = model.fit(**feed(x, y, True), epochs=epochs, validation_data=val, shuffle=not bucketed,
                             callbacks=[progress, *(callbacks or [])], verbose=verbose if verbose in (1, 2) else 0)
     hist = pd.DataFrame(history.history)
     hist.index = pd.RangeIndex(1, len(hist) + 1, name="epoch")
-    test_loss = test_acc = None
-    if x_test is not None:
-        with _quiet_tensorflow():
-            res = model.evaluate(**feed(x_test, _labels(y_test, "y_test"), False), verbose=0, return_dict=True)
-        test_loss, test_acc = float(res["loss"]), float(res["accuracy"])
+    test_loss, test_acc = _evaluate_test(model, feed, x_test, y_test)
     config = {"model": model_config(model), "epochs": epochs, "batch_size": batch_size,
               "validation_split": 0.0 if validation_data is not None else validation_split,
               "train_samples": len(y), "val_samples": 0 if y_val is None else len(y_val),

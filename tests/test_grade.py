@@ -223,23 +223,15 @@ def _reuse_reference(graded, out:Path):
     shutil.copytree(graded["out"]/"reference", out/"reference")
 
 
-def test_one_worker_and_dask_same_grades(graded, tmp_path):
-    """A second run with one worker instead of two gives the same points on the accuracy-sensitive cases; the run is
-    --scheduler on a (local) Dask cluster of one worker, so it also shows Dask grades like local processes (one run
-    for what were two tests). Without Dask (not the dev extra) the same cases go to one local worker instead."""
-    try: from dask import distributed
-    except ImportError: distributed = None
+def test_one_worker_same_grades(graded, tmp_path):
+    """A second run with one worker instead of two gives the same points on the accuracy-sensitive cases.
+    (Dask grades like local processes: tests/test_remote.py, with a worker that shares no disk with the client.)"""
     cases = ["correct", "dense2_sigmoid", "q2_exception"]
     subs = tmp_path/"subs"; subs.mkdir()
     for c in cases: shutil.copy(graded["subs"]/f"{c}.ipynb", subs)
     _reuse_reference(graded, tmp_path/"out")
     cols = ["status", "q1", "q2", "q3w", "total", "max_total"]
-    if distributed is None:
-        df = grade_folder(subs, "mini", out=tmp_path/"out", workers=1, **KW)
-        pd.testing.assert_frame_equal(df[cols], graded["df"].loc[cases, cols])
-        pytest.skip("dask[distributed] is not installed (the dev extra installs it): only the 1-worker half ran")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        df = grade_folder(subs, "mini", out=tmp_path/"out", scheduler=cluster.scheduler_address, **KW)
+    df = grade_folder(subs, "mini", out=tmp_path/"out", workers=1, **KW)
     pd.testing.assert_frame_equal(df[cols], graded["df"].loc[cases, cols])
     with Gradebook(tmp_path/"out") as gb: assert gb.runs().status.tolist() == ["finished"]
 

@@ -19,13 +19,14 @@ import psutil
 import imdb_course
 from ..config import ASSIGNMENT_KEYS, Settings, SettingsError, load_settings
 from ..gradebook import utc_now
-from ..result import GradeResult, add_totals, save_result
+from ..result import NOTEBOOK_MISTAKES, GradeResult, add_totals, save_result
 from .inspect import *
 from .sandbox import *
 from .executed import *
 from .score import *
 from .isolation import Isolation, SandboxUnavailable, choose_isolation, package_dir
 from ..integrity import IntegrityError, check_fingerprint, package_fingerprint
+from .remote import run_dask
 
 # %% auto #0
 __all__ = ['VIOLATIONS', 'PROCESS_FLOOD', 'NEEDS_DASK', 'GradingContext', 'find_violations', 'grade_one', 'reference_run',
@@ -50,6 +51,7 @@ class GradingContext:
     cache: str|None = None  # the prepared tokenized cache (IMDB_COURSE_CACHE inside the sandbox)
     on_violation: str = "flag"  # `[grading] on_violation`: flag | zero
     grading_reference: bool = False  # set by `reference_run` only: the solution's own answers are the reference
+    sandbox: str = "auto"  # `[grading] sandbox` (a Dask worker chooses its own isolation under it)
     prestart: bool = True  # start the scorer while the notebook runs; pool workers also pre-start the next kernel
 
 def _blank_questions(ctx:GradingContext, why:str) -> dict:
@@ -332,7 +334,7 @@ def grade_one(ctx:GradingContext, # what and how to grade
     original = sub.path.read_bytes()
     ins = inspect_submission(sub.path)
     record.sha256, record.notes = ins.sha256, list(ins.notes)
-    record.codes += [c for c in ("missing-parameters-cell", "hardcoded-parameter") if c in ins.codes]
+    record.codes += [c for c in NOTEBOOK_MISTAKES if c in ins.codes]
     record.timings["inspect"] = round(time.monotonic() - t0, 3)
     if ins.problem:
         record.status, record.message, record.questions = "invalid", ins.problem, _blank_questions(ctx, f"not graded: {ins.problem}")
@@ -416,16 +418,17 @@ def _grader_error(ctx:GradingContext, sub:Submission, why:str) -> GradeResult:
     Path(record.folder).mkdir(parents=True, exist_ok=True)
     return _finish(record, time.monotonic())
 
-def _run_pool(ctx, subs, workers, on_result, scheduler=None):
+def _grade_prepared(ctx:GradingContext, sub:Submission) -> GradeResult:
+    "On a Dask worker (`grading.remote.grade_task`): its data cache prepared, then `grade_one`."
+    _init_worker(ctx.limits.kernel_threads)
+    prepare_data(ctx)
+    return grade_one(ctx, sub)
+
+def _run_pool(ctx, subs, workers, on_result, scheduler=None, worker_data=None):
     "Grade `subs` in parallel, calling `on_result(record)` in this process as each one finishes."
-    if scheduler:
-        distributed = dask_distributed()
-        with distributed.Client(scheduler) as client:
-            futs = client.map(_work, [ctx] * len(subs), subs, pure=False)
-            index = {f.key: s for f, s in zip(futs, subs)}
-            for f in distributed.as_completed(futs):
-                try: on_result(f.result())
-                except Exception as e: on_result(_grader_error(ctx, index[f.key], f"Dask worker failed: {type(e).__name__}: {e}"))
+    if scheduler:  # no shared file system: tasks carry their inputs, results come back as bytes (grading.remote)
+        run_dask(ctx, subs, scheduler, _grade_prepared, on_result, lambda s, why: on_result(_grader_error(ctx, s, why)),
+                 worker_data=worker_data)
         return
     pending, tries = list(subs), {s.student: 0 for s in subs}
     while pending:
@@ -481,7 +484,7 @@ def grading_context(assignment:str, # assignment name (e.g. `03_embedding_lstm`)
     iso = choose_isolation(s.grading["sandbox"])  # `required` without bubblewrap stops here, naming the fix
     ctx = GradingContext(name, questions, params, lim, out.resolve(), phash, tol, None,
                          [str(Path(w).resolve()) for w in [solution.parent, pkg, *watch]], iso=iso,
-                         on_violation=s.grading["on_violation"])
+                         on_violation=s.grading["on_violation"], sandbox=s.grading["sandbox"])
     return ctx, solution
 
 def prepare_data(ctx:GradingContext):
@@ -525,6 +528,7 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
                  limits:dict|None=None, # Limits fields to override (cell_timeout, notebook_timeout, memory_mb, max_output_mb)
                  report:bool=True, # write feedback pages and the class summary
                  manifest:str|Path|None=None, # CSV student,submitted_at[,extension]: submission times (default: file times)
+                 worker_data:str|None=None, # with `scheduler`: the data archive's path on every worker (default: shipped once per worker)
                  prestart:bool=True, # overlap start-up with the previous notebook: scorer and next kernel pre-started
                 ) -> pd.DataFrame:
     "Grade every submission in a folder; returns one row per student (status, points per question, total)."
@@ -533,6 +537,7 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
     from imdb_course.reports import write_reports
     s = as_settings(settings)
     if scheduler: dask_distributed()  # before anything runs: a missing Dask is said at once
+    if worker_data and not scheduler: raise GradeError("worker_data (--worker-data) is for Dask workers: add --scheduler ADDRESS, or drop it")
     subs = find_submissions(submissions)
     times = submission_times(subs, manifest)
     root = Path(submissions).resolve()
@@ -563,7 +568,7 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
                         gb.record(r, run_id); graded.append(r.student); raise
                     gb.record(r, run_id); graded.append(r.student); bar.update(1)
                     bar.set_postfix_str(f"{r.student}: {r.total:g}/{r.max_total:g} {r.status}")
-                try: _run_pool(ctx, todo, workers, on_result, scheduler)
+                try: _run_pool(ctx, todo, workers, on_result, scheduler, worker_data)
                 finally: bar.close()
         except IntegrityError:
             gb.finish_run(run_id, "integrity_error", len(graded), len(subs) - len(todo)); raise

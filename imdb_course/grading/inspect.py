@@ -200,6 +200,50 @@ def assigned_names(source:str) -> set:
                 if isinstance(n, ast.Name): names.add(n.id)
     return names
 
+def _read_notebook(data:bytes) -> tuple:
+    "`(nb, None)` for a readable notebook, else `(None, problem)` saying what is wrong and how to resubmit."
+    try: raw = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e: return None, f"not a text file ({e.reason} at byte {e.start}); submit the .ipynb file saved by Jupyter"
+    except json.JSONDecodeError as e:
+        return None, (f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); the file is damaged — open it in "
+                      "Jupyter, save it (or download it again with File > Download) and resubmit")
+    if not isinstance(raw, dict) or "cells" not in raw or "nbformat" not in raw:
+        return None, "valid JSON but not a Jupyter notebook (no `cells`/`nbformat`); submit the .ipynb file itself"
+    try:
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+        nbformat.validate(nb)
+    except Exception as e:  # nbformat raises several types for damaged notebooks
+        return None, f"not a valid notebook ({type(e).__name__}: {str(e)[:300]}); open it in Jupyter, save and resubmit"
+    return nb, None
+
+def _parameters_cell(ins:Inspection, cells:list, params:tuple) -> int|None:
+    "Index of the cell papermill injects after (the tagged one, else a guess), with a finding when it is not tagged once."
+    ptags = [i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    ins.has_parameters = bool(ptags)
+    if len(ptags) > 1:
+        ins.findings.append(Finding("several-parameters-cells", f"cells {[i+1 for i in ptags]} are all tagged `parameters`; papermill used the first one"))
+    if ptags: return ptags[0]
+    guess = next((i for i, c in enumerate(cells) if c.cell_type == "code" and len(assigned_names(c.source) & set(params)) >= 3), None)
+    ins.param_cell_guess = guess
+    if guess is None:
+        ins.findings.append(Finding("missing-parameters-cell", "no cell is tagged `parameters`: the grader injected its parameters at the top, so values set "
+                         "later in the notebook override them. Fix: keep the parameters cell of the assignment "
+                         "(tag a cell `parameters` via View > Cell Toolbar > Tags)."))
+    else:
+        ins.findings.append(Finding("missing-parameters-cell", f"no cell is tagged `parameters`: the grader used cell {guess+1} (it sets "
+                         f"{', '.join(sorted(assigned_names(cells[guess].source) & set(params)))}) as the parameters cell "
+                         "and injected the grading values after it. Fix: tag that cell `parameters` (View > Cell Toolbar > Tags)."))
+    return guess
+
+def _hardcoded_parameters(ins:Inspection, cells:list, start:int, params:tuple):
+    "A finding for every code cell from `start` on that assigns a grading parameter."
+    for i, c in enumerate(cells[start:], start):
+        if c.cell_type != "code": continue
+        hit = sorted(assigned_names(c.source) & set(params))
+        if hit:
+            ins.findings.append(Finding("hardcoded-parameter", f"cell {i+1} sets {', '.join(hit)} after the parameters cell, overriding the grading value(s); "
+                             "use the variables from the parameters cell instead of hard-coding them"))
+
 def inspect_submission(path:str|Path, # the original notebook
                        params:tuple=PARAM_NAMES, # names the grader injects
                       ) -> Inspection:
@@ -211,45 +255,13 @@ def inspect_submission(path:str|Path, # the original notebook
                           "clear the outputs (Kernel > Restart & Clear Output), save and resubmit")
     data = path.read_bytes()
     ins = Inspection(sha256=hashlib.sha256(data).hexdigest())
-    try: raw = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        ins.problem = f"not a text file ({e.reason} at byte {e.start}); submit the .ipynb file saved by Jupyter"; return ins
-    except json.JSONDecodeError as e:
-        ins.problem = (f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); the file is damaged — open it in "
-                       "Jupyter, save it (or download it again with File > Download) and resubmit"); return ins
-    if not isinstance(raw, dict) or "cells" not in raw or "nbformat" not in raw:
-        ins.problem = "valid JSON but not a Jupyter notebook (no `cells`/`nbformat`); submit the .ipynb file itself"; return ins
-    try:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-        nbformat.validate(nb)
-    except Exception as e:  # nbformat raises several types for damaged notebooks
-        ins.problem = f"not a valid notebook ({type(e).__name__}: {str(e)[:300]}); open it in Jupyter, save and resubmit"; return ins
-    ins.nb = nb
-    cells = nb.cells
-    ptags = [i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
-    ins.has_parameters = bool(ptags)
-    if not ptags:
-        guess = next((i for i, c in enumerate(cells) if c.cell_type == "code" and len(assigned_names(c.source) & set(params)) >= 3), None)
-        ins.param_cell_guess = guess
-        if guess is None:
-            ins.findings.append(Finding("missing-parameters-cell", "no cell is tagged `parameters`: the grader injected its parameters at the top, so values set "
-                             "later in the notebook override them. Fix: keep the parameters cell of the assignment "
-                             "(tag a cell `parameters` via View > Cell Toolbar > Tags)."))
-        else:
-            ins.findings.append(Finding("missing-parameters-cell", f"no cell is tagged `parameters`: the grader used cell {guess+1} (it sets "
-                             f"{', '.join(sorted(assigned_names(cells[guess].source) & set(params)))}) as the parameters cell "
-                             "and injected the grading values after it. Fix: tag that cell `parameters` (View > Cell Toolbar > Tags)."))
-        ptags = [guess] if guess is not None else []
-    elif len(ptags) > 1:
-        ins.findings.append(Finding("several-parameters-cells", f"cells {[i+1 for i in ptags]} are all tagged `parameters`; papermill used the first one"))
-    start = ptags[0] + 1 if ptags else 0
-    for i, c in enumerate(cells[start:], start):
-        if c.cell_type != "code": continue
-        hit = sorted(assigned_names(c.source) & set(params))
-        if hit:
-            ins.findings.append(Finding("hardcoded-parameter", f"cell {i+1} sets {', '.join(hit)} after the parameters cell, overriding the grading value(s); "
-                             "use the variables from the parameters cell instead of hard-coding them"))
-    lang = nb.metadata.get("kernelspec", {}).get("language") or nb.metadata.get("language_info", {}).get("name")
+    ins.nb, ins.problem = _read_notebook(data)
+    if ins.problem: return ins
+    cells = ins.nb.cells
+    pcell = _parameters_cell(ins, cells, params)
+    _hardcoded_parameters(ins, cells, 0 if pcell is None else pcell + 1, params)
+    meta = ins.nb.metadata
+    lang = meta.get("kernelspec", {}).get("language") or meta.get("language_info", {}).get("name")
     if lang and lang != "python":
         ins.findings.append(Finding("non-python-kernel", f"the notebook's kernel language is {lang!r}; it was run with the Python kernel"))
     return ins
