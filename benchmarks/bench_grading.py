@@ -10,6 +10,10 @@ Per submission, from result.json and papermill's per-cell durations in the execu
 
     python benchmarks/bench_grading.py                     # 01_epochs, 4 submissions, 1 then 2 workers
     python benchmarks/bench_grading.py --quick             # the tests' mini fixture assignment, 2 submissions
+    python benchmarks/bench_grading.py --modes before after  # today's path (prestart=False) and the pre-started one, side by side
+
+Modes: `before` grades with grade_folder(prestart=False) (kernel and scorer started when needed); `after` with
+prestart=True (the scorer starts while the notebook runs; a pool worker pre-starts the next submission's sandbox + kernel).
 """
 import json, re, shutil, tempfile, time
 from pathlib import Path
@@ -40,7 +44,7 @@ def per_submission(out:Path, assignment:str, students:list) -> list:
         cells = cell_seconds(Path(r["executed"])) if r.get("executed") else {}
         t = r.get("timings") or {}
         row = {"student": s, "status": r["status"], "total": r["seconds"], "inspect": t.get("inspect"),
-               "execute": t.get("execute"), "score": t.get("score"), **cells}
+               "execute": t.get("execute"), "score": t.get("score"), "prestarted": bool(t.get("prestarted")), **cells}
         if cells:
             row["kernel_and_papermill"] = (t.get("execute") or 0) - cells["training_cells_seconds"] - cells["other_cells_seconds"]
             row["overhead"] = r["seconds"] - cells["training_cells_seconds"]
@@ -53,6 +57,8 @@ def main(argv=None):
     p.add_argument("--assignment", default="01_epochs")
     p.add_argument("--n", type=int, default=4, help="submissions in the folder")
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--modes", nargs="+", default=["after"], choices=["before", "after"],
+                   help="before: prestart=False (today's path); after: prestart=True")
     p.add_argument("--keep", default=None, help="keep the grading output here (default: a temp dir, deleted)")
     args = p.parse_args(argv)
     kw = dict(solutions_dir=str(ROOT/"solutions"), settings=str(ROOT/"settings.ini"))  # run_all.sh runs from benchmarks/
@@ -85,23 +91,28 @@ def main(argv=None):
         print(f"   warm-up (reference solution run + 1 submission): {warmup:.0f} s", flush=True)
         runs, rows = [], []
         for w in args.workers:
+          for mode in args.modes:
             t0 = time.perf_counter()
-            df = grade_folder(subs, args.assignment, out=out, workers=w, force=True, progress=False, report=False, **kw)
+            df = grade_folder(subs, args.assignment, out=out, workers=w, force=True, progress=False, report=False,
+                              prestart=mode == "after", **kw)
             wall = time.perf_counter() - t0
             subs_rows = per_submission(out, args.assignment, students)
-            for r in subs_rows: r["workers"] = w
+            for r in subs_rows: r["workers"], r["mode"] = w, mode
             rows += subs_rows
             ok = int((df["status"] == "ok").sum()) if "status" in df else None
-            runs.append({"workers": w, "submissions": args.n, "ok": ok, "wall_seconds": wall,
-                         "submissions_per_minute": 60 * args.n / wall, "seconds_per_submission": wall / args.n})
-            print(f"   {w} worker(s): {args.n} submissions in {wall:.0f} s ({60 * args.n / wall:.2f}/min), ok={ok}", flush=True)
+            totals = df["total"].tolist() if "total" in df else None
+            runs.append({"mode": mode, "workers": w, "submissions": args.n, "ok": ok, "wall_seconds": wall,
+                         "submissions_per_minute": 60 * args.n / wall, "seconds_per_submission": wall / args.n, "totals": totals})
+            print(f"   {mode}, {w} worker(s): {args.n} submissions in {wall:.0f} s ({60 * args.n / wall:.2f}/min), ok={ok}, "
+                  f"totals {totals}", flush=True)
     finally:
         if not args.keep: shutil.rmtree(tmp, ignore_errors=True)
 
     per = pd.DataFrame(rows)
     cols = ["total", "inspect", "execute", "kernel_and_papermill", "other_cells_seconds", "training_cells_seconds",
             "score", "overhead"]
-    per_med = per.groupby("workers")[[c for c in cols if c in per]].median().reset_index()
+    per_med = per.groupby(["mode", "workers"])[[c for c in cols if c in per]].median().reset_index()
+    per_med["prestarted"] = per.groupby(["mode", "workers"])["prestarted"].sum().values
     thr = pd.DataFrame(runs)
     base = thr.wall_seconds.iloc[0]
     thr["speedup"] = base / thr.wall_seconds
@@ -109,16 +120,17 @@ def main(argv=None):
     print(per_med.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     print("\nthroughput:")
     print(thr.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    md = (markdown(thr[["workers", "submissions", "wall_seconds", "seconds_per_submission", "submissions_per_minute", "speedup"]],
+    md = (markdown(thr[["mode", "workers", "submissions", "wall_seconds", "seconds_per_submission", "submissions_per_minute", "speedup"]],
                    {"wall_seconds": ".0f", "seconds_per_submission": ".1f", "submissions_per_minute": ".2f", "speedup": ".2f"})
           + "\n\n" + markdown(per_med, {c: ".1f" for c in cols}))
     print("\n" + md)
     save(NAME, args, {"settings": {"assignment": args.assignment, "submissions": args.n, "workers": args.workers,
                                    "params": params, "kernel_threads": limits.kernel_threads,
                                    "solution": str(solution.relative_to(ROOT) if solution.is_relative_to(ROOT) else solution)},
-                      "warmup_seconds": warmup,
+                      "modes": args.modes, "warmup_seconds": warmup,
                       "notes": "overhead = grade_one wall seconds minus the papermill duration of the notebook's training "
-                               "cells (cells calling train(/.fit(/compare(/sweep(, which may also call submit()); "
+                               "cells (cells calling train(/.fit(/compare(/sweep(, which may also call submit()); prestarted = how many "
+                               "submissions ran on a kernel started before them (mode after: all but each worker's first); "
                                "kernel_and_papermill = execute - all cell durations. Submissions are copies of the "
                                "solution, graded with the [grading] parameters of settings.ini.",
                       "throughput": thr.to_dict("records"), "per_submission_median": per_med.to_dict("records"),

@@ -126,3 +126,26 @@ def test_read_only_extras_are_visible_even_under_tmp(iso, tmp_path):
         try: open({str(data)!r}, "w"); print("WRITABLE")
         except OSError: print("read-only")""", read_only=[data])
     assert r.stdout.split() == ["reviews", "read-only"], r.stdout + r.stderr
+
+
+def test_prestarted_kernel_sees_only_its_own_work_dir(iso, tmp_path):
+    "Two pre-started runs (this submission's and the next one's): neither kernel sees the other's files or folder."
+    import nbformat
+    from imdb_course.grading.sandbox import Limits, prepare_run, run_notebook
+    a, b = prepare_run(Limits(), iso), prepare_run(Limits(), iso)
+    try:
+        (b.work/"bob.ipynb").write_text("bob's work")  # the next student's copy arrives while alice's notebook runs
+        probe = (f"import os, sys; print(sorted(os.listdir('/submission')), os.path.exists({str(b.work/'bob.ipynb')!r}), "
+                 f"os.path.exists({str(b.root)!r}), os.path.exists({str(a.root)!r}), 'keras' in sys.modules)")
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("X = 1", metadata={"tags": ["parameters"]}),
+                                             nbformat.v4.new_code_cell(probe)],
+                                      metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}})
+        nbformat.write(nb, a.work/"alice.ipynb")
+        ex = run_notebook(a.work/"alice.ipynb", a.work, {"X": 2}, Limits(), executed=tmp_path/"a.ipynb", iso=iso, prepared=a)
+        assert ex.status == "ok", ex
+        out = nbformat.read(ex.executed, 4).cells[-1].outputs[0]["text"]
+        assert "alice.ipynb" in out and "bob" not in out and out.strip().endswith("False False False True"), out
+        assert not ex.outside_writes and not ex.leftover, ex
+    finally:
+        a.discard(); b.discard()
+    assert not a.root.exists() and not b.root.exists() and b.proc.poll() is not None

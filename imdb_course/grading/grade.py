@@ -52,6 +52,7 @@ class GradingContext:
     on_violation: str = "flag"  # `[grading] on_violation`: flag | zero
     grading_reference: bool = False  # set by `reference_run` only: the solution's own answers are the reference
     sandbox: str = "auto"  # `[grading] sandbox` (a Dask worker chooses its own isolation under it)
+    prestart: bool = True  # start the scorer while the notebook runs; pool workers also pre-start the next kernel
 
 def _blank_questions(ctx:GradingContext, why:str) -> dict:
     return {q: {"points": None if s["kind"] == "written" else 0.0, "max_points": s["points"], "messages": [why],
@@ -248,9 +249,46 @@ def _note_misplaced_artifacts(record:GradeResult, folder:Path, output_dir:Path, 
 
 
 # %% ../../nbs/09e_grade.ipynb #619bdd32
-def _run_and_score(ctx:GradingContext, sub:Submission, ins:Inspection, folder:Path, original:bytes, tmp:Path, record:GradeResult):
+_SPARE = {}  # this worker's pre-started run for its next submission ("run"), if any
+
+def _discard_spare():
+    pr = _SPARE.pop("run", None)
+    if pr is not None: pr.discard()
+
+def _take_spare(ctx:GradingContext):
+    "The pre-started run if it fits this context (else it is discarded); None when there is none."
+    pr = _SPARE.pop("run", None)
+    if pr is None: return None
+    if pr.key == run_key(ctx.limits, ctx.iso, ctx.read_only, ctx.cache) and pr.proc.poll() is None: return pr
+    pr.discard(); return None
+
+def _start_spare(ctx:GradingContext):
+    "Pre-start the next submission's sandbox + kernel (its own fresh work dir; it ends with this worker at the latest)."
+    _discard_spare()
+    if not _SPARE.get("registered"):
+        import atexit, multiprocessing.util
+        atexit.register(_discard_spare); multiprocessing.util.Finalize(None, _discard_spare, exitpriority=10)
+        _SPARE["registered"] = True
+    _SPARE["run"] = prepare_run(ctx.limits, ctx.iso, ctx.read_only, ctx.cache)
+
+def _run_and_score(ctx:GradingContext, sub:Submission, ins:Inspection, folder:Path, original:bytes, tmp:Path, record:GradeResult,
+                   prestart_next:bool=False):
     "Run the copy in the sandbox, keep the executed notebook, collect and score the artifacts (fills `record`)."
-    work = tmp/"work"; work.mkdir()
+    prepared, scorer = (_take_spare(ctx) if ctx.prestart else None), None
+    try:
+        if ctx.prestart and any(s["kind"] != "written" for s in ctx.questions.values()):
+            from .scorer import ScorerProcess
+            scorer = ScorerProcess(ctx.iso)  # imports Keras in its own empty sandbox while the notebook runs
+        if ctx.prestart and prestart_next: _start_spare(ctx)
+        _run_and_score_with(ctx, sub, ins, folder, original, tmp, record, prepared, scorer)
+    finally:
+        if scorer is not None: scorer.close()
+        if prepared is not None: prepared.discard()
+
+def _run_and_score_with(ctx, sub, ins, folder, original, tmp, record, prepared, scorer):
+    if prepared is not None: work = prepared.work
+    else: work = tmp/"work"; work.mkdir()
+    record.timings["prestarted"] = round(time.monotonic() - prepared.started, 3) if prepared is not None else 0.0
     copy_path = _prepare_copy(ins, sub, work, original)
     output_dir = work/"course_output"
     params = {**ctx.params, "OUTPUT_DIR": str(output_dir)}
@@ -258,7 +296,7 @@ def _run_and_score(ctx:GradingContext, sub:Submission, ins:Inspection, folder:Pa
     before = snapshot(ctx.watch)
     t1 = time.monotonic()
     ex = run_notebook(copy_path, work, params, ctx.limits, executed=tmp/"executed.ipynb", iso=ctx.iso,
-                      read_only=ctx.read_only, cache=ctx.cache)
+                      read_only=ctx.read_only, cache=ctx.cache, prepared=prepared)
     record.timings["execute"] = round(time.monotonic() - t1, 3)
     record.run_marker = ex.marker
     _record_side_effects(record, sub, original, ex, changed_files(before, snapshot(ctx.watch)), ctx)
@@ -275,17 +313,17 @@ def _run_and_score(ctx:GradingContext, sub:Submission, ins:Inspection, folder:Pa
     if skipped: record.notes.append(f"artifact files not collected: {', '.join(skipped[:5])}")
     t2 = time.monotonic()
     record.questions = score_artifacts(folder/"artifacts", ctx.questions, params, ctx.reference, ctx.tolerance,
-                                          iso=ctx.iso, self_reference=ctx.grading_reference)
+                                          iso=ctx.iso, self_reference=ctx.grading_reference, scorer=scorer)
     record.timings["score"] = round(time.monotonic() - t2, 3)
     _explain_questions(record, errors, stopped, nb, ctx)
     _note_misplaced_artifacts(record, folder, output_dir, work)
     _apply_violations(record, ctx)
 
-
 # %% ../../nbs/09e_grade.ipynb #53d73d39
 def grade_one(ctx:GradingContext, # what and how to grade
               sub:Submission, # the student's notebook
               folder:str|Path|None=None, # where to keep the executed notebook and artifacts (default out/<assignment>/<student>)
+              prestart_next:bool=False, # pre-start a sandbox + kernel for this process's next submission (pool workers)
              ) -> GradeResult:
     "Grade one submission into a `GradeResult`; every failure of the notebook becomes an explained result."
     t0, started = time.monotonic(), utc_now()
@@ -303,7 +341,7 @@ def grade_one(ctx:GradingContext, # what and how to grade
         record.codes.append("invalid-notebook")
         return _finish(record, t0)
     tmp = Path(tempfile.mkdtemp(prefix=f"imdb-grade-{safe_name(sub.student)[:40]}-"))
-    try: _run_and_score(ctx, sub, ins, folder, original, tmp, record)
+    try: _run_and_score(ctx, sub, ins, folder, original, tmp, record, prestart_next)
     except Exception as e:  # the grader's own bug: recorded, never fatal for the class
         import traceback
         record.status, record.message = "grader_error", f"the grader failed on this submission: {type(e).__name__}: {e}"
@@ -366,9 +404,10 @@ def _mp_context():
     fork_ok = sys.platform.startswith("linux") and not any(m in sys.modules for m in ("tensorflow", "keras", "torch", "jax"))
     return mp.get_context("fork" if fork_ok else "spawn")
 
-def _work(ctx:GradingContext, sub:Submission) -> GradeResult:
+def _work(ctx:GradingContext, sub:Submission, more:bool=False) -> GradeResult:
+    "One submission in a pool worker; `more`: this worker will likely get another one (pre-start its kernel now)."
     _init_worker(ctx.limits.kernel_threads)
-    return grade_one(ctx, sub)
+    return grade_one(ctx, sub, prestart_next=more)
 
 def _grader_error(ctx:GradingContext, sub:Submission, why:str) -> GradeResult:
     "The result of a submission the grader itself failed on (a crashed worker, a lost Dask task)."
@@ -397,7 +436,8 @@ def _run_pool(ctx, subs, workers, on_result, scheduler=None, worker_data=None):
         pending = []
         for group in ([[s] for s in batch] if solo else [batch]):  # after a crash: one pool per submission
             with ProcessPoolExecutor(max_workers=min(workers, len(group)), mp_context=_mp_context()) as pool:
-                futs = {pool.submit(_work, ctx, s): s for s in group}
+                more = len(group) - min(workers, len(group))  # the last `workers` submissions have no successor
+                futs = {pool.submit(_work, ctx, s, i < more): s for i, s in enumerate(group)}
                 for f in as_completed(futs):
                     s = futs[f]
                     try: on_result(f.result())
@@ -489,6 +529,7 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
                  report:bool=True, # write feedback pages and the class summary
                  manifest:str|Path|None=None, # CSV student,submitted_at[,extension]: submission times (default: file times)
                  worker_data:str|None=None, # with `scheduler`: the data archive's path on every worker (default: shipped once per worker)
+                 prestart:bool=True, # overlap start-up with the previous notebook: scorer and next kernel pre-started
                 ) -> pd.DataFrame:
     "Grade every submission in a folder; returns one row per student (status, points per question, total)."
     from tqdm.auto import tqdm
@@ -502,6 +543,7 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
     root = Path(submissions).resolve()
     ctx, solution = grading_context(assignment, out, params_override, solutions_dir, s, limits,
                                     watch=[root if root.is_dir() else root.parent])
+    ctx.prestart = bool(prestart)
     workers = int(workers or s.grading["workers"])
     if workers < 1: raise GradeError(f"workers={workers}; use 1 or more")
     ctx.out.mkdir(parents=True, exist_ok=True)

@@ -30,9 +30,9 @@ TEST_ENV_PREFIX = "IMDB_COURSE_TEST_"  # variables passed into the sandbox for t
 SYSTEM_READABLE = ("/usr", "/etc", "/proc", "/sys", "/dev", "/lib", "/lib64", "/bin", "/sbin", "/run")  # reads here are no finding
 
 # %% auto #0
-__all__ = ['AUDIT_STARTUP', 'KERNEL_NAME', 'JOB_ENV', 'FSIZE_LIMIT_MB', 'TEST_ENV_PREFIX', 'SYSTEM_READABLE', 'Limits',
-           'grading_limits', 'Execution', 'kill_run', 'acquire_slot', 'run_notebook', 'run_copy', 'snapshot',
-           'changed_files']
+__all__ = ['AUDIT_STARTUP', 'KERNEL_NAME', 'JOB_ENV', 'FSIZE_LIMIT_MB', 'TEST_ENV_PREFIX', 'SYSTEM_READABLE', 'PRESTART_MODULES',
+           'PRESTART_STARTUP', 'PRESTART_MAX_WAIT', 'Limits', 'grading_limits', 'Execution', 'kill_run', 'acquire_slot',
+           'run_key', 'PreparedRun', 'prepare_run', 'run_notebook', 'run_copy', 'snapshot', 'changed_files']
 
 # %% ../../nbs/09b_sandbox.ipynb #8e218e95
 @dataclass
@@ -164,59 +164,147 @@ def _parse_audit(ex:Execution, lines:list):
                 except ValueError: pass
             else: ex.subprocesses.append(detail); ex.process_starts += 1
 
+PRESTART_MODULES = ("numpy", "pandas", "keras", "keras.layers", "matplotlib.pyplot", "imdb_course.data", "imdb_course.models",
+                    "imdb_course.train", "imdb_course.plots", "imdb_course.checks", "imdb_course.submit")  # a pre-started kernel's imports
+PRESTART_STARTUP = ("def _imdb_course_prestart():\n    import importlib\n    for m in %r:\n        try: importlib.import_module(m)\n"
+                    "        except Exception: pass\n_imdb_course_prestart(); del _imdb_course_prestart\n" % (PRESTART_MODULES,))
+PRESTART_MAX_WAIT = 3600  # seconds a pre-started run waits for its notebook before it ends itself
+
+def _job_dir(work:Path, prestart:bool=False) -> Path:
+    "The run's job folder beside `work` (IPython startup: the audit hook; pre-started: the imports too)."
+    job = work.parent/(work.name + ".job")
+    job.mkdir(parents=True, exist_ok=True); (work/".tmp").mkdir(parents=True, exist_ok=True)
+    startup = job/"ipython"/"profile_default"/"startup"
+    startup.mkdir(parents=True, exist_ok=True)
+    (startup/"00-imdb-course-audit.py").write_text(AUDIT_STARTUP)
+    if prestart: (startup/"01-imdb-course-prestart.py").write_text(PRESTART_STARTUP)
+    return job
+
+def _launch(work:Path, job:Path, runner_args:list, marker:str, limits:Limits, iso, read_only, cache) -> tuple:
+    "`(process, slot, lock, writable, readable, scratch)`: the runner started on `runner_args` (in bwrap when `iso` is)."
+    isolated = iso is not None and iso.isolated
+    writable, readable, scratch = _places(work, job, isolated)
+    readable += [str(Path(p).resolve()) for p in read_only]
+    slot, lock = acquire_slot() if isolated else (0, None)
+    try:
+        if isolated:
+            prepare_work_dir(work, iso, slot); prepare_work_dir(job, iso, slot)
+            argv = bwrap_argv(iso, work, [sys.executable, "-m", "imdb_course.grading.runner", *runner_args],
+                              job=job, read_only=read_only, slot=slot)
+            env = _sandbox_kernel_env(marker, limits, readable, cache)
+        else:
+            argv = [sys.executable, "-m", "imdb_course.grading.runner", *runner_args]
+            env = _kernel_env(work, job, marker, limits)
+            env.update({READABLE_ENV: os.pathsep.join(readable), "JUPYTER_RUNTIME_DIR": str(job/"jupyter")})
+        with open(job/"runner.log", "wb") as log:
+            proc = subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+    except BaseException:
+        if lock: lock.close()
+        raise
+    return proc, slot, lock, writable, readable, scratch
+
+def run_key(limits:Limits, iso, read_only, cache) -> tuple:
+    "What a pre-started run was started for: it only takes a notebook with the same limits, isolation, mounts and environment."
+    isolated = iso is not None and iso.isolated
+    env = (tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(TEST_ENV_PREFIX) or k == "KERAS_BACKEND"))
+           if isolated else tuple(sorted(os.environ.items())))
+    return (isolated, iso.bwrap if isolated else "", limits.memory_mb, limits.kernel_threads, min(120, limits.notebook_timeout),
+            tuple(str(Path(p).resolve()) for p in read_only), cache, env, sys.executable, str(Path(imdb_course.__file__).resolve()))
+
+@dataclass
+class PreparedRun:
+    "A fresh sandbox whose kernel is started (Keras imported) before its notebook is known; `run_notebook` uses it once."
+    root: Path  # its own temp dir (work dir and job dir inside), deleted by `discard`
+    work: Path  # the work dir: the notebook copy goes here
+    job: Path  # the job dir
+    marker: str  # environment marker of every process of this run
+    key: tuple  # `run_key` it was started for
+    proc: object = None  # the runner (bwrap) process
+    slot: int = 0  # its worker slot (uid inside)
+    lock: object = None  # the slot's lock, held until the run ends
+    places: tuple = ()  # (writable, readable, scratch) as `_launch` gave them
+    started: float = 0.0  # time.monotonic() when it was started
+
+    def ready(self) -> dict|None:
+        "The runner's `ready.json` (`{seconds, error}`) once its kernel answered, else None."
+        try: return json.loads((self.job/"ready.json").read_text())
+        except (OSError, ValueError): return None
+
+    def discard(self):
+        "End it (if still running), free its slot, delete its folder."
+        if self.proc is not None and self.proc.poll() is None: kill_run(self.proc.pid, self.marker)
+        if self.proc is not None: self.proc.wait()
+        if self.lock: self.lock.close(); self.lock = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+def prepare_run(limits:Limits=Limits(), # limits of the notebook it will run (memory is set before the kernel starts)
+                iso:Isolation|None=None, # as for `run_notebook`
+                read_only:list=(), # as for `run_notebook`
+                cache:str|None=None, # as for `run_notebook`
+               ) -> PreparedRun:
+    "Start a sandbox + kernel (importing `PRESTART_MODULES`) in a fresh, empty work dir, to take one notebook later."
+    root = Path(tempfile.mkdtemp(prefix="imdb-grade-next-"))
+    work = root/"work"; work.mkdir()
+    job = _job_dir(work, prestart=True)
+    isolated = iso is not None and iso.isolated
+    tr = (lambda v: _inside(v, work, job)) if isolated else (lambda v: v)
+    (job/"start.json").write_text(json.dumps({"memory_mb": limits.memory_mb, "fsize_mb": FSIZE_LIMIT_MB, "max_wait": PRESTART_MAX_WAIT,
+                                              "kernel": KERNEL_NAME, "cwd": tr(str(work)), "start_timeout": min(120, limits.notebook_timeout),
+                                              "ready": tr(str(job/"ready.json")), "job": tr(str(job/"job.json"))}))
+    marker = uuid.uuid4().hex
+    try: proc, slot, lock, *places = _launch(work, job, ["--wait", tr(str(job/"start.json"))], marker, limits, iso, read_only, cache)
+    except BaseException: shutil.rmtree(root, ignore_errors=True); raise
+    return PreparedRun(root, work, job, marker, run_key(limits, iso, read_only, cache), proc, slot, lock, tuple(places), time.monotonic())
+
 def run_notebook(nb_path:str|Path, # notebook to execute (a copy inside `work`)
-                 work:str|Path, # its working directory (cwd, HOME, TMPDIR)
+                 work:str|Path, # its working directory (cwd, HOME, TMPDIR); `prepared.work` when `prepared` is given
                  params:dict, # papermill parameters (host paths under `work` are translated for the sandbox)
                  limits:Limits=Limits(), # timeouts and memory
                  executed:str|Path|None=None, # where to write the executed notebook (default: next to `work`)
                  iso:Isolation|None=None, # from `isolation.choose_isolation`; None or kind "none": no OS isolation
                  read_only:list=(), # host paths the sandboxed kernel may read (data archive, prepared cache)
                  cache:str|None=None, # the prepared tokenized cache (IMDB_COURSE_CACHE inside; mount it in `read_only`)
+                 prepared:PreparedRun|None=None, # a pre-started run from `prepare_run` (same limits/iso/mounts), used up here
                 ) -> Execution:
     "Execute a notebook with papermill in a killable child process with resource limits, inside bubblewrap when `iso` is; never raises for the notebook's faults."
     work = Path(work).resolve()
+    if prepared is not None and (prepared.key != run_key(limits, iso, read_only, cache) or prepared.work.resolve() != work
+                                 or prepared.proc is None or prepared.proc.poll() is not None):
+        raise GradeError("this pre-started run was started for other limits, mounts or another work dir (or has ended); "
+                         "use it for the notebook it was prepared for, or discard it")
     isolated = iso is not None and iso.isolated
-    job = work.parent/(work.name + ".job")
-    job.mkdir(parents=True, exist_ok=True); (work/".tmp").mkdir(parents=True, exist_ok=True)
-    startup = job/"ipython"/"profile_default"/"startup"
-    startup.mkdir(parents=True, exist_ok=True)
-    (startup/"00-imdb-course-audit.py").write_text(AUDIT_STARTUP)
+    job = prepared.job if prepared else _job_dir(work)
     executed = Path(executed) if executed else job/"executed.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     if executed.exists(): executed.unlink()
     out_nb = job/"executed.ipynb" if isolated else executed
     result = job/"result.json"
     if result.exists(): result.unlink()
-    marker = uuid.uuid4().hex
-    writable, readable, scratch = _places(work, job, isolated)
-    readable += [str(Path(p).resolve()) for p in read_only]
+    marker = prepared.marker if prepared else uuid.uuid4().hex
     tr = (lambda v: _inside(v, work, job)) if isolated else (lambda v: v)
     spec = {"input": tr(str(Path(nb_path).resolve())), "output": tr(str(out_nb.resolve())),
             "parameters": {k: tr(v) for k, v in params.items()}, "kernel": KERNEL_NAME, "cwd": tr(str(work)),
             "cell_timeout": limits.cell_timeout, "start_timeout": min(120, limits.notebook_timeout),
             "memory_mb": limits.memory_mb, "fsize_mb": FSIZE_LIMIT_MB, "result": tr(str(result)),
             "deadline": limits.notebook_timeout + 30, "marker": marker, "marker_env": JOB_ENV, "isolated": isolated}
-    (job/"job.json").write_text(json.dumps(spec, default=str))
-    slot, lock = acquire_slot() if isolated else (0, None)
+    t0 = time.monotonic()
+    if prepared:
+        proc, slot, lock, (writable, readable, scratch) = prepared.proc, prepared.slot, prepared.lock, prepared.places
+        prepared.lock = None  # released below, like a fresh run's
+        if isolated: prepare_work_dir(work, iso, slot)  # the notebook copy is new: the uid inside must read it
+        part = job/"job.json.part"
+        part.write_text(json.dumps(spec, default=str)); os.replace(part, job/"job.json")  # the waiting runner sees it whole
+    else:
+        (job/"job.json").write_text(json.dumps(spec, default=str))
+        proc, slot, lock, writable, readable, scratch = _launch(work, job, [tr(str(job/"job.json"))], marker, limits, iso,
+                                                                read_only, cache)
     try:
-        if isolated:
-            prepare_work_dir(work, iso, slot); prepare_work_dir(job, iso, slot)
-            argv = bwrap_argv(iso, work, [sys.executable, "-m", "imdb_course.grading.runner", f"{JOB_MOUNT}/job.json"],
-                              job=job, read_only=read_only, slot=slot)
-            env = _sandbox_kernel_env(marker, limits, readable, cache)
-        else:
-            argv = [sys.executable, "-m", "imdb_course.grading.runner", str(job/"job.json")]
-            env = _kernel_env(work, job, marker, limits)
-            env.update({READABLE_ENV: os.pathsep.join(readable), "JUPYTER_RUNTIME_DIR": str(job/"jupyter")})
-        t0 = time.monotonic()
-        with open(job/"runner.log", "wb") as log:
-            proc = subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
-            timed_out = False
-            try: proc.wait(timeout=limits.notebook_timeout)
-            except subprocess.TimeoutExpired: timed_out = True
-            finally: kill_run(proc.pid, marker)  # killing bwrap ends its PID namespace; also reaps daemons left behind
-            proc.wait()
+        timed_out = False
+        try: proc.wait(timeout=limits.notebook_timeout)
+        except subprocess.TimeoutExpired: timed_out = True
+        finally: kill_run(proc.pid, marker)  # killing bwrap ends its PID namespace; also reaps daemons left behind
+        proc.wait()
         seconds = time.monotonic() - t0
     finally:
         if lock: lock.close()

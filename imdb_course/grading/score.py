@@ -359,14 +359,16 @@ def gather_evidence(artifacts:Path, questions:dict, params:dict, measured:dict, 
         ev.train_lengths = train_length_stats(params)
     return ev
 
-def _measure(artifacts, questions, params, iso, slot) -> tuple[dict, dict, str|None]:
+def _measure(artifacts, questions, params, iso, slot, scorer=None) -> tuple[dict, dict, str|None]:
     "The scorer's measurements of every model of the submission (in a sandboxed process); `(measured, rows, failure)`."
     models, maxlens, rows = submission_models(artifacts, questions)
-    if not models: return {}, rows, None
+    if not models:
+        if scorer is not None: scorer.close()
+        return {}, rows, None
     sets = eval_sets(params)
     try:
         from .scorer import measure_models
-        return measure_models(models, sets, params.get("MAXLEN"), iso=iso, slot=slot, maxlens=maxlens), rows, None
+        return measure_models(models, sets, params.get("MAXLEN"), iso=iso, slot=slot, maxlens=maxlens, scorer=scorer), rows, None
     except Exception as e:
         return {}, rows, f"{type(e).__name__}: {e}"
 
@@ -379,10 +381,11 @@ def score_artifacts(artifacts:str|Path, # the collected OUTPUT_DIR (one folder p
                     iso=None, # `Isolation` the scorer runs under (None: a plain child process)
                     slot:int|None=None, # worker slot (uid inside the sandbox); None: take a free one
                     self_reference:bool=False, # these are the reference solution's artifacts (its answers are the reference)
+                    scorer=None, # a pre-started `scorer.ScorerProcess` to measure with (used up); None: start one now
                    ) -> dict:
     "question -> `{points, max_points, messages, diagnoses, accuracy, history, pending_points, answer}`; never raises for bad artifacts."
     artifacts, reference = Path(artifacts), reference or {}
-    measured, rows, failure = _measure(artifacts, questions, params, iso, slot)
+    measured, rows, failure = _measure(artifacts, questions, params, iso, slot, scorer)
     ev = gather_evidence(artifacts, questions, params, measured, rows, reference, self_reference)
     out = {}
     for q, spec in questions.items():

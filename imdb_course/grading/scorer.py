@@ -13,8 +13,8 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['EVAL_FILE', 'JOB_FILE', 'RESULT_FILE', 'SCORER_TIMEOUT', 'SCORER_MEMORY_MB', 'pack_reviews', 'unpack_reviews',
-           'write_eval', 'read_eval', 'encode_for', 'model_geometry', 'measure_model', 'run_scoring', 'main',
-           'ScorerError', 'measure_models']
+           'write_eval', 'read_eval', 'encode_for', 'model_geometry', 'measure_model', 'run_scoring', 'warm_up',
+           'wait_for', 'main', 'ScorerError', 'ScorerProcess', 'measure_models']
 
 # %% ../../nbs/09c1_scorer.ipynb #00af7229
 EVAL_FILE, JOB_FILE, RESULT_FILE = "eval.npz", "job.json", "result.json"  # names inside the scorer's work dir
@@ -86,6 +86,30 @@ def _confusion(y, labels) -> list:
     from sklearn.metrics import confusion_matrix
     return confusion_matrix(np.asarray(y).astype(int), labels, labels=[0, 1]).tolist()
 
+def _predict_sets(model, sets:dict, vocab, length:int, keep_proba:tuple) -> dict:
+    "name -> `{accuracy, confusion, mapped, n[, proba]}` or `{error}`: every set in one `predict` (one trace of the model)."
+    from imdb_course.checks import error_text, positive_proba, predicted_labels
+    out, encoded = {}, {}
+    for name, (x, y) in sets.items():
+        try: encoded[name] = encode_for(x, vocab, length)
+        except Exception as e: out[name] = {"error": f"predicting failed: {error_text(e)}"}
+    if not encoded: return out
+    sizes = [len(sets[n][1]) for n in encoded]
+    try:
+        p = np.asarray(model.predict(np.concatenate([xm for xm, _ in encoded.values()]), batch_size=256, verbose=0))
+        if len(p) != sum(sizes): raise ValueError(f"{len(p)} predictions for {sum(sizes)} reviews")
+    except Exception as e: return {**out, **{n: {"error": f"predicting failed: {error_text(e)}"} for n in encoded}}
+    start = 0
+    for (name, (_, mapped)), n in zip(encoded.items(), sizes):
+        pn, y, start = p[start:start + n], np.asarray(sets[name][1]), start + n
+        try:
+            labels = predicted_labels(pn)
+            res = {"accuracy": round(float(np.mean(labels == y)), 6), "confusion": _confusion(y, labels), "mapped": mapped, "n": n}
+            if name in keep_proba: res["proba"] = [round(float(v), 5) for v in positive_proba(pn)]
+            out[name] = res
+        except Exception as e: out[name] = {"error": f"predicting failed: {error_text(e)}"}
+    return {n: out[n] for n in sets}
+
 def measure_model(path:str|Path, # a model.keras
                   sets:dict, # name -> (reviews, labels) from `read_eval`
                   maxlen:int, # MAXLEN
@@ -93,7 +117,7 @@ def measure_model(path:str|Path, # a model.keras
                  ) -> dict:
     "`{info, vocab, input_length, sets: {name: {accuracy, confusion, mapped[, proba]}}}` or `{error}`; never raises."
     from imdb_course.anatomy import describe_model
-    from imdb_course.checks import error_text, positive_proba, predicted_labels
+    from imdb_course.checks import error_text
     try:
         import keras
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
@@ -105,18 +129,7 @@ def measure_model(path:str|Path, # a model.keras
     out = {"info": asdict(describe_model(model, loss=loss))}
     try: vocab, length = model_geometry(model, maxlen)
     except Exception as e: return {**out, "error": f"the model's input could not be read: {error_text(e)}"}
-    out.update(vocab=vocab, input_length=length, sets={})
-    for name, (x, y) in sets.items():
-        try:
-            xm, mapped = encode_for(x, vocab, length)
-            p = model.predict(xm, batch_size=256, verbose=0)
-            labels = predicted_labels(p)
-            if len(labels) != len(y): raise ValueError(f"{len(labels)} predictions for {len(y)} reviews")
-            res = {"accuracy": round(float(np.mean(labels == np.asarray(y))), 6), "confusion": _confusion(y, labels),
-                   "mapped": mapped, "n": len(y)}
-            if name in keep_proba: res["proba"] = [round(float(v), 5) for v in positive_proba(p)]
-            out["sets"][name] = res
-        except Exception as e: out["sets"][name] = {"error": f"predicting failed: {error_text(e)}"}
+    out.update(vocab=vocab, input_length=length, sets=_predict_sets(model, sets, vocab, length, keep_proba))
     return out
 
 # %% ../../nbs/09c1_scorer.ipynb #b0d31141
@@ -132,13 +145,40 @@ def run_scoring(job:dict, # {"maxlen", "models": {key: relative path of a model.
         out[key] = measure_model(f, sets, int((job.get("maxlen_of") or {}).get(key, job["maxlen"])))
     return out
 
+def warm_up():
+    "Import what measuring needs and predict once with a tiny model (no student file involved)."
+    import keras, sklearn.metrics
+    import imdb_course.anatomy, imdb_course.checks, imdb_course.data
+    m = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Embedding(8, 2), keras.layers.SimpleRNN(2),
+                          keras.layers.Dense(1, activation="sigmoid")])
+    m.predict(np.zeros((2, 4), "int32"), verbose=0)
+
+def wait_for(path:Path, # the file the grader moves in when the job is ready
+             max_wait:float, # seconds; then give up (the grader is gone)
+             poll:float=0.02) -> bool:
+    "True once `path` exists, False after `max_wait` seconds or when the process that started this one has gone."
+    end, parent = time.monotonic() + max_wait, os.getppid()
+    while not path.exists():
+        if time.monotonic() > end or os.getppid() != parent: return False
+        time.sleep(poll)
+    return True
+
 def main(argv=None):
-    "`python -m imdb_course.grading.scorer job.json result.json` (inside the sandbox, cwd = the work dir)."
-    job_path, result_path = (argv or sys.argv[1:])[:2]
+    "`python -m imdb_course.grading.scorer [--wait] job.json result.json [max_wait]` (inside the sandbox, cwd = the work dir)."
+    args = list(argv or sys.argv[1:])
+    wait = bool(args) and args[0] == "--wait"
+    if wait: args = args[1:]
+    job_path, result_path = args[:2]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if wait:  # pre-started: the job's memory limit is SCORER_MEMORY_MB too (measure_models writes it)
+        mem = SCORER_MEMORY_MB * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        try: warm_up()
+        except Exception as e: print(f"warm-up failed ({type(e).__name__}: {e}); measuring anyway", file=sys.stderr)
+        if not wait_for(Path(job_path), float(args[2]) if len(args) > 2 else SCORER_TIMEOUT): sys.exit(3)
     job = json.loads(Path(job_path).read_text())
     mem = int(job.get("memory_mb") or SCORER_MEMORY_MB) * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     t0 = time.monotonic()
     res = run_scoring(job, Path(job_path).resolve().parent)
     Path(result_path).write_text(json.dumps({"models": res, "seconds": round(time.monotonic() - t0, 3)}))
@@ -150,6 +190,71 @@ if __name__ == "__main__": main()
 class ScorerError(RuntimeError):
     "The scorer process failed as a whole (timeout, crash): the grader records it instead of scoring."
 
+def _stage(work:Path, models:dict, sets:dict, maxlen:int, maxlens:dict|None) -> dict:
+    "Copy the model files (regular files only) and the reviews into `work`; the job (not yet written)."
+    import shutil
+    (work/"models").mkdir(parents=True, exist_ok=True)
+    job = {"maxlen": int(maxlen), "models": {}, "memory_mb": SCORER_MEMORY_MB,
+           "maxlen_of": {k: int(v) for k, v in (maxlens or {}).items()}}
+    for i, (key, path) in enumerate(models.items()):
+        p = Path(path)
+        if p.is_file() and not p.is_symlink():
+            shutil.copyfile(p, work/"models"/f"{i}.keras"); job["models"][key] = f"models/{i}.keras"
+        else: job["models"][key] = f"models/{i}.missing"
+    write_eval(work/EVAL_FILE, sets)
+    return job
+
+def _result(work:Path, returncode, stderr:str) -> dict:
+    result = work/RESULT_FILE
+    if returncode != 0 or not result.is_file():
+        raise ScorerError(f"the scorer process failed (exit {returncode}): {(stderr or '').strip()[-400:]}")
+    return json.loads(result.read_text())["models"]
+
+class ScorerProcess:
+    "A scorer started ahead in a fresh sandbox (or plain child process): it imports Keras and waits for one job."
+    def __init__(self, iso=None, # `Isolation` (None or not isolated: a plain child process)
+                 env:dict|None=None, # extra environment (KERAS_BACKEND, thread limits)
+                 max_wait:float=3600, # seconds it waits for its job before exiting by itself
+                ):
+        from imdb_course.grading.isolation import bwrap_argv, prepare_work_dir, sandbox_env
+        self.dir = Path(tempfile.mkdtemp(prefix="imdb-scorer-"))
+        self.work, self.iso, self.lock, self.slot, self.started = self.dir/"work", iso, None, 0, time.monotonic()
+        self.work.mkdir()
+        cmd = [sys.executable, "-m", "imdb_course.grading.scorer", "--wait", JOB_FILE, RESULT_FILE, str(int(max_wait))]
+        self.log = open(self.dir/"scorer.log", "w+b")  # outside the work dir: the scorer cannot read or fake it
+        if iso is not None and iso.isolated:
+            from imdb_course.grading.sandbox import acquire_slot
+            self.slot, self.lock = acquire_slot()
+            prepare_work_dir(self.work, iso, self.slot)
+            argv, e, cwd = bwrap_argv(iso, self.work, cmd, slot=self.slot), sandbox_env(env), None
+        else: argv, e, cwd = cmd, sandbox_env({**(env or {}), "HOME": str(self.work)}), self.work
+        self.proc = subprocess.Popen(argv, cwd=cwd, env=e, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def measure(self, models:dict, sets:dict, maxlen:int, maxlens:dict|None=None, timeout:float=SCORER_TIMEOUT) -> dict:
+        "Hand the job over and wait: like `measure_models`; the process ends (and `close` cleans up) either way."
+        from imdb_course.grading.isolation import prepare_work_dir
+        try:
+            job = _stage(self.work, models, sets, maxlen, maxlens)
+            if self.iso is not None and self.iso.isolated: prepare_work_dir(self.work, self.iso, self.slot)
+            tmp = self.work/(JOB_FILE + ".part")
+            tmp.write_text(json.dumps(job)); os.replace(tmp, self.work/JOB_FILE)  # moved in whole: never read half-written
+            try: self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise ScorerError(f"measuring the handed-in models took over {timeout:.0f} s") from None
+            self.log.seek(0)
+            return _result(self.work, self.proc.returncode, self.log.read().decode(errors="replace"))
+        finally: self.close()
+
+    def close(self):
+        "Kill the process if it still runs, free its worker slot, delete its folder."
+        import shutil
+        if self.proc.poll() is None:
+            self.proc.kill(); self.proc.wait()
+        if self.lock is not None: self.lock.close(); self.lock = None
+        if not self.log.closed: self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
 def measure_models(models:dict, # key -> path of a model.keras (the submission's artifacts, on the host)
                    sets:dict, # name -> (reviews, labels) the grader holds
                    maxlen:int, # MAXLEN
@@ -158,21 +263,17 @@ def measure_models(models:dict, # key -> path of a model.keras (the submission's
                    slot:int|None=None, # worker slot (uid inside the sandbox); None: take a free one
                    env:dict|None=None, # extra environment (KERAS_BACKEND, thread limits)
                    maxlens:dict|None=None, # key -> input length for that model (a maxlen sweep's rows), else maxlen
+                   scorer:ScorerProcess|None=None, # a pre-started scorer to use (closed afterwards); None: start one now
                   ) -> dict:
     "key -> `{info, vocab, input_length, sets}` or `{error}`, measured in a separate (sandboxed) process."
     from imdb_course.grading.isolation import run_isolated, sandbox_env
-    import shutil
-    if not models: return {}
+    if not models:
+        if scorer is not None: scorer.close()
+        return {}
+    if scorer is not None: return scorer.measure(models, sets, maxlen, maxlens, timeout)
     with tempfile.TemporaryDirectory(prefix="imdb-scorer-") as d:
-        work = Path(d)/"work"; (work/"models").mkdir(parents=True)
-        job = {"maxlen": int(maxlen), "models": {}, "memory_mb": SCORER_MEMORY_MB,
-               "maxlen_of": {k: int(v) for k, v in (maxlens or {}).items()}}
-        for i, (key, path) in enumerate(models.items()):
-            p = Path(path)
-            if p.is_file() and not p.is_symlink():
-                shutil.copyfile(p, work/"models"/f"{i}.keras"); job["models"][key] = f"models/{i}.keras"
-            else: job["models"][key] = f"models/{i}.missing"
-        write_eval(work/EVAL_FILE, sets)
+        work = Path(d)/"work"
+        job = _stage(work, models, sets, maxlen, maxlens)
         (work/JOB_FILE).write_text(json.dumps(job))
         cmd = [sys.executable, "-m", "imdb_course.grading.scorer", JOB_FILE, RESULT_FILE]
         try:
@@ -187,7 +288,4 @@ def measure_models(models:dict, # key -> path of a model.keras (the submission's
                                    text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise ScorerError(f"measuring the handed-in models took over {timeout:.0f} s") from None
-        result = work/RESULT_FILE
-        if r.returncode != 0 or not result.is_file():
-            raise ScorerError(f"the scorer process failed (exit {r.returncode}): {(r.stderr or '').strip()[-400:]}")
-        return json.loads(result.read_text())["models"]
+        return _result(work, r.returncode, r.stderr)
