@@ -515,6 +515,23 @@ def _import_grader():
 def _isolation_text(ctx) -> str:
     return "bwrap" if ctx.iso is not None and ctx.iso.isolated else f"graded without isolation: {ctx.iso.reason if ctx.iso else 'none'}"
 
+def _check_pool_args(scheduler, worker_data):
+    "Said before anything runs: a missing Dask, or worker data without a Dask scheduler."
+    if scheduler: dask_distributed()
+    if worker_data and not scheduler: raise GradeError("worker_data (--worker-data) is for Dask workers: add --scheduler ADDRESS, or drop it")
+
+def _recorder(gb, run_id:int, fingerprint:str, times:dict, graded:list, bar):
+    "`on_result(r)`: stamp the submission time, check the grader's own package is unchanged, record `r` in the gradebook."
+    def on_result(r):
+        r.submitted_at, r.submitted_from = times.get(r.student, (None, None))
+        try: check_fingerprint(fingerprint)
+        except IntegrityError as e:
+            r.status, r.message = "grader_error", str(e); r.codes.append("grader-integrity")
+            gb.record(r, run_id); graded.append(r.student); raise
+        gb.record(r, run_id); graded.append(r.student); bar.update(1)
+        bar.set_postfix_str(f"{r.student}: {r.total:g}/{r.max_total:g} {r.status}")
+    return on_result
+
 def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipynb` or `alice/anything.ipynb`)
                  assignment:str, # assignment name; its solution is `<solutions_dir>/<assignment>.ipynb`
                  out:str|Path|None=None, # output folder: gradebook.sqlite, executed notebooks, feedback (default grading/)
@@ -536,8 +553,7 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
     from imdb_course.gradebook import Gradebook, scores_frame
     from imdb_course.reports import write_reports
     s = as_settings(settings)
-    if scheduler: dask_distributed()  # before anything runs: a missing Dask is said at once
-    if worker_data and not scheduler: raise GradeError("worker_data (--worker-data) is for Dask workers: add --scheduler ADDRESS, or drop it")
+    _check_pool_args(scheduler, worker_data)
     subs = find_submissions(submissions)
     times = submission_times(subs, manifest)
     root = Path(submissions).resolve()
@@ -560,14 +576,7 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
                 ctx.reference = _reference(ctx, solution, scheduler)
                 check_fingerprint(fingerprint)
                 bar = tqdm(total=len(todo), desc=f"grading {ctx.assignment}", unit="nb", disable=not progress)
-                def on_result(r):
-                    r.submitted_at, r.submitted_from = times.get(r.student, (None, None))
-                    try: check_fingerprint(fingerprint)
-                    except IntegrityError as e:
-                        r.status, r.message = "grader_error", str(e); r.codes.append("grader-integrity")
-                        gb.record(r, run_id); graded.append(r.student); raise
-                    gb.record(r, run_id); graded.append(r.student); bar.update(1)
-                    bar.set_postfix_str(f"{r.student}: {r.total:g}/{r.max_total:g} {r.status}")
+                on_result = _recorder(gb, run_id, fingerprint, times, graded, bar)
                 try: _run_pool(ctx, todo, workers, on_result, scheduler, worker_data)
                 finally: bar.close()
         except IntegrityError:

@@ -257,6 +257,54 @@ def prepare_run(limits:Limits=Limits(), # limits of the notebook it will run (me
     except BaseException: shutil.rmtree(root, ignore_errors=True); raise
     return PreparedRun(root, work, job, marker, run_key(limits, iso, read_only, cache), proc, slot, lock, tuple(places), time.monotonic())
 
+def _check_prepared(prepared, work:Path, limits, iso, read_only, cache):
+    "A pre-started run may serve only the notebook it was prepared for, while it is still waiting."
+    if prepared is not None and (prepared.key != run_key(limits, iso, read_only, cache) or prepared.work.resolve() != work
+                                 or prepared.proc is None or prepared.proc.poll() is not None):
+        raise GradeError("this pre-started run was started for other limits, mounts or another work dir (or has ended); "
+                         "use it for the notebook it was prepared for, or discard it")
+
+def _start_run(prepared, spec:dict, work:Path, job:Path, marker:str, limits, iso, read_only, cache) -> tuple:
+    "`(proc, lock, writable, readable, scratch)`: the job handed to the pre-started runner, or a runner launched for it."
+    if prepared:
+        proc, lock, (writable, readable, scratch) = prepared.proc, prepared.lock, prepared.places
+        prepared.lock = None  # released by the caller, like a fresh run's
+        if iso is not None and iso.isolated: prepare_work_dir(work, iso, prepared.slot)  # the uid inside must read the new copy
+        part = job/"job.json.part"
+        part.write_text(json.dumps(spec, default=str)); os.replace(part, job/"job.json")  # the waiting runner sees it whole
+        return proc, lock, writable, readable, scratch
+    (job/"job.json").write_text(json.dumps(spec, default=str))
+    tr = (lambda v: _inside(v, work, job)) if iso is not None and iso.isolated else (lambda v: v)
+    proc, slot, lock, writable, readable, scratch = _launch(work, job, [tr(str(job/"job.json"))], marker, limits, iso,
+                                                            read_only, cache)
+    return proc, lock, writable, readable, scratch
+
+def _wait_run(proc, marker:str, limits, lock) -> tuple:
+    "`(timed_out, seconds)`: wait for the run up to the notebook timeout, then kill whatever is left of it."
+    t0, timed_out = time.monotonic(), False
+    try:
+        try: proc.wait(timeout=limits.notebook_timeout)
+        except subprocess.TimeoutExpired: timed_out = True
+        finally: kill_run(proc.pid, marker)  # killing bwrap ends its PID namespace; also reaps daemons left behind
+        proc.wait()
+        return timed_out, time.monotonic() - t0
+    finally:
+        if lock: lock.close()
+
+def _read_outcome(ex:Execution, result:Path, job:Path, proc, limits):
+    "Fill `ex` from the runner's result.json, or explain why there is none."
+    try: res = json.loads(result.read_text())
+    except (OSError, ValueError):
+        sig = -proc.returncode if proc.returncode and proc.returncode < 0 else None
+        ex.status = "failed"
+        ex.message = (f"the papermill process ended without a result (exit code {proc.returncode}"
+                      + (f", signal {sig}" if sig else "") + "); it may have run out of memory storing the outputs")
+        ex.detail = "\n".join(_read_lines(job/"runner.log", 10_000)[-15:])
+        return
+    ex.status, ex.message, ex.detail = res["status"], res.get("message", ""), res.get("traceback", "")
+    ex.leftover = list(res.get("leftover", []))
+    if ex.status == "cell_timeout": ex.message = f"a cell ran longer than {limits.cell_timeout} s and was stopped"
+
 def run_notebook(nb_path:str|Path, # notebook to execute (a copy inside `work`)
                  work:str|Path, # its working directory (cwd, HOME, TMPDIR); `prepared.work` when `prepared` is given
                  params:dict, # papermill parameters (host paths under `work` are translated for the sandbox)
@@ -269,17 +317,13 @@ def run_notebook(nb_path:str|Path, # notebook to execute (a copy inside `work`)
                 ) -> Execution:
     "Execute a notebook with papermill in a killable child process with resource limits, inside bubblewrap when `iso` is; never raises for the notebook's faults."
     work = Path(work).resolve()
-    if prepared is not None and (prepared.key != run_key(limits, iso, read_only, cache) or prepared.work.resolve() != work
-                                 or prepared.proc is None or prepared.proc.poll() is not None):
-        raise GradeError("this pre-started run was started for other limits, mounts or another work dir (or has ended); "
-                         "use it for the notebook it was prepared for, or discard it")
+    _check_prepared(prepared, work, limits, iso, read_only, cache)
     isolated = iso is not None and iso.isolated
     job = prepared.job if prepared else _job_dir(work)
     executed = Path(executed) if executed else job/"executed.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     if executed.exists(): executed.unlink()
-    out_nb = job/"executed.ipynb" if isolated else executed
-    result = job/"result.json"
+    out_nb, result = (job/"executed.ipynb" if isolated else executed), job/"result.json"
     if result.exists(): result.unlink()
     marker = prepared.marker if prepared else uuid.uuid4().hex
     tr = (lambda v: _inside(v, work, job)) if isolated else (lambda v: v)
@@ -288,48 +332,18 @@ def run_notebook(nb_path:str|Path, # notebook to execute (a copy inside `work`)
             "cell_timeout": limits.cell_timeout, "start_timeout": min(120, limits.notebook_timeout),
             "memory_mb": limits.memory_mb, "fsize_mb": FSIZE_LIMIT_MB, "result": tr(str(result)),
             "deadline": limits.notebook_timeout + 30, "marker": marker, "marker_env": JOB_ENV, "isolated": isolated}
-    t0 = time.monotonic()
-    if prepared:
-        proc, slot, lock, (writable, readable, scratch) = prepared.proc, prepared.slot, prepared.lock, prepared.places
-        prepared.lock = None  # released below, like a fresh run's
-        if isolated: prepare_work_dir(work, iso, slot)  # the notebook copy is new: the uid inside must read it
-        part = job/"job.json.part"
-        part.write_text(json.dumps(spec, default=str)); os.replace(part, job/"job.json")  # the waiting runner sees it whole
-    else:
-        (job/"job.json").write_text(json.dumps(spec, default=str))
-        proc, slot, lock, writable, readable, scratch = _launch(work, job, [tr(str(job/"job.json"))], marker, limits, iso,
-                                                                read_only, cache)
-    try:
-        timed_out = False
-        try: proc.wait(timeout=limits.notebook_timeout)
-        except subprocess.TimeoutExpired: timed_out = True
-        finally: kill_run(proc.pid, marker)  # killing bwrap ends its PID namespace; also reaps daemons left behind
-        proc.wait()
-        seconds = time.monotonic() - t0
-    finally:
-        if lock: lock.close()
+    proc, lock, writable, readable, scratch = _start_run(prepared, spec, work, job, marker, limits, iso, read_only, cache)
+    timed_out, seconds = _wait_run(proc, marker, limits, lock)
     if isolated and out_nb.is_file(): shutil.move(str(out_nb), executed)
     ex = Execution(status="ok", executed=executed if executed.is_file() else None, seconds=seconds, marker=marker,
                    places=tuple(os.path.join(p, "") for p in writable + scratch),
                    readable=tuple(os.path.join(p, "") for p in readable),
                    isolation="bwrap" if isolated else f"none: {iso.reason if iso else 'no isolation requested'}")
     _parse_audit(ex, _read_lines(job/"audit.log", 2000))
-    if timed_out:
-        ex.status, ex.message = "timeout", f"the notebook was still running after {limits.notebook_timeout} s and was killed"
-        return ex
-    try: res = json.loads(result.read_text())
-    except (OSError, ValueError):
-        tail = "\n".join(_read_lines(job/"runner.log", 10_000)[-15:])
-        sig = -proc.returncode if proc.returncode and proc.returncode < 0 else None
-        ex.status = "failed"
-        ex.message = (f"the papermill process ended without a result (exit code {proc.returncode}"
-                      + (f", signal {sig}" if sig else "") + "); it may have run out of memory storing the outputs")
-        ex.detail = tail
-        return ex
-    ex.status, ex.message, ex.detail = res["status"], res.get("message", ""), res.get("traceback", "")
-    ex.leftover = list(res.get("leftover", []))
-    if ex.status == "cell_timeout": ex.message = f"a cell ran longer than {limits.cell_timeout} s and was stopped"
+    if timed_out: ex.status, ex.message = "timeout", f"the notebook was still running after {limits.notebook_timeout} s and was killed"
+    else: _read_outcome(ex, result, job, proc, limits)
     return ex
+
 
 # %% ../../nbs/09b_sandbox.ipynb #8377a1d7
 def run_copy(notebook:str|Path, # notebook to execute; never modified
