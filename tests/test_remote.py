@@ -47,8 +47,13 @@ def worker_argv(address:str, hidden:list, nworkers:int=2) -> list:
     "A `dask worker` inside bubblewrap: the whole machine read-only, but a private /tmp and `hidden` folders empty."
     args = [BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp",
             "--die-with-parent", "--unshare-pid"]
+    # what a worker machine has installed: the Python environment and this imdb_course (CI keeps both under /tmp)
+    for keep in sorted({str(Path(sys.prefix).resolve()), str(Path(sys.base_prefix).resolve()), str(ROOT)}):
+        if keep.startswith("/tmp/"): args += ["--ro-bind", keep, keep]
     for h in hidden:
-        if not str(Path(h).resolve()).startswith("/tmp/"): args += ["--tmpfs", str(Path(h).resolve())]
+        h = str(Path(h).resolve())
+        if not h.startswith("/tmp/") or any(h.startswith(k + "/") for k in (str(ROOT), str(Path(sys.prefix).resolve()))):
+            args += ["--tmpfs", h]
     args += ["--dir", "/tmp/worker-cwd", "--chdir", "/tmp/worker-cwd", "--"]
     return args + [str(DASK), "worker", address, "--nworkers", str(nworkers), "--nthreads", "1", "--no-dashboard",
                    "--memory-limit", "0", "--local-directory", "/tmp/worker-cwd/dask", "--death-timeout", "60"]
