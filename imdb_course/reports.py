@@ -14,7 +14,7 @@ import pandas as pd
 import imdb_course
 from .late import apply_late
 from .gradebook import DB_NAME, INFO_COLUMNS, Gradebook, add_manual, error_codes, scores_frame
-from .result import GradeResult
+from .result import OK_MESSAGE, GradeResult
 from .checks import REVIEW_CODES
 
 # %% auto #0
@@ -113,7 +113,8 @@ def feedback_html(result:GradeResult, # one grading result
     curves = [(q, Markup(history_img(s["history"], q))) for q, s in r.questions.items()
               if s.get("history") and Path(s["history"]).is_file()]
     return _render("report_feedback.html", r=r, executed=executed, params=params, problems=problems, questions=questions,
-                   curves=curves, sha256=str(r.sha256)[:12], by_hand=sum(q["hand"] for q in questions))
+                   curves=curves, sha256=str(r.sha256)[:12], by_hand=sum(q["hand"] for q in questions),
+                   run_message="" if r.message == OK_MESSAGE else r.message)  # "ok" already says it
 
 def write_feedback(result:GradeResult, path:str|Path) -> Path:
     "Write the feedback page of one submission."
@@ -143,6 +144,12 @@ def mistakes(results:list[GradeResult]) -> pd.DataFrame:
             for c, n in count.most_common()]
     return pd.DataFrame(rows, columns=["code", "students", "question", "example", "hint"])
 
+def _question_row(points:pd.Series, q:str, max_points) -> dict:
+    "A row of the summary's per-question table; a written question nobody has graded yet says so instead of 0 / 0."
+    if points.isna().all(): return {"name": q, "mean": None, "max_points": None, "full": "graded by hand, pending"}
+    return {"name": q, "mean": round(float(points.fillna(0).mean()), 2), "max_points": max_points,
+            "full": int((points == max_points).sum())}
+
 def summary_html(results:list[GradeResult], # results of one assignment
                  base:str|Path|None=None, # folder the page is written to (links to feedback pages are relative to it)
                 ) -> str:
@@ -170,8 +177,7 @@ def summary_html(results:list[GradeResult], # results of one assignment
             students.append({"name": r.student, "link": Path(fb).as_posix() if fb else "", "total": r.total,
                              "max_total": r.max_total, "status": r.status, "message": str(r.message)[:300]})
         ctx.update(histogram=Markup(fig_png(fig)), students=students, mistakes=mistakes(results).to_dict("records"),
-                   questions=[{"name": q, "mean": round(float(df[q].fillna(0).mean()), 2), "max_points": maxp[q],
-                               "full": int((df[q] == maxp[q]).sum())} for q in qs],
+                   questions=[_question_row(df[q], q, maxp[q]) for q in qs],
                    runs=list(df.status.value_counts().items()))
     return _render("report_summary.html", **ctx)
 

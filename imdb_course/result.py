@@ -13,10 +13,12 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['REQUIRED', 'NOTEBOOK_MISTAKES', 'RESULT_JSON', 'GradeResult', 'as_result', 'add_totals', 'save_result', 'load_result']
+__all__ = ['REQUIRED', 'OK_MESSAGE', 'NOTEBOOK_MISTAKES', 'RESULT_JSON', 'GradeResult', 'as_result', 'add_totals', 'save_result',
+           'load_result']
 
 # %% ../nbs/08a_result.ipynb #fc9ca016
 REQUIRED = ("assignment", "student", "file")  # a result names its assignment, student and notebook
+OK_MESSAGE = "ran to the end without errors"  # the message of a run that raised nothing
 NOTEBOOK_MISTAKES = ("missing-parameters-cell", "hardcoded-parameter")  # findings of the inspection that are the student's mistakes
 
 @dataclass

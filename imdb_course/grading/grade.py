@@ -19,7 +19,7 @@ import psutil
 import imdb_course
 from ..config import ASSIGNMENT_KEYS, Settings, SettingsError, load_settings
 from ..gradebook import utc_now
-from ..result import NOTEBOOK_MISTAKES, GradeResult, add_totals, save_result
+from ..result import NOTEBOOK_MISTAKES, OK_MESSAGE, GradeResult, add_totals, save_result
 from .inspect import *
 from .sandbox import *
 from .executed import *
@@ -219,7 +219,7 @@ def _record_execution(record:GradeResult, ex:Execution, nb, ctx:GradingContext) 
             record.status = "errors"
             record.message = str(errors[0]) + (f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else "")
             if errors[0].ename == "MemoryError": record.message += f" — memory is limited to {ctx.limits.memory_mb} MiB"
-        else: record.status, record.message = "ok", "ran to the end without errors"
+        else: record.status, record.message = "ok", OK_MESSAGE
     else:
         stopped = _explain_stop(record, ex, nb, ctx)
         record.codes.append(ex.status.replace("_", "-"))
