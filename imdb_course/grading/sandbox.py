@@ -150,6 +150,10 @@ def _inside(value, work:Path, job:Path):
             if value == host or value.startswith(host + os.sep): return mount + value[len(host):]
     return value
 
+def _as_seen(work:Path, job:Path, isolated:bool):
+    "The path translation for a run: `_inside` when it is sandboxed, else paths stay as they are."
+    return (lambda v: _inside(v, work, job)) if isolated else (lambda v: v)
+
 def _parse_audit(ex:Execution, lines:list):
     "Sort the witness's records into the execution's fields."
     for l in lines:
@@ -247,8 +251,7 @@ def prepare_run(limits:Limits=Limits(), # limits of the notebook it will run (me
     root = Path(tempfile.mkdtemp(prefix="imdb-grade-next-"))
     work = root/"work"; work.mkdir()
     job = _job_dir(work, prestart=True)
-    isolated = iso is not None and iso.isolated
-    tr = (lambda v: _inside(v, work, job)) if isolated else (lambda v: v)
+    tr = _as_seen(work, job, iso is not None and iso.isolated)
     (job/"start.json").write_text(json.dumps({"memory_mb": limits.memory_mb, "fsize_mb": FSIZE_LIMIT_MB, "max_wait": PRESTART_MAX_WAIT,
                                               "kernel": KERNEL_NAME, "cwd": tr(str(work)), "start_timeout": min(120, limits.notebook_timeout),
                                               "ready": tr(str(job/"ready.json")), "job": tr(str(job/"job.json"))}))
@@ -264,7 +267,7 @@ def _check_prepared(prepared, work:Path, limits, iso, read_only, cache):
         raise GradeError("this pre-started run was started for other limits, mounts or another work dir (or has ended); "
                          "use it for the notebook it was prepared for, or discard it")
 
-def _start_run(prepared, spec:dict, work:Path, job:Path, marker:str, limits, iso, read_only, cache) -> tuple:
+def _start_run(prepared, spec:dict, work:Path, job:Path, tr, marker:str, limits, iso, read_only, cache) -> tuple:
     "`(proc, lock, writable, readable, scratch)`: the job handed to the pre-started runner, or a runner launched for it."
     if prepared:
         proc, lock, (writable, readable, scratch) = prepared.proc, prepared.lock, prepared.places
@@ -274,7 +277,6 @@ def _start_run(prepared, spec:dict, work:Path, job:Path, marker:str, limits, iso
         part.write_text(json.dumps(spec, default=str)); os.replace(part, job/"job.json")  # the waiting runner sees it whole
         return proc, lock, writable, readable, scratch
     (job/"job.json").write_text(json.dumps(spec, default=str))
-    tr = (lambda v: _inside(v, work, job)) if iso is not None and iso.isolated else (lambda v: v)
     proc, slot, lock, writable, readable, scratch = _launch(work, job, [tr(str(job/"job.json"))], marker, limits, iso,
                                                             read_only, cache)
     return proc, lock, writable, readable, scratch
@@ -326,13 +328,13 @@ def run_notebook(nb_path:str|Path, # notebook to execute (a copy inside `work`)
     out_nb, result = (job/"executed.ipynb" if isolated else executed), job/"result.json"
     if result.exists(): result.unlink()
     marker = prepared.marker if prepared else uuid.uuid4().hex
-    tr = (lambda v: _inside(v, work, job)) if isolated else (lambda v: v)
+    tr = _as_seen(work, job, isolated)
     spec = {"input": tr(str(Path(nb_path).resolve())), "output": tr(str(out_nb.resolve())),
             "parameters": {k: tr(v) for k, v in params.items()}, "kernel": KERNEL_NAME, "cwd": tr(str(work)),
             "cell_timeout": limits.cell_timeout, "start_timeout": min(120, limits.notebook_timeout),
             "memory_mb": limits.memory_mb, "fsize_mb": FSIZE_LIMIT_MB, "result": tr(str(result)),
             "deadline": limits.notebook_timeout + 30, "marker": marker, "marker_env": JOB_ENV, "isolated": isolated}
-    proc, lock, writable, readable, scratch = _start_run(prepared, spec, work, job, marker, limits, iso, read_only, cache)
+    proc, lock, writable, readable, scratch = _start_run(prepared, spec, work, job, tr, marker, limits, iso, read_only, cache)
     timed_out, seconds = _wait_run(proc, marker, limits, lock)
     if isolated and out_nb.is_file(): shutil.move(str(out_nb), executed)
     ex = Execution(status="ok", executed=executed if executed.is_file() else None, seconds=seconds, marker=marker,
