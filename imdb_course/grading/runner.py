@@ -114,7 +114,9 @@ def serve(start_path:str): # start.json written by `grading.sandbox.prepare_run`
     set_limits(start["memory_mb"], start["fsize_mb"])
     waiting = start_deadline(start["max_wait"])
     t0, km, why = time.monotonic(), None, ""
-    try: km = start_kernel(start["kernel"], start["cwd"], start["start_timeout"])
+    try:
+        km = start_kernel(start["kernel"], start["cwd"], start["start_timeout"])
+        import papermill  # imported ahead too, like the kernel's Keras
     except BaseException as e: why = f"{type(e).__name__}: {e}"[:500]  # the job then starts its own kernel
     Path(start["ready"]).write_text(json.dumps({"seconds": round(time.monotonic() - t0, 3), "error": why}))
     job_path, parent = Path(start["job"]), os.getppid()

@@ -181,7 +181,10 @@ def main(argv=None):
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
     t0 = time.monotonic()
     res = run_scoring(job, Path(job_path).resolve().parent)
-    Path(result_path).write_text(json.dumps({"models": res, "seconds": round(time.monotonic() - t0, 3)}))
+    part = Path(result_path + ".part")
+    part.write_text(json.dumps({"models": res, "seconds": round(time.monotonic() - t0, 3)})); os.replace(part, result_path)
+    sys.stdout.flush(); sys.stderr.flush()
+    os._exit(0)  # the result is written: skip TensorFlow's teardown at exit (~0.7 s per submission)
 
 # %% ../../nbs/09c1_scorer.ipynb #1a7bbf4e
 if __name__ == "__main__": main()
