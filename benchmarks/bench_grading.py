@@ -59,6 +59,7 @@ def main(argv=None):
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     p.add_argument("--modes", nargs="+", default=["after"], choices=["before", "after"],
                    help="before: prestart=False (today's path); after: prestart=True")
+    p.add_argument("--warmup-submission", action="store_true", help="warm up by grading one submission too, not only the reference run")
     p.add_argument("--keep", default=None, help="keep the grading output here (default: a temp dir, deleted)")
     args = p.parse_args(argv)
     kw = dict(solutions_dir=str(ROOT/"solutions"), settings=str(ROOT/"settings.ini"))  # run_all.sh runs from benchmarks/
@@ -68,7 +69,7 @@ def main(argv=None):
     banner(f"grading throughput ({args.assignment}, {args.n} submissions, workers {args.workers})", args)
 
     import pandas as pd
-    from imdb_course.grading.grade import grade_folder
+    from imdb_course.grading.grade import _reference, grade_folder, grading_context, prepare_data
     from imdb_course.grading.inspect import grading_params
     from imdb_course.grading.sandbox import grading_limits
     solutions = Path(kw.get("solutions_dir", ROOT/"solutions"))
@@ -78,17 +79,23 @@ def main(argv=None):
     print(f"# injected parameters: {params}; kernel threads per notebook: {limits.kernel_threads}", flush=True)
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="imdb-bench-grading-"))
     try:
-        subs, warm = tmp/"submissions", tmp/"warmup"
-        subs.mkdir(parents=True, exist_ok=True); warm.mkdir(exist_ok=True)
+        subs = tmp/"submissions"
+        subs.mkdir(parents=True, exist_ok=True)
         students = [f"student{i + 1:02d}" for i in range(args.n)]
         for s in students: shutil.copy(solution, subs/f"{s}.ipynb")
-        shutil.copy(solution, warm/"warmup.ipynb")
         out = tmp/"out"
-        # warm-up: computes (and caches) the reference run of the solution, and warms the OS file cache
+        # warm-up: the reference run of the solution (cached under out/, as grade_folder does it), which also warms the
+        # data cache and the OS file cache; --warmup-submission grades one submission too (the way before 2026-12-02)
         t0 = time.perf_counter()
-        grade_folder(warm, args.assignment, out=out, workers=1, progress=False, report=False, **kw)
+        if args.warmup_submission:
+            warm = tmp/"warmup"; warm.mkdir(exist_ok=True); shutil.copy(solution, warm/"warmup.ipynb")
+            grade_folder(warm, args.assignment, out=out, workers=1, progress=False, report=False, **kw)
+        else:
+            ctx, _ = grading_context(args.assignment, out, solutions_dir=kw["solutions_dir"], settings=kw["settings"])
+            ctx.out.mkdir(parents=True, exist_ok=True); prepare_data(ctx)
+            _reference(ctx, solution)
         warmup = time.perf_counter() - t0
-        print(f"   warm-up (reference solution run + 1 submission): {warmup:.0f} s", flush=True)
+        print(f"   warm-up (reference solution run{' + 1 submission' if args.warmup_submission else ''}): {warmup:.0f} s", flush=True)
         runs, rows = [], []
         for w in args.workers:
           for mode in args.modes:

@@ -15,7 +15,7 @@ import imdb_course
 
 # %% auto #0
 __all__ = ['SANDBOX_MODES', 'WORK_MOUNT', 'JOB_MOUNT', 'SANDBOX_UID', 'MAX_PROCESSES', 'HOST_FILES', 'SandboxUnavailable',
-           'Isolation', 'probe_bwrap', 'choose_isolation', 'package_dir', 'real_places', 'python_places',
+           'Isolation', 'probe_bwrap', 'choose_isolation', 'package_dir', 'real_places', 'interpreter', 'python_places',
            'runtime_paths', 'bwrap_argv', 'sandbox_env', 'prepare_work_dir', 'run_isolated']
 
 # %% ../../nbs/09s_isolation.ipynb #iso0005
@@ -102,10 +102,14 @@ def _interpreter_path(python:str) -> tuple:
     except (OSError, subprocess.TimeoutExpired): return ()
     return tuple(r.stdout.splitlines()) if r.returncode == 0 else ()
 
+def interpreter() -> str:
+    "This Python as graded processes start it: `sys.executable` absolute, `..` removed (`../.venv/bin/python` would need the folder it was run from inside the sandbox)."
+    return os.path.normpath(os.path.abspath(sys.executable))
+
 def python_places(python:str|None=None, # the interpreter graded code runs (default: this one)
                  ) -> list[Path]:
     "Real (symlink-resolved) places `python` imports from: the executable, the stdlib, the site dirs, their `.pth` entries."
-    python = python or sys.executable
+    python = python or interpreter()
     dirs = [p for p in [*site.getsitepackages(), *_interpreter_path(python)] if p and Path(p).is_absolute()]
     src = package_dir().parent  # a source checkout (editable install) on sys.path: only its package folder goes in
     too_wide = {Path("/"), Path.home().resolve(), *Path.home().resolve().parents, *src.parents}  # never $HOME or above
@@ -167,7 +171,7 @@ def bwrap_argv(iso:Isolation, # from `choose_isolation`; must be isolated
 def sandbox_env(extra:dict|None=None, # variables to add (e.g. the run's marker, thread limits, KERAS_BACKEND)
                ) -> dict:
     "A clean environment for the sandboxed process: nothing of the grader's (tokens, paths) leaks in."
-    env = {"PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+    env = {"PATH": os.pathsep.join([str(Path(interpreter()).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
            "HOME": WORK_MOUNT, "TMPDIR": "/tmp", "LANG": "C.UTF-8", "MPLCONFIGDIR": "/tmp/matplotlib",
            "XDG_CACHE_HOME": "/tmp/cache", "XDG_CONFIG_HOME": "/tmp/config", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
            "JUPYTER_PLATFORM_DIRS": "1", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",

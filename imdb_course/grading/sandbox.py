@@ -20,7 +20,7 @@ import imdb_course
 from ..config import ASSIGNMENT_KEYS, Settings, SettingsError, load_settings
 from .inspect import *
 from .audit import AUDIT_ENV, ALLOWED_ENV, READABLE_ENV, SCRATCH_ENV
-from .isolation import JOB_MOUNT, WORK_MOUNT, Isolation, bwrap_argv, prepare_work_dir, runtime_paths, sandbox_env
+from .isolation import JOB_MOUNT, WORK_MOUNT, Isolation, bwrap_argv, interpreter, prepare_work_dir, runtime_paths, sandbox_env
 
 AUDIT_STARTUP = "from imdb_course.grading.audit import install; install()\n"  # the kernel's IPython startup file
 KERNEL_NAME = "python3"  # the venv's ipykernel
@@ -203,11 +203,11 @@ def _launch(work:Path, job:Path, runner_args:list, marker:str, limits:Limits, is
     try:
         if isolated:
             prepare_work_dir(work, iso, slot); prepare_work_dir(job, iso, slot)
-            argv = bwrap_argv(iso, work, [sys.executable, "-m", "imdb_course.grading.runner", *runner_args],
+            argv = bwrap_argv(iso, work, [interpreter(), "-m", "imdb_course.grading.runner", *runner_args],
                               job=job, read_only=read_only, slot=slot)
             env = _sandbox_kernel_env(marker, limits, readable, cache)
         else:
-            argv = [sys.executable, "-m", "imdb_course.grading.runner", *runner_args]
+            argv = [interpreter(), "-m", "imdb_course.grading.runner", *runner_args]
             env = _kernel_env(work, job, marker, limits)
             env.update({READABLE_ENV: os.pathsep.join(readable), "JUPYTER_RUNTIME_DIR": str(job/"jupyter")})
         with open(job/"runner.log", "wb") as log:
