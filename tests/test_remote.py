@@ -10,6 +10,7 @@ from __future__ import annotations
 import json, os, shutil, socket, subprocess, sys, tempfile, time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from imdb_course.data import SAMPLE_PATH
@@ -24,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 F = ROOT/"tests"/"fixtures"
 SOL, SETTINGS = F/"mini_assignment"/"solutions", F/"mini_assignment"/"settings.ini"
 KW = dict(solutions_dir=SOL, settings=SETTINGS, progress=False)
-CASES = ["correct", "q2_exception", "corrupted_json"]  # ok (trains both questions) / errors in q2 / invalid (no run)
+CASES = ["correct", "q2_exception", "os_exit", "corrupted_json"]  # ok (trains both questions) / errors in q2 / the kernel
+# dies after q1 / invalid (no run): three runs on two worker processes, so one worker runs two (its second pre-started)
 BWRAP, NO_BWRAP = probe_bwrap()
 DASK = Path(sys.executable).parent/"dask"
 pytestmark = pytest.mark.slow  # it trains (1 epoch on 200 reviews, four times)
@@ -153,10 +155,15 @@ def test_remote_grades_equal_local(cluster, client_side, tmp_path):
         hist = r.questions["q1"]["history"]
         assert hist and hist.startswith(str(folder)) and Path(hist).is_file()  # the curves of the feedback page
     assert "/tmp/imdb-remote-" not in json.dumps([r.to_dict() for r in results.values()])  # no worker path left
+    # 3 runs on 2 worker processes: a worker's second notebook ran on the kernel it pre-started during its first
+    assert sum(bool(r.timings.get("prestarted")) for r in results.values()) >= 1, {s: r.timings for s, r in results.items()}
     with distributed.Client(cluster["address"]) as c:  # nothing of the results stayed on the worker
         left = c.run(lambda: [str(p) for p in Path(tempfile.gettempdir()).rglob("*")
                               if p.name in ("gradebook.sqlite", "executed.ipynb", "result.json") or p.name.startswith("imdb-remote-")])
+        spares = c.run(lambda: [" ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"])
+                                if "imdb_course.grading.runner" in (p.info["cmdline"] or []) and "--wait" in (p.info["cmdline"] or [])])
     assert all(v == [] for v in left.values()), left
+    assert all(v == [] for v in spares.values()), spares  # the last pre-started kernels were ended with the run
 
 
 def test_data_not_shipped_fails_with_the_fix(cluster, client_side, tmp_path):

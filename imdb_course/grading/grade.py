@@ -6,7 +6,7 @@ Docs: https://github.com/imdb-course/imdb-course/grade.html.md"""
 
 # %% ../../nbs/09e_grade.ipynb #61a75751
 from __future__ import annotations
-import ast, copy, hashlib, json, os, re, shutil, subprocess, sys, tempfile, textwrap, time, uuid
+import ast, copy, hashlib, json, os, re, shutil, subprocess, sys, tempfile, textwrap, threading, time, uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, asdict
@@ -29,8 +29,8 @@ from ..integrity import IntegrityError, check_fingerprint, package_fingerprint
 from .remote import run_dask
 
 # %% auto #0
-__all__ = ['VIOLATIONS', 'PROCESS_FLOOD', 'NEEDS_DASK', 'GradingContext', 'find_violations', 'grade_one', 'reference_run',
-           'dask_distributed', 'submission_times', 'grading_context', 'prepare_data', 'grade_folder',
+__all__ = ['VIOLATIONS', 'PROCESS_FLOOD', 'NEEDS_DASK', 'GradingContext', 'find_violations', 'discard_spares', 'grade_one',
+           'reference_run', 'dask_distributed', 'submission_times', 'grading_context', 'prepare_data', 'grade_folder',
            'grade_submission']
 
 # %% ../../nbs/09e_grade.ipynb #53e6be67
@@ -249,27 +249,31 @@ def _note_misplaced_artifacts(record:GradeResult, folder:Path, output_dir:Path, 
 
 
 # %% ../../nbs/09e_grade.ipynb #619bdd32
-_SPARE = {}  # this worker's pre-started run for its next submission ("run"), if any
+_SPARES = {}  # this process's pre-started runs for its next submissions: one per grading thread (a Dask worker may have several)
+_EXIT_HOOKS = []  # registered once per process
 
-def _discard_spare():
-    pr = _SPARE.pop("run", None)
-    if pr is not None: pr.discard()
+def discard_spares():
+    "End every pre-started run of this process (a pool worker's exit; the end of a Dask grading run, on every worker)."
+    for thread in list(_SPARES):
+        pr = _SPARES.pop(thread, None)
+        if pr is not None: pr.discard()
 
 def _take_spare(ctx:GradingContext):
-    "The pre-started run if it fits this context (else it is discarded); None when there is none."
-    pr = _SPARE.pop("run", None)
+    "This thread's pre-started run if it fits this context (else it is discarded); None when there is none."
+    pr = _SPARES.pop(threading.get_ident(), None)
     if pr is None: return None
     if pr.key == run_key(ctx.limits, ctx.iso, ctx.read_only, ctx.cache) and pr.proc.poll() is None: return pr
     pr.discard(); return None
 
 def _start_spare(ctx:GradingContext):
-    "Pre-start the next submission's sandbox + kernel (its own fresh work dir; it ends with this worker at the latest)."
-    _discard_spare()
-    if not _SPARE.get("registered"):
+    "Pre-start this thread's next submission's sandbox + kernel (its own fresh work dir; it ends with the process at the latest)."
+    old = _SPARES.pop(threading.get_ident(), None)
+    if old is not None: old.discard()
+    if not _EXIT_HOOKS:
         import atexit, multiprocessing.util
-        atexit.register(_discard_spare); multiprocessing.util.Finalize(None, _discard_spare, exitpriority=10)
-        _SPARE["registered"] = True
-    _SPARE["run"] = prepare_run(ctx.limits, ctx.iso, ctx.read_only, ctx.cache)
+        atexit.register(discard_spares); multiprocessing.util.Finalize(None, discard_spares, exitpriority=10)
+        _EXIT_HOOKS.append(True)
+    _SPARES[threading.get_ident()] = prepare_run(ctx.limits, ctx.iso, ctx.read_only, ctx.cache)
 
 def _run_and_score(ctx:GradingContext, sub:Submission, ins:Inspection, folder:Path, original:bytes, tmp:Path, record:GradeResult,
                    prestart_next:bool=False):
@@ -419,16 +423,16 @@ def _grader_error(ctx:GradingContext, sub:Submission, why:str) -> GradeResult:
     return _finish(record, time.monotonic())
 
 def _grade_prepared(ctx:GradingContext, sub:Submission) -> GradeResult:
-    "On a Dask worker (`grading.remote.grade_task`): its data cache prepared, then `grade_one`."
+    "On a Dask worker (`grading.remote.grade_task`): its data cache prepared, then `grade_one`, pre-starting the thread's next kernel."
     _init_worker(ctx.limits.kernel_threads)
     prepare_data(ctx)
-    return grade_one(ctx, sub)
+    return grade_one(ctx, sub, prestart_next=True)  # the worker cannot know whether another task comes: `discard_spares` ends it
 
 def _run_pool(ctx, subs, workers, on_result, scheduler=None, worker_data=None):
     "Grade `subs` in parallel, calling `on_result(record)` in this process as each one finishes."
     if scheduler:  # no shared file system: tasks carry their inputs, results come back as bytes (grading.remote)
         run_dask(ctx, subs, scheduler, _grade_prepared, on_result, lambda s, why: on_result(_grader_error(ctx, s, why)),
-                 worker_data=worker_data)
+                 worker_data=worker_data, finish=discard_spares)
         return
     pending, tries = list(subs), {s.student: 0 for s in subs}
     while pending:

@@ -290,6 +290,7 @@ def run_dask(ctx, # the client's `GradingContext` (its `reference` set)
              on_error, # called `on_error(sub, why)` for a task that gave no result (a lost task, a worker error)
              worker_data:str|None=None, # the data's path on every worker (None: the client ships the archive once per worker)
              timeout:float=60, # seconds to wait for the scheduler and for the first worker
+             finish=None, # run on every worker at the end, even after an error (`grading.grade.discard_spares`: pre-started kernels)
             ):
     "Grade `subs` on the Dask cluster at `scheduler`; files and the gradebook stay on the client."
     import distributed
@@ -305,11 +306,20 @@ def run_dask(ctx, # the client's `GradingContext` (its `reference` set)
         data = client.scatter(Path(plan.path).read_bytes(), broadcast=True, hash=False) if plan.kind == "ship" else None
         tasks = [make_task(ctx, s, plan, fingerprint) for s in subs]
         futs = client.map(grade_task, tasks, data=data, grade=grade, pure=False)
-        index = {f.key: s for f, s in zip(futs, subs)}
-        for f in distributed.as_completed(futs):
-            s = index[f.key]
-            try: res = f.result()
-            except Exception as e: on_error(s, task_error(e)); continue
-            try: rec = receive_result(res, ctx, s)
-            except Exception as e: on_error(s, f"the client could not store the worker's result: {type(e).__name__}: {e}"); continue
-            on_result(rec)
+        try: _collect(futs, subs, ctx, on_result, on_error)
+        finally:
+            if finish is not None:
+                try: client.run(finish)
+                except Exception as e: print(f"imdb_course: the workers' clean-up failed ({type(e).__name__}: {e})", file=sys.stderr)
+
+def _collect(futs:list, subs:list, ctx, on_result, on_error):
+    "Each finished task's result stored on the client (`receive_result`), or its error, as the tasks finish."
+    import distributed
+    index = {f.key: s for f, s in zip(futs, subs)}
+    for f in distributed.as_completed(futs):
+        s = index[f.key]
+        try: res = f.result()
+        except Exception as e: on_error(s, task_error(e)); continue
+        try: rec = receive_result(res, ctx, s)
+        except Exception as e: on_error(s, f"the client could not store the worker's result: {type(e).__name__}: {e}"); continue
+        on_result(rec)
