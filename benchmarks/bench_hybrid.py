@@ -67,13 +67,8 @@ def rnn_from_best(path, val_y, test_y):
 
 
 def nb_interpolated(m, beta):
-    "A copy of a fitted NBLogistic whose weights are Wang & Manning's interpolation (1 - beta) * mean|w| + beta * w (beta = 1: `m`)."
-    if beta == 1: return m
-    import copy
-    m2 = copy.deepcopy(m)
-    w = m2.lr_.coef_
-    m2.lr_.coef_ = (1 - beta) * np.abs(w).mean() + beta * w
-    return m2
+    "A fitted NBLogistic with Wang & Manning's interpolation `beta` (`NBLogistic.with_beta`; beta = 1: `m`)."
+    return m if beta == 1 else m.with_beta(beta)
 
 
 def main(argv=None):
@@ -135,7 +130,7 @@ def main(argv=None):
             p_nb_val = nb_val[(C, beta)]
             final_nb = nbs[C]
             if args.nb_refit:  # C and beta chosen on validation; then one fit on all training reviews for the test set
-                final_nb = NBLogistic(C=C).fit(fit_t + val_t, np.concatenate([fit_y, val_y]))
+                final_nb = NBLogistic(C=C).fit(fit_t + val_t, np.concatenate([fit_y, val_y]))  # beta applied below
             p_nb_test = nb_interpolated(final_nb, beta).predict_proba(list(tte))[:, 1]
         nb_test_acc = accuracy(p_nb_test, yte)
         print(f"NBSVM: val accuracy by (C, beta) {nb_val_acc}; C={C}, beta={beta}{' refit on all' if args.nb_refit else ''}: "

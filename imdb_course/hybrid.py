@@ -189,8 +189,9 @@ class NBLogistic(ClassifierMixin, BaseEstimator):
                  min_df:int=1, # keep n-grams in at least this many training reviews
                  alpha:float=1.0, # smoothing of the naive-Bayes counts
                  C:float=1.0, # inverse regularization strength of the logistic regression
+                 beta:float=1.0, # Wang & Manning's interpolation: weights (1 - beta)·mean|w| + beta·w (1: plain; they use 0.25)
                 ):
-        self.ngram_range, self.min_df, self.alpha, self.C = ngram_range, min_df, alpha, C
+        self.ngram_range, self.min_df, self.alpha, self.C, self.beta = ngram_range, min_df, alpha, C, beta
 
     def _features(self, texts):
         X = self.counter_.transform(texts)
@@ -213,7 +214,22 @@ class NBLogistic(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         self.lr_ = LogisticRegression(C=self.C, solver="liblinear", max_iter=1000)
         self.lr_.fit(X.astype(np.float32) @ sp.diags(self.r_), y)
+        self.w_ = self.lr_.coef_.copy()  # the regression's own weights, before the interpolation
+        return self._interpolate()
+
+    def _interpolate(self):
+        if not 0 <= self.beta <= 1: raise ValueError(f"beta={self.beta} must be in [0, 1] (1: plain NBSVM, 0.25: Wang & Manning's)")
+        self.lr_.coef_ = (1 - self.beta) * np.abs(self.w_).mean() + self.beta * self.w_
         return self
+
+    def with_beta(self, beta:float, # the new interpolation
+                 ) -> "NBLogistic":
+        "A copy of this fitted model with another `beta` (no refit: the interpolation only changes the weights)."
+        check_is_fitted(self, "w_")
+        import copy
+        m = copy.deepcopy(self)
+        m.beta = beta
+        return m._interpolate()
 
     def predict_proba(self, texts):
         "`(n, 2)` probabilities of negative and positive."
