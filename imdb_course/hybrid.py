@@ -102,7 +102,7 @@ def rnn_predict_proba(model:keras.Model, # a trained model taking (batch, steps)
 
 # %% ../nbs/05a_hybrid.ipynb #c5290ed1
 class EpochPredictions(keras.callbacks.Callback):
-    "After each epoch (and every 1/`per_epoch` epoch after the first one predicted), `rnn_predict_proba` of named review sets; averages of the last snapshots."
+    "`rnn_predict_proba` of named review sets after each epoch (and every 1/`per_epoch` epoch later); averages of the last snapshots."
     def __init__(self, sets:dict, # name -> reviews (id lists or padded array), e.g. {"val": x_val, "test": x_test}
                  from_epoch:int=1, # first epoch (1-based) to predict after; earlier ones cost nothing
                  per_epoch:int=1, # > 1: also predict inside each later epoch, e.g. 2: after 1, 1.5, 2, 2.5 … epochs
