@@ -67,6 +67,10 @@ CANDIDATES.update({
                       dict(lr_schedule=[2e-3, 5e-4, 1.25e-4], snapshots_per_epoch=2)),
     "pbl_sched_1000": (dict(BEST["data"], maxlen=1000), _B, dict(BEST["train"], epochs=3, validation_split=0.1),
                        dict(lr_schedule=[2e-3, 5e-4, 1.25e-4], snapshots_per_epoch=2)),
+    # round 3: the scheduled model stopped after 2 epochs (snapshots 1, 1.5, 2), one member of a seed ensemble
+    # (`--seed 43`; members combined on validation by benchmarks/bench_ensemble.py)
+    "pbl_sched_e2": (BEST["data"], _B, dict(BEST["train"], epochs=2, validation_split=0.1),
+                     dict(lr_schedule=[2e-3, 5e-4], snapshots_per_epoch=2)),
 })
 OPTIONS = {"lr_schedule": "learning rate of each epoch (keras.callbacks.LearningRateScheduler)",
            "snapshots_per_epoch": "> 1: also predict (and keep the weights) inside each epoch after the first",
@@ -154,7 +158,8 @@ def _snapshot_run(model, data, train_kw, opt, name, args, cpu, sched):
     table = {f"{kd}:{labels[i_ - k_ + 1]}-{labels[i_]}": v for (kd, i_, k_), v in choices.items()}
     pred_test = {f"predictions:{labels[i_ - k_ + 1]}-{labels[i_]}": _acc(np.mean(P["test"][i_ - k_ + 1:i_ + 1], axis=0), yte)
                  for (kd, i_, k_) in choices if kd == "predictions"}
-    out = RESULTS/"predictions"/f"best_{name}{'_quick' if args.quick else ''}.npz"
+    seed = f"_s{args.seed}" if args.seed != 42 else ""
+    out = RESULTS/"predictions"/f"best_{name}{seed}{'_quick' if args.quick else ''}.npz"
     out.parent.mkdir(parents=True, exist_ok=True)
     # bench_hybrid --rnn-from reads val/test/epochs/chosen: store the chosen average as the only "epoch"
     np.savez_compressed(out, val=np.array([p_val]), test=np.array([p_test]), epochs=np.array([1]), y_val=y_val,

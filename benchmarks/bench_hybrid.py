@@ -66,6 +66,11 @@ def rnn_from_best(path, val_y, test_y):
     return f["val"][i - k + 1:i + 1].mean(0), f["test"][i - k + 1:i + 1].mean(0), name, run, doc
 
 
+def nb_interpolated(m, beta):
+    "A fitted NBLogistic with Wang & Manning's interpolation `beta` (`NBLogistic.with_beta`; beta = 1: `m`)."
+    return m if beta == 1 else m.with_beta(beta)
+
+
 def main(argv=None):
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--seed", type=int, default=42)
@@ -74,6 +79,13 @@ def main(argv=None):
     p.add_argument("--bigrams", type=int, default=0, help="hashed bigram buckets of the RNN (0: words only)")
     p.add_argument("--rnn-from", default=None, help="a bench_best.py result JSON of a pooled candidate: use its "
                    "validation/test predictions instead of training an RNN here")
+    p.add_argument("--nb-beta", nargs="+", type=float, default=[1.0], help="NBSVM interpolation betas to choose "
+                   "from on validation (Wang & Manning: w = (1 - beta) * mean|w| + beta * w; 1 = plain, their 0.25)")
+    p.add_argument("--nb-refit", action="store_true", help="after choosing C (and beta) on validation, refit NBSVM on "
+                   "all training reviews for the test predictions (the blend is still fit on the 22,500-review fit's "
+                   "validation predictions)")
+    p.add_argument("--nb-cache", default=None, help="an .npz file: NBSVM's validation/test predictions are saved there "
+                   "and reused by later runs with the same NBSVM options (its CPU seconds are the first run's)")
     args = p.parse_args(argv)
     banner("pooled BiGRU + NBSVM hybrid", args)
     import keras, pandas as pd
@@ -95,22 +107,49 @@ def main(argv=None):
     val_x, val_y, val_t = xtr[-n_val:], ytr[-n_val:], list(ttr[-n_val:])
     rows, runs = [], {}
 
-    # NBSVM: C chosen on validation
-    with timer() as t_nb:
-        nbs = {C: NBLogistic(C=C).fit(fit_t, fit_y) for C in C_GRID}
-        nb_val = {C: m.predict_proba(val_t)[:, 1] for C, m in nbs.items()}
-        nb_val_acc = {C: accuracy(v, val_y) for C, v in nb_val.items()}
-        C = max(C_GRID, key=lambda c: nb_val_acc[c])
-        p_nb_val, p_nb_test = nb_val[C], nbs[C].predict_proba(list(tte))[:, 1]
-    nb_test_acc = accuracy(p_nb_test, yte)
-    print(f"NBSVM: val accuracy by C {nb_val_acc}; C={C}: test {nb_test_acc:.4f}; {t_nb['cpu']:.0f} CPU-s "
-          f"(all {len(C_GRID)} fits + predictions), {t_nb['wall']:.0f} s", flush=True)
-    rows.append({"name": f"NBSVM uni+bigrams (C={C})", "val_accuracy": nb_val_acc[C], "val_cv_accuracy": None,
-                 "test_accuracy": nb_test_acc,
-                 "cpu_seconds": t_nb["cpu"], "wall_seconds": t_nb["wall"]})
-    runs["nbsvm"] = {"C_grid": list(C_GRID), "val_accuracy_by_C": {str(k): v for k, v in nb_val_acc.items()},
-                     "C": C, "features": int(len(nbs[C].r_))}
-    del nbs
+    # NBSVM: C (and the interpolation beta) chosen on validation; --nb-cache reuses an earlier run's NBSVM
+    nb_key = json.dumps({"C_grid": list(C_GRID), "beta": list(args.nb_beta), "refit": bool(args.nb_refit),
+                         "quick": bool(args.quick), "n": [len(fit_y), len(val_y), len(yte)]})
+    cache = Path(args.nb_cache) if args.nb_cache else None
+    if cache and cache.exists() and str(np.load(cache)["key"]) == nb_key:
+        z = np.load(cache)
+        p_nb_val, p_nb_test = z["val"], z["test"]
+        nb_row, runs["nbsvm"] = json.loads(str(z["row"])), json.loads(str(z["record"]))
+        nb_row["name"] += " [cached]"
+        rows.append(nb_row)
+        nb_test_acc = nb_row["test_accuracy"]
+        t_nb = {"cpu": nb_row["cpu_seconds"], "wall": nb_row["wall_seconds"]}
+        print(f"NBSVM from {cache}: {nb_row}", flush=True)
+    else:
+        # NBSVM: C (and the interpolation beta) chosen on validation
+        with timer() as t_nb:
+            nbs = {C: NBLogistic(C=C).fit(fit_t, fit_y) for C in C_GRID}
+            nb_val = {(C, b): nb_interpolated(m, b).predict_proba(val_t)[:, 1] for C, m in nbs.items() for b in args.nb_beta}
+            nb_val_acc = {key: accuracy(v, val_y) for key, v in nb_val.items()}
+            C, beta = max(nb_val, key=lambda key: (nb_val_acc[key], key[1]))  # ties: the larger beta (1 = plain)
+            p_nb_val = nb_val[(C, beta)]
+            final_nb = nbs[C]
+            if args.nb_refit:  # C and beta chosen on validation; then one fit on all training reviews for the test set
+                final_nb = NBLogistic(C=C).fit(fit_t + val_t, np.concatenate([fit_y, val_y]))  # beta applied below
+            p_nb_test = nb_interpolated(final_nb, beta).predict_proba(list(tte))[:, 1]
+        nb_test_acc = accuracy(p_nb_test, yte)
+        print(f"NBSVM: val accuracy by (C, beta) {nb_val_acc}; C={C}, beta={beta}{' refit on all' if args.nb_refit else ''}: "
+              f"test {nb_test_acc:.4f}; {t_nb['cpu']:.0f} CPU-s (all {len(C_GRID)} fits{' + the refit' if args.nb_refit else ''}"
+              f" + predictions), {t_nb['wall']:.0f} s", flush=True)
+        nb_label = (f"NBSVM uni+bigrams (C={C}{f', beta={beta}' if beta != 1 else ''}"
+                    f"{', refit on all 25,000' if args.nb_refit else ''})")
+        rows.append({"name": nb_label, "val_accuracy": nb_val_acc[(C, beta)], "val_cv_accuracy": None,
+                     "test_accuracy": nb_test_acc,
+                     "cpu_seconds": t_nb["cpu"], "wall_seconds": t_nb["wall"]})
+        runs["nbsvm"] = {"C_grid": list(C_GRID), "beta_grid": list(args.nb_beta), "refit_on_all": bool(args.nb_refit),
+                         "val_accuracy_by_C_beta": {f"{k[0]}/{k[1]}": v for k, v in nb_val_acc.items()},
+                         "C": C, "beta": beta, "features": int(len(final_nb.r_))}
+        if args.nb_refit or len(args.nb_beta) > 1:  # for the record: the 22,500-review fit's test accuracy, beta = 1
+            runs["nbsvm"]["test_accuracy_fit_22500_beta1"] = accuracy(nbs[C].predict_proba(list(tte))[:, 1], yte)
+        del nbs
+        if cache:
+            np.savez_compressed(cache, key=nb_key, val=p_nb_val, test=p_nb_test, row=json.dumps(rows[-1]),
+                                record=json.dumps(runs["nbsvm"]))
 
     # the recurrent model: trained here, or the predictions of a bench_best.py run
     if args.rnn_from:
@@ -178,7 +217,8 @@ def main(argv=None):
     md = markdown(table, {"val_accuracy": ".2%", "val_cv_accuracy": ".2%", "test_accuracy": ".2%", "cpu_seconds": ".0f", "wall_seconds": ".0f"})
     print("\n" + md)
     save(NAME, args, {"settings": {"seed": args.seed, "val_share": VAL_SHARE, "data": DATA, "rnn": runs["rnn"].get("build"),
-                                   "train": runs["rnn"].get("train"), "C_grid": list(C_GRID), "cv_folds": CV_FOLDS,
+                                   "train": runs["rnn"].get("train"), "C_grid": list(C_GRID), "nb_beta": list(args.nb_beta),
+                                   "nb_refit": bool(args.nb_refit), "cv_folds": CV_FOLDS,
                                    "max_average": MAX_AVERAGE, "backend": runs["rnn"].get("backend")},
                       "notes": "cpu/wall seconds: training only (NBSVM: all C fits + their val/test predictions; "
                                "hybrid: the sum of both); the RNN's per-epoch prediction time is in "

@@ -19,8 +19,8 @@ from .baseline import NgramCounter
 from .models import make_optimizer
 
 # %% auto #0
-__all__ = ['BEST_POOLED_RNN', 'MaxMeanPooling', 'HashedBigrams', 'build_pooled_rnn', 'rnn_predict_proba', 'EpochPredictions',
-           'NBLogistic', 'blend', 'choose_blend_weight', 'LogitBlend']
+__all__ = ['BEST_POOLED_RNN', 'BEST_RNN_ENSEMBLE', 'MaxMeanPooling', 'HashedBigrams', 'build_pooled_rnn', 'rnn_predict_proba',
+           'EpochPredictions', 'NBLogistic', 'blend', 'choose_blend_weight', 'LogitBlend']
 
 # %% ../nbs/05a_hybrid.ipynb #cef9e45a
 class MaxMeanPooling(layers.Layer):
@@ -102,43 +102,64 @@ def rnn_predict_proba(model:keras.Model, # a trained model taking (batch, steps)
 
 # %% ../nbs/05a_hybrid.ipynb #c5290ed1
 class EpochPredictions(keras.callbacks.Callback):
-    "After each epoch, `rnn_predict_proba` of named review sets; averages of the last epochs' predictions."
+    "`rnn_predict_proba` of named review sets after each epoch (and every 1/`per_epoch` epoch later); averages of the last snapshots."
     def __init__(self, sets:dict, # name -> reviews (id lists or padded array), e.g. {"val": x_val, "test": x_test}
                  from_epoch:int=1, # first epoch (1-based) to predict after; earlier ones cost nothing
+                 per_epoch:int=1, # > 1: also predict inside each later epoch, e.g. 2: after 1, 1.5, 2, 2.5 … epochs
                 ):
         super().__init__()
-        self.sets, self.from_epoch = sets, from_epoch
+        if isinstance(per_epoch, bool) or not isinstance(per_epoch, (int, np.integer)) or per_epoch < 1:
+            raise ValueError(f"per_epoch={per_epoch!r} must be an integer >= 1 (1: once per epoch, 2: every half epoch)")
+        self.sets, self.from_epoch, self.per_epoch = sets, from_epoch, int(per_epoch)
         self.predictions, self.epochs, self.cpu_seconds = {k: [] for k in sets}, [], 0.0
+        self.mid_epoch_cpu_seconds = 0.0  # the share of cpu_seconds spent inside epochs (it counts in their time)
+
+    def _predict(self, label):
+        t = time.process_time()
+        if hasattr(self.model, "jax_state_sync"): self.model.jax_state_sync()  # JAX: weights live in fit's state
+        for k, x in self.sets.items(): self.predictions[k].append(rnn_predict_proba(self.model, x))
+        self.epochs.append(label)
+        dt = time.process_time() - t
+        self.cpu_seconds += dt
+        return dt
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch, self._marks = epoch, {}
+        if self.per_epoch > 1 and epoch >= self.from_epoch:  # an epoch after the first one predicted
+            steps = self.params.get("steps")
+            if not steps: raise ValueError("per_epoch > 1 needs the number of batches per epoch (params['steps']); "
+                                           "train with arrays or a keras.utils.PyDataset, or use per_epoch=1")
+            self._marks = {round(steps * j / self.per_epoch): j for j in range(1, self.per_epoch)}
+
+    def on_train_batch_end(self, batch, logs=None):
+        j = self._marks.get(batch + 1)
+        if j is not None: self.mid_epoch_cpu_seconds += self._predict(round(self._epoch + j / self.per_epoch, 3))
 
     def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 < self.from_epoch: return
-        t = time.process_time()
-        for k, x in self.sets.items(): self.predictions[k].append(rnn_predict_proba(self.model, x))
-        self.epochs.append(epoch + 1)
-        self.cpu_seconds += time.process_time() - t
+        if epoch + 1 >= self.from_epoch: self._predict(epoch + 1)
 
     def mean(self, name:str, # one of the sets
-             epoch:int|None=None, # the last epoch of the average (None: the last one predicted)
-             last:int=1, # how many epochs, ending at `epoch`, to average
+             epoch:float|None=None, # the last snapshot of the average, e.g. 2 or 1.5 (None: the last one predicted)
+             last:int=1, # how many snapshots, ending at `epoch`, to average (epochs when per_epoch = 1)
             ) -> np.ndarray:
-        "P(positive) of set `name`, averaged over epochs `epoch - last + 1` … `epoch`."
+        "P(positive) of set `name`, averaged over the `last` snapshots ending at `epoch`."
         if name not in self.predictions: raise KeyError(f"no set {name!r}; the sets are {list(self.predictions)}")
         epoch = self.epochs[-1] if epoch is None else epoch
-        if epoch not in self.epochs or last < 1 or epoch - last + 1 < self.epochs[0]:
-            raise ValueError(f"epochs {epoch - last + 1}…{epoch} were not all predicted (kept: {self.epochs}); "
+        i = self.epochs.index(epoch) if epoch in self.epochs else -1
+        if i < 0 or last < 1 or i - last + 1 < 0:
+            raise ValueError(f"the {last} snapshots ending at epoch {epoch} were not all predicted (kept: {self.epochs}); "
                              f"lower `last` or start earlier with from_epoch")
-        i = self.epochs.index(epoch)
         return np.mean(self.predictions[name][i - last + 1:i + 1], axis=0)
 
     def choose(self, name:str, # the validation set
                y, # its labels
-               max_last:int=3, # average at most this many epochs
-              ) -> tuple[int, int, float]:
+               max_last:int=3, # average at most this many snapshots
+              ) -> tuple[float, int, float]:
         "`(epoch, last, accuracy)`: the average with the best accuracy on `name` (ties: the earlier, shorter one)."
         y, best = np.asarray(y), None
-        for e in self.epochs:
+        for i, e in enumerate(self.epochs):
             for k in range(1, max_last + 1):
-                if e - k + 1 < self.epochs[0]: break
+                if i - k + 1 < 0: break
                 acc = float(((self.mean(name, e, k) >= 0.5) == y).mean())
                 if best is None or acc > best[2]: best = (e, k, acc)
         return best
@@ -151,6 +172,16 @@ BEST_POOLED_RNN = {  # the pure-recurrent configuration chosen on validation (be
     "train": dict(epochs=4, batch_size=64, bucketed=True),  # train arguments; EpochPredictions picks what to average
 }
 
+# %% ../nbs/05a_hybrid.ipynb #b4f6c8d2
+BEST_RNN_ENSEMBLE = {  # the pure-recurrent ensemble chosen on validation (benchmarks/bench_ensemble.py, issue 14)
+    "data": BEST_POOLED_RNN["data"], "build": BEST_POOLED_RNN["build"],  # the same network as BEST_POOLED_RNN
+    "train": dict(epochs=2, batch_size=64, bucketed=True),  # train arguments, for each member
+    "learning_rates": (2e-3, 5e-4),  # per epoch (keras.callbacks.LearningRateScheduler)
+    "per_epoch": 2,                  # EpochPredictions(per_epoch=2): snapshots after 1, 1.5 and 2 epochs
+    "average": (2, 3),               # EpochPredictions.mean(name, 2, 3): the 3 snapshots ending at epoch 2
+    "seeds": (42, 43),               # one member per seed; the ensemble = the mean of the members' averages
+}
+
 # %% ../nbs/05a_hybrid.ipynb #b22bf305
 class NBLogistic(ClassifierMixin, BaseEstimator):
     "NBSVM-style classifier: logistic regression on binarized n-grams scaled by their naive-Bayes log-count ratio."
@@ -158,8 +189,9 @@ class NBLogistic(ClassifierMixin, BaseEstimator):
                  min_df:int=1, # keep n-grams in at least this many training reviews
                  alpha:float=1.0, # smoothing of the naive-Bayes counts
                  C:float=1.0, # inverse regularization strength of the logistic regression
+                 beta:float=1.0, # Wang & Manning's interpolation: weights (1 - beta)·mean|w| + beta·w (1: plain; they use 0.25)
                 ):
-        self.ngram_range, self.min_df, self.alpha, self.C = ngram_range, min_df, alpha, C
+        self.ngram_range, self.min_df, self.alpha, self.C, self.beta = ngram_range, min_df, alpha, C, beta
 
     def _features(self, texts):
         X = self.counter_.transform(texts)
@@ -182,7 +214,22 @@ class NBLogistic(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         self.lr_ = LogisticRegression(C=self.C, solver="liblinear", max_iter=1000)
         self.lr_.fit(X.astype(np.float32) @ sp.diags(self.r_), y)
+        self.w_ = self.lr_.coef_.copy()  # the regression's own weights, before the interpolation
+        return self._interpolate()
+
+    def _interpolate(self):
+        if not 0 <= self.beta <= 1: raise ValueError(f"beta={self.beta} must be in [0, 1] (1: plain NBSVM, 0.25: Wang & Manning's)")
+        self.lr_.coef_ = (1 - self.beta) * np.abs(self.w_).mean() + self.beta * self.w_
         return self
+
+    def with_beta(self, beta:float, # the new interpolation
+                 ) -> "NBLogistic":
+        "A copy of this fitted model with another `beta` (no refit: the interpolation only changes the weights)."
+        check_is_fitted(self, "w_")
+        import copy
+        m = copy.deepcopy(self)
+        m.beta = beta
+        return m._interpolate()
 
     def predict_proba(self, texts):
         "`(n, 2)` probabilities of negative and positive."
