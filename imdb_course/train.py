@@ -19,9 +19,9 @@ import imdb_course
 from .models import ARCHITECTURES, build_model, architecture, check_vocab, model_config, unpack_data
 
 # %% auto #0
-__all__ = ['RUN_FILE', 'MODEL_FILE', 'BUCKET_SIZES', 'LABELS', 'COMPARE_COLUMNS', 'TRAIN_PARAMETERS', 'DATA_PARAMETERS',
-           'set_seed', 'EpochProgress', 'Run', 'load_model', 'strip_padding', 'bucket_boundaries', 'bucket_dataset',
-           'train', 'Evaluation', 'evaluate', 'compare', 'sweep', 'imdb_data_fn']
+__all__ = ['RUN_FILE', 'MODEL_FILE', 'BUCKET_SIZES', 'N_BUCKETS', 'LABELS', 'COMPARE_COLUMNS', 'TRAIN_PARAMETERS',
+           'DATA_PARAMETERS', 'set_seed', 'EpochProgress', 'Run', 'load_model', 'strip_padding', 'bucket_sizes',
+           'bucket_boundaries', 'bucket_dataset', 'train', 'Evaluation', 'evaluate', 'compare', 'sweep', 'imdb_data_fn']
 
 # %% ../nbs/03_train.ipynb #67ddbae5
 def set_seed(seed:int=42, # any non-negative integer
@@ -155,7 +155,8 @@ def load_model(path:str|Path, # a directory written by `Run.save(..., model=...)
     return keras.models.load_model(file)
 
 # %% ../nbs/03_train.ipynb #81b497db
-BUCKET_SIZES = (64, 128, 256, 512)  # default bucket upper lengths (the longest review closes the last one)
+BUCKET_SIZES = (64, 128, 256, 512)  # coarse fixed bucket upper lengths, e.g. bucket_dataset(..., sizes=BUCKET_SIZES)
+N_BUCKETS = 16  # default number of length buckets: `bucket_sizes` chooses them from the reviews' lengths
 
 def strip_padding(x, # padded 2-D id array, or a list of id lists
                   maxlen:int|None=None, # truncate (keep the first `maxlen` ids)
@@ -165,36 +166,71 @@ def strip_padding(x, # padded 2-D id array, or a list of id lists
     seqs = [s[s != 0] for s in seqs]
     return [s[:maxlen] if maxlen else s for s in seqs]
 
+def bucket_sizes(lengths, # review lengths (tokens)
+                 n:int=N_BUCKETS, # number of buckets
+                ) -> list[int]:
+    "The `n` bucket upper lengths (the last = the longest review) that minimize the padded timesteps of `lengths`."
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n={n!r} buckets must be a positive integer, e.g. {N_BUCKETS}")
+    v, c = np.unique(np.maximum(np.asarray(lengths, dtype="int64"), 1), return_counts=True)
+    if len(v) <= n: return v.tolist()
+    cum = np.cumsum(c).astype("float64")  # reviews up to each distinct length
+    cost, back = cum * v, []  # cost[j]: fewest padded steps for the reviews <= v[j], last bucket closed by v[j]
+    below = np.tril(np.ones((len(v), len(v)), bool), -1)  # [j, i]: i < j
+    for _ in range(n - 1):  # one more bucket (v[i], v[j]] at a time: dynamic programming
+        total = np.where(below, cost[None, :] + (cum[:, None] - cum[None, :]) * v[:, None], np.inf)
+        back.append(total.argmin(1)); cost = total.min(1)
+    j, sizes = len(v) - 1, [int(v[-1])]
+    for b in reversed(back): j = int(b[j]); sizes.append(int(v[j]))
+    return sorted(sizes)
+
 def bucket_boundaries(longest:int, # the longest review (tokens)
                       sizes=BUCKET_SIZES, # bucket upper lengths below `longest`
                      ) -> list[int]:
-    "`bucket_by_sequence_length` boundaries: one bucket per size below `longest`, the last closed by `longest`."
+    "Exclusive upper ends of the buckets: one per size below `longest`, the last closed by `longest`."
     return [b + 1 for b in sorted(sizes) if b < longest] + [longest + 1]
+
+def _bucket_plan(lengths, widths, batch_size, rng):
+    "`[(width, review indices)]` of one epoch: full batches per bucket, a bucket's leftovers join the next bucket."
+    bounds = np.asarray(widths) + 1
+    bucket = np.searchsorted(bounds, lengths, side="right")
+    batches, carry = [], np.zeros(0, "int64")
+    for b, width in enumerate(widths):
+        members = np.flatnonzero(bucket == b)
+        if rng is not None: members = rng.permutation(members)
+        pool = np.concatenate([carry, members])
+        full = len(pool) // batch_size * batch_size
+        batches += [(int(width), pool[i:i + batch_size]) for i in range(0, full, batch_size)]
+        carry = pool[full:]
+    if len(carry): batches.append((int(widths[-1]), carry))  # the remainder: len(lengths) % batch_size reviews
+    return batches if rng is None else [batches[i] for i in rng.permutation(len(batches))]
 
 def bucket_dataset(x, # padded 2-D id array or a list of id lists
                    y, # labels
                    batch_size:int=64, # reviews per batch
                    shuffle:bool=True, # reshuffle (and re-batch) every epoch
                    seed:int|None=None, # shuffling seed
-                   sizes=BUCKET_SIZES, # bucket upper lengths
+                   sizes=N_BUCKETS, # bucket upper lengths, or how many `bucket_sizes` should choose from these reviews
                    maxlen:int|None=None, # truncate longer reviews
                   ):
-    "A `tf.data.Dataset` of `(ids, label)` batches, each post-padded to its length bucket."
+    "A `tf.data.Dataset` of `(ids, label)` batches post-padded to their length bucket; the same shapes every epoch."
     import tensorflow as tf
     seqs = [s if len(s) else np.zeros(1, "int32") for s in strip_padding(x, maxlen)]  # an empty review keeps one pad
     lengths = np.array([len(s) for s in seqs])
-    values = tf.constant(np.concatenate(seqs))
-    splits = tf.constant(np.concatenate([[0], np.cumsum(lengths)]).astype("int64"))
-    labels = tf.constant(np.asarray(y, dtype="float32"))
-    ds = tf.data.Dataset.range(len(seqs))
-    if shuffle: ds = ds.shuffle(len(seqs), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(lambda i: (values[splits[i]:splits[i + 1]], labels[i]))
-    bounds = bucket_boundaries(int(lengths.max()), sizes)
-    ds = ds.bucket_by_sequence_length(lambda s, _: tf.shape(s)[0], bounds, [batch_size] * (len(bounds) + 1),
-                                      pad_to_bucket_boundary=True)
-    per_bucket = np.bincount(np.searchsorted(bounds, lengths, side="right"), minlength=len(bounds) + 1)
-    batches = int(sum(math.ceil(c / batch_size) for c in per_bucket))  # known length: Keras shows steps, no warnings
-    return ds.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
+    labels = np.asarray(y, dtype="float32")
+    if len(labels) != len(seqs): raise ValueError(f"{len(seqs)} reviews but {len(labels)} labels; pass one label per review")
+    if isinstance(sizes, (int, np.integer)) and not isinstance(sizes, bool): sizes = bucket_sizes(lengths, sizes)
+    widths = np.array(bucket_boundaries(int(lengths.max()), sizes)) - 1
+    rng = np.random.default_rng(seed) if shuffle else None
+    def batches():  # called once per epoch: a new shuffle, the same shapes
+        for width, idx in _bucket_plan(lengths, widths, batch_size, rng):
+            ids = np.zeros((len(idx), width), "int32")
+            for row, i in enumerate(idx): ids[row, :lengths[i]] = seqs[i]
+            yield ids, labels[idx]
+    spec = (tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.float32))
+    ds = tf.data.Dataset.from_generator(batches, output_signature=spec)
+    steps = -(-len(seqs) // batch_size)  # known length: Keras shows steps, no warnings
+    return ds.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)
 
 # %% ../nbs/03_train.ipynb #9c06be04
 def _as_matrix(x, what:str) -> np.ndarray:
@@ -250,10 +286,10 @@ def _split_validation(x, y, validation_data, validation_split, bucketed) -> tupl
     if n_val == 0: raise ValueError(f"validation_split={validation_split} of {len(y)} reviews is empty; use more reviews or 0")
     return x[:-n_val], y[:-n_val], x[-n_val:], y[-n_val:]
 
-def _feeder(bucketed:bool, batch_size:int, seed):
-    "`feed(xs, ys, shuffle)` -> the arguments for fit/evaluate: a bucketed dataset, or padded arrays."
+def _feeder(bucketed:bool, batch_size:int, seed, sizes=None):
+    "`feed(xs, ys, shuffle)` -> the arguments for fit/evaluate: a bucketed dataset (buckets `sizes`), or padded arrays."
     def feed(xs, ys, shuffle):
-        if bucketed: return dict(x=bucket_dataset(xs, ys, batch_size, shuffle=shuffle, seed=seed))
+        if bucketed: return dict(x=bucket_dataset(xs, ys, batch_size, shuffle=shuffle, seed=seed, sizes=sizes))
         return dict(x=xs, y=ys, batch_size=batch_size)
     return feed
 
@@ -289,7 +325,8 @@ def train(model:keras.Model, # a compiled model, e.g. from `build_model`
     if bucketed and not model_config(model)["mask_zero"]:
         warnings.warn("bucketed=True without mask_zero=True: the recurrent layer reads each batch's padding, so "
                       "results depend on the bucket; build the model with mask_zero=True", stacklevel=2)
-    feed = _feeder(bucketed, batch_size, seed)
+    sizes = bucket_sizes([len(s) for s in strip_padding(x)]) if bucketed else None  # from the training reviews
+    feed = _feeder(bucketed, batch_size, seed, sizes)
     progress = EpochProgress(prefix=f"{name}: " if name else "", quiet=verbose not in ("auto", True))
     val = None if x_val is None else feed(x_val, y_val, False)
     if val is not None: val = val["x"] if bucketed else (val["x"], val["y"])
@@ -303,7 +340,8 @@ def train(model:keras.Model, # a compiled model, e.g. from `build_model`
               "validation_split": 0.0 if validation_data is not None else validation_split,
               "train_samples": len(y), "val_samples": 0 if y_val is None else len(y_val),
               "test_samples": 0 if x_test is None else len(x_test),
-              "maxlen": None if bucketed else int(np.shape(x)[1]), "seed": seed, "bucketed": bucketed}
+              "maxlen": None if bucketed else int(np.shape(x)[1]), "seed": seed, "bucketed": bucketed,
+              "bucket_sizes": sizes}
     return Run(name=name or model.name, config=config, history=hist, seconds=time.perf_counter() - start,
                epoch_seconds=progress.seconds, test_loss=test_loss, test_accuracy=test_acc,
                params=int(model.count_params()), model=model)

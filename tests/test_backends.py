@@ -14,7 +14,7 @@ JAX_SCRIPT = textwrap.dedent("""
     from imdb_course.data import load_imdb, pad, subsample
     from imdb_course.models import build_model
     from imdb_course.train import train, evaluate, load_model
-    import keras
+    import jax, jax.monitoring, keras
     out = {"backend": keras.backend.backend()}
     (xa, ya), (xb, yb) = load_imdb(num_words=2000, source="sample", verbose=False)
     (xa, ya), (xb, yb) = subsample(xa, ya, 200, seed=0), subsample(xb, yb, 100, seed=0)
@@ -29,6 +29,18 @@ JAX_SCRIPT = textwrap.dedent("""
         p1 = model.predict(data[1][0][:50], verbose=0); p2 = again.predict(data[1][0][:50], verbose=0)
         out[f"bucketed={bucketed}"] = {"test_accuracy": run.test_accuracy, "eval_accuracy": ev.accuracy,
                                        "max_reload_diff": float(np.abs(p1 - p2).max()), "epochs": run.epochs}
+    compiles = []  # XLA compilations: length buckets must not recompile after the first epoch
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda name, secs, **kw: compiles.append(name) if name.endswith("backend_compile_duration") else None)
+    class PerEpoch(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None): self.counts = []
+        def on_epoch_begin(self, epoch, logs=None): self.n = len(compiles)
+        def on_epoch_end(self, epoch, logs=None): self.counts.append(len(compiles) - self.n)
+    per_epoch = PerEpoch()
+    model = build_model("gru", units=8, embedding_dim=8, vocab_size=2000, mask_zero=True, name="b3")
+    long = ((pad(xa, maxlen=120), ya), None)
+    train(model, long, epochs=3, batch_size=32, seed=0, verbose=0, bucketed=True, callbacks=[per_epoch])
+    out["compiles_per_epoch"] = per_epoch.counts
     print("RESULT" + json.dumps(out))
 """)
 
@@ -46,6 +58,8 @@ def test_jax_train_evaluate_save_load():
         assert r["epochs"] == 1
         assert 0 <= r["test_accuracy"] <= 1 and 0 <= r["eval_accuracy"] <= 1
         assert r["max_reload_diff"] < 1e-5, r  # the reloaded .keras model predicts the same
+    first, *later = out["compiles_per_epoch"]
+    assert first > 0 and later == [0, 0], out["compiles_per_epoch"]  # each bucket shape compiles once, in epoch 1
 
 
 def test_backend_choice():
