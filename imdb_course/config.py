@@ -78,6 +78,8 @@ GRADING_KEYS = {
     "notebook_timeout": Key(900, int, "seconds one notebook may run", minimum=1),
     "memory_limit_mb": Key(4096, int, "address-space limit of a student kernel (MiB)", minimum=256),
     "max_output_mb": Key(20, int, "largest executed notebook kept (MiB)", minimum=1),
+    "scratch_mb": Key(1024, int, "size of each writable place inside the sandbox: work dir, /tmp, /dev/shm (MiB, tmpfs)", minimum=64),
+    "max_files": Key(100_000, int, "files in one writable place beyond which a graded run is stopped", minimum=100),
     "workers": Key(1, int, "submissions graded in parallel", minimum=1),
     "accuracy_tolerance": Key(0.05, float, "accuracy below the reference solution still accepted", minimum=0),
     "sandbox": Key("auto", str, "OS isolation of graded kernels (bubblewrap): auto (warn when unavailable) | required | off",

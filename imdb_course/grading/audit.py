@@ -1,4 +1,4 @@
-"""Started in every graded kernel (an IPython startup file runs `from imdb_course.grading.audit import install; install()`): an audit hook that is the *witness* of what the notebook attempts — writes and reads outside the run's places, network connections, the processes it starts. The sandbox (`grading.isolation`) is the *wall* that makes those attempts fail; the witness turns them into findings. Audit hooks cannot be removed from Python code, but a subprocess or C code (ctypes) is not seen: that is why the wall matters.
+"""Started in every graded kernel (an IPython startup file runs `from imdb_course.grading.audit import install; install()`): an audit hook that is the *witness* of what the notebook attempts — writes and reads outside the run's places, network connections, the processes it starts. The sandbox (`grading.isolation`) is the *wall* that makes those attempts fail; the witness turns them into findings. Its records leave the kernel as they happen, through a FIFO the grader drains (`grading.boundary`): what crossed cannot be erased or rewritten afterwards. Audit hooks cannot be removed from Python code, but a subprocess or C code (ctypes) is not seen: that is why the wall matters.
 
 Docs: https://github.com/imdb-course/imdb-course/audit.html.md"""
 
@@ -10,9 +10,10 @@ __all__ = ['AUDIT_ENV', 'ALLOWED_ENV', 'READABLE_ENV', 'SCRATCH_ENV', 'KINDS', '
            'file_event', 'Places', 'Witness', 'install']
 
 # %% ../../nbs/09b2_audit.ipynb #85c24b23
-import importlib.util, os, sys
+import atexit, importlib.util, os, sys
+from .boundary import witness_line
 
-AUDIT_ENV = "IMDB_COURSE_AUDIT_LOG"  # where the kernel's audit hook records what it saw (one `kind\tevent\tdetail` a line)
+AUDIT_ENV = "IMDB_COURSE_AUDIT_LOG"  # the witness's channel: a FIFO the grader drains (one numbered record a line)
 ALLOWED_ENV = "IMDB_COURSE_ALLOWED"  # os.pathsep-separated directories the kernel may write to (and read)
 READABLE_ENV = "IMDB_COURSE_READABLE"  # directories it may read: the Python environment, the package, the data
 SCRATCH_ENV = "IMDB_COURSE_SCRATCH"  # the sandbox's private /tmp: its own files are fine, a host path under it is not
@@ -76,18 +77,31 @@ class Places:
         return _inside(full, self.scratch) and (os.path.exists(os.path.dirname(full)) or full + os.sep in self.scratch)
 
 # %% ../../nbs/09b2_audit.ipynb #501d840f
-FORK_SAMPLE = 50  # after the first 3 forks, record every 50th (a fork bomb must not fill the disk)
+FORK_SAMPLE = 50  # after the first 3 forks, record every 50th (a fork bomb must not flood the channel)
+
+def _open_channel(path:str) -> tuple:
+    "`(fd, (st_dev, st_ino))` of the witness's channel, opened for appending (never created: a missing channel is no witness)."
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC)
+    os.set_blocking(fd, True)
+    st = os.fstat(fd)
+    return fd, (st.st_dev, st.st_ino)
 
 class Witness:
-    "The audit hook's state: the log, the places, the paths already recorded, the forks seen."
-    def __init__(self, log:str, places:Places):
-        self.log, self.places, self.seen, self.busy, self.forks = log, places, set(), False, 0
+    "The audit hook's state: the channel, the places, the paths already recorded, the forks seen, the records sent."
+    def __init__(self, channel:str, places:Places):
+        self.places, self.seen, self.busy, self.forks, self.seq = places, set(), False, 0, 0
+        try: self.fd, self.ident = _open_channel(channel)
+        except OSError: self.fd, self.ident = None, None
 
-    def record(self, kind:str, event:str, detail:str):
-        self.busy = True  # the hook's own `open` of the log is not a finding
+    def record(self, kind:str, event:str="", detail:str=""):
+        "Send one record, numbered; nothing once the channel was closed or replaced."
+        if self.fd is None: return
+        self.busy = True  # the hook's own calls are not findings
         try:
-            with open(self.log, "a") as f: f.write(f"{kind}\t{event}\t{detail}\n")
-        except Exception: pass
+            st = os.fstat(self.fd)
+            if (st.st_dev, st.st_ino) != self.ident: self.fd = None; return
+            os.write(self.fd, witness_line(self.seq, kind, event, detail).encode()); self.seq += 1
+        except Exception: self.fd = None
         finally: self.busy = False
 
     def paths(self, event:str, kind:str, paths:tuple):
@@ -127,8 +141,10 @@ def _hook(w:Witness, event:str, args:tuple):
 
 # %% ../../nbs/09b2_audit.ipynb #d5046ef7
 def install():
-    "Add the audit hook when `$IMDB_COURSE_AUDIT_LOG` is set: writes and reads outside the run's places, network connections and started processes go to that log."
-    log = os.environ.get(AUDIT_ENV)
-    if not log: return
-    w = Witness(log, Places())
+    "Add the audit hook when `$IMDB_COURSE_AUDIT_LOG` names the witness's channel: `start` now, findings as they happen, `end` at a normal exit."
+    channel = os.environ.get(AUDIT_ENV)
+    if not channel: return
+    w = Witness(channel, Places())
+    w.record("start", "", str(os.getpid()))
+    atexit.register(w.record, "end")  # runs before the fast exit registered earlier (atexit is last-in, first-out)
     sys.addaudithook(lambda event, args: _hook(w, event, args))

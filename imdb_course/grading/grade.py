@@ -24,14 +24,15 @@ from .inspect import *
 from .sandbox import *
 from .executed import *
 from .score import *
+from .boundary import CROSSING_CODES, Crossing, unpack_tar
 from .isolation import Isolation, SandboxUnavailable, choose_isolation, package_dir
 from ..integrity import IntegrityError, check_fingerprint, package_fingerprint
 from .remote import run_dask
 
 # %% auto #0
-__all__ = ['VIOLATIONS', 'PROCESS_FLOOD', 'NEEDS_DASK', 'GradingContext', 'find_violations', 'discard_spares', 'grade_one',
-           'reference_run', 'dask_distributed', 'submission_times', 'grading_context', 'prepare_data', 'grade_folder',
-           'grade_submission']
+__all__ = ['VIOLATIONS', 'FINDINGS', 'PROCESS_FLOOD', 'NEEDS_DASK', 'GradingContext', 'find_violations', 'discard_spares',
+           'grade_one', 'reference_run', 'dask_distributed', 'submission_times', 'grading_context', 'prepare_data',
+           'grade_folder', 'grade_submission']
 
 # %% ../../nbs/09e_grade.ipynb #53e6be67
 @dataclass
@@ -45,7 +46,6 @@ class GradingContext:
     params_hash: str  # identifies params + rubric + solution + grader version
     tolerance: float = 0.05  # accuracy below the reference still accepted
     reference: dict|None = None  # question -> {"accuracy", "model_sha256"}
-    watch: list = field(default_factory=list)  # folders no notebook may change
     iso: Isolation|None = None  # how graded kernels are isolated (`[grading] sandbox`, chosen when the context is made)
     read_only: list = field(default_factory=list)  # host paths mounted read-only for the kernel (data, prepared cache)
     cache: str|None = None  # the prepared tokenized cache (IMDB_COURSE_CACHE inside the sandbox)
@@ -59,22 +59,23 @@ def _blank_questions(ctx:GradingContext, why:str) -> dict:
                 "diagnoses": [], "accuracy": None, "history": None} for q, s in ctx.questions.items()}
 
 # %% ../../nbs/09e_grade.ipynb #1fdddcf1
-def _load_executed(path:Path, fallback, limits:Limits, record:GradeResult):
-    "The executed notebook, with huge outputs truncated (or dropped when it is too big to read safely)."
+def _load_executed(ex:Execution, fallback, limits:Limits, record:GradeResult):
+    "The executed notebook the runner sent (written by the grader), huge outputs truncated (or dropped when too big to send)."
     max_b = limits.max_output_mb * 2**20
-    if not path.is_file():
-        record.notes.append("no executed notebook was written (the run ended before papermill saved it)")
+    path = ex.executed
+    if path is None and not ex.notebook_size:
+        record.notes.append("no executed notebook came back (the run ended before papermill saved it)")
         return None
-    size = path.stat().st_size
-    if size > 4 * max_b:
+    size = ex.notebook_size or path.stat().st_size
+    if path is None or size > 4 * max_b:
         record.notes.append(f"the executed notebook was {size/2**20:.0f} MB (limit {limits.max_output_mb} MB): its outputs were "
                                "dropped; print less (e.g. not inside a training loop) — errors could not be read from it")
         record.codes.append("huge-output")
         nb = copy.deepcopy(fallback)
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Grader:** the executed notebook was {size/2**20:.0f} MB; outputs dropped."))
         return nb
-    try: nb = nbformat.read(path, as_version=4)
-    except Exception as e:
+    try: nb = nbformat.reads(path.read_bytes().decode("utf-8"), as_version=4)
+    except (Exception, RecursionError) as e:
         record.notes.append(f"the executed notebook could not be read back ({type(e).__name__}); the run was probably cut mid-save")
         return None
     if size > max_b:
@@ -115,7 +116,7 @@ def _new_record(ctx:GradingContext, sub:Submission, folder:Path, started:str) ->
                        folder=str(folder), started=started)
 
 def _prepare_copy(ins:Inspection, sub:Submission, work:Path, original:bytes) -> Path:
-    "The copy that runs; a guessed parameters cell gets the `parameters` tag, in the copy only."
+    "The copy handed to the run (staged in the grader's `work`); a guessed parameters cell gets the `parameters` tag, in the copy only."
     copy_path = work/(safe_name(sub.path.stem) + ".ipynb")
     if ins.param_cell_guess is not None:
         fixed = copy.deepcopy(ins.nb)
@@ -131,6 +132,14 @@ VIOLATIONS = {  # code -> what the attempt was (the student's feedback and the c
     "sandbox-process-limit": "started a flood of processes (a fork bomb); the sandbox caps them",
     "sandbox-leftover-process": "left processes running after the notebook ended; the grader killed them",
     "sandbox-package-write": "tried to change the installed imdb_course package or Python environment",
+    "sandbox-file-limit": "created so many files that the grader stopped it (a cap of the sandbox)",
+    **{c: CROSSING_CODES[c] for c in ("readback-link", "readback-not-regular", "readback-too-big", "readback-malformed",
+                                      "readback-timeout", "witness-missing", "witness-tampered")},
+}
+FINDINGS = {  # codes recorded without calling them an attack (honest runs can end like this)
+    "readback-missing": CROSSING_CODES["readback-missing"],
+    "witness-cut": CROSSING_CODES["witness-cut"],
+    "sandbox-space-limit": "filled a writable place of the sandbox (its work dir, /tmp or /dev/shm) up to its cap",
 }
 PROCESS_FLOOD = 100  # processes started by one notebook beyond which it is reported as a fork bomb
 
@@ -144,18 +153,25 @@ def _outside_paths(command:str, visible) -> list:
     "Absolute paths a command line names that the run may neither write nor read (`visible(path)` is False)."
     return list(dict.fromkeys(p for p in re.findall(r"(?<![\w.~-])/[\w.@+=,-]+(?:/[\w.@+=,-]*)*", command) if not visible(p)))
 
-def find_violations(ex:Execution, # the run (audit records, leftovers)
-                    changed:list=(), # watched host files changed during the run (the wall failed: unisolated)
+def _skipped_codes(ex:Execution) -> list:
+    "`(code, file)` of the artifacts the runner refused to pack because they were links or special files."
+    import re
+    return [(m.group(1), s) for s in ex.artifacts_skipped if (m := re.search(r"\((readback-[a-z-]+):", s))]
+
+def find_violations(ex:Execution, # the run (witness records, leftovers, what the boundary refused, caps reached)
                    ) -> list[dict]:
-    "`[{code, message}]` for every kind of attempt the run's witness saw, one sentence each (with an example)."
+    "`[{code, message}]` for every kind of attempt the run's witness saw or the boundary refused, one sentence each (with an example)."
     prot = _protected()
     found = {}
     def add(code, example, n=1):
         f = found.setdefault(code, {"code": code, "examples": [], "count": 0})
         f["count"] += n
         if example and len(f["examples"]) < 3 and example not in f["examples"]: f["examples"].append(example)
-    for path in [*ex.outside_writes, *changed]:
+    for path in ex.outside_writes:
         add("sandbox-package-write" if path.startswith(prot) else "sandbox-write-outside", path)
+    for c in [*ex.crossings, *ex.limits_hit]:
+        if c["code"] in VIOLATIONS: add(c["code"], c["message"])
+    for code, name in _skipped_codes(ex): add(code, name)
     for path in ex.outside_reads: add("sandbox-read-outside", path)
     for addr in ex.connections: add("sandbox-network", addr)
     seen = lambda p: (p + "/").startswith(ex.places) or (p + "/").startswith(ex.readable)
@@ -170,20 +186,31 @@ def find_violations(ex:Execution, # the run (audit records, leftovers)
         out.append({"code": code, "message": f"{VIOLATIONS[code]}: {eg}" if eg else VIOLATIONS[code]})
     return out
 
-def _record_side_effects(record:GradeResult, sub:Submission, original:bytes, ex:Execution, changed:list, ctx:GradingContext):
-    "Restore a modified original; record the attempts the witness saw (and changes the wall let through) as findings."
-    if sub.path.read_bytes() != original:
+def _check_original(record:GradeResult, sub:Submission, original:bytes, ex:Execution):
+    "Blame by evidence: an original changed during the run is restored and blamed only when the witness saw the run write it."
+    try: now = sub.path.read_bytes()
+    except OSError: now = None
+    if now == original: return
+    if os.path.realpath(sub.path) in ex.outside_writes:
         sub.path.write_bytes(original)
         record.notes.append("the notebook modified its own original file; the grader restored it")
         record.codes.append("modified-original")
-    record.outside_writes = sorted(set(ex.outside_writes + list(changed)))[:50]
+    else: record.notes.append("the submitted file changed on disk while it was graded (not by this run, as far as the "
+                              "witness saw); the grade is for the version read when grading started")
+
+def _record_side_effects(record:GradeResult, sub:Submission, original:bytes, ex:Execution, ctx:GradingContext):
+    "Record the attempts the witness saw and what the boundary refused as findings; other findings as notes and codes."
+    _check_original(record, sub, original, ex)
+    record.outside_writes = sorted(set(ex.outside_writes))[:50]
     record.outside_reads, record.connections = sorted(set(ex.outside_reads))[:50], ex.connections[:20]
     record.subprocesses, record.leftover = ex.subprocesses[:20], ex.leftover[:20]
     record.isolation = ex.isolation
     if ex.isolation.startswith("none"):
         record.notes.append(f"graded without isolation ({ex.isolation[6:]}): the notebook ran with the grader's rights")
-    if changed: record.notes.append(f"files the notebook must not touch changed during its run: {', '.join(changed[:3])}")
-    record.violations = find_violations(ex, changed)
+    for c in [*ex.crossings, *ex.limits_hit]:
+        if c["code"] in FINDINGS and c["code"] not in record.codes:
+            record.codes.append(c["code"]); record.notes.append(f"{c['code']}: the notebook {FINDINGS[c['code']]} ({c['message']})")
+    record.violations = find_violations(ex)
     for v in record.violations:
         record.codes.append(v["code"]); record.notes.append(f"{v['code']}: the notebook {v['message']}")
 
@@ -240,10 +267,10 @@ def _explain_questions(record:GradeResult, errors:list, stopped, nb, ctx:Grading
         elif stopped and (qcells.get(q) or 10**9) >= stopped:
             res["messages"].insert(0, f"not reached: {record.message}")
 
-def _note_misplaced_artifacts(record:GradeResult, folder:Path, output_dir:Path, work:Path):
-    "No artifacts in OUTPUT_DIR but `answer.json` elsewhere: say where, and the fix."
-    if not (folder/"artifacts").is_dir() and output_dir.parent.is_dir():
-        elsewhere = sorted(str(p.parent.relative_to(work)) for p in work.rglob("answer.json"))[:3]
+def _note_misplaced_artifacts(record:GradeResult, folder:Path, ex:Execution):
+    "No artifacts in OUTPUT_DIR but `answer.json` elsewhere (as the runner saw the work dir): say where, and the fix."
+    if not (folder/"artifacts").is_dir():
+        elsewhere = ex.misplaced[:3]
         if elsewhere: record.notes.append(f"answer.json files were written to {elsewhere} instead of OUTPUT_DIR; "
                                              "use submit(..., output_dir=OUTPUT_DIR) and don't change OUTPUT_DIR")
 
@@ -289,22 +316,31 @@ def _run_and_score(ctx:GradingContext, sub:Submission, ins:Inspection, folder:Pa
         if scorer is not None: scorer.close()
         if prepared is not None: prepared.discard()
 
+def _collect_artifacts(record:GradeResult, ex:Execution, folder:Path):
+    "Unpack the artifacts the runner packed (regular files, within budget) into the grader's own `folder/artifacts`."
+    skipped = list(ex.artifacts_skipped)
+    if ex.artifacts:
+        try: skipped += unpack_tar(ex.artifacts, folder/"artifacts")[1]
+        except Crossing as e: ex.crossings.append({"code": e.code, "message": e.detail})
+    if skipped: record.notes.append(f"artifact files not collected: {', '.join(skipped[:5])}")
+
 def _run_and_score_with(ctx, sub, ins, folder, original, tmp, record, prepared, scorer):
     if prepared is not None: work = prepared.work
     else: work = tmp/"work"; work.mkdir()
     record.timings["prestarted"] = round(time.monotonic() - prepared.started, 3) if prepared is not None else 0.0
-    copy_path = _prepare_copy(ins, sub, work, original)
+    (tmp/"staged").mkdir()
+    copy_path = _prepare_copy(ins, sub, tmp/"staged", original)
     output_dir = work/"course_output"
     params = {**ctx.params, "OUTPUT_DIR": str(output_dir)}
     record.params = {**ctx.params, "OUTPUT_DIR": "<temp dir>/course_output"}
-    before = snapshot(ctx.watch)
     t1 = time.monotonic()
     ex = run_notebook(copy_path, work, params, ctx.limits, executed=tmp/"executed.ipynb", iso=ctx.iso,
                       read_only=ctx.read_only, cache=ctx.cache, prepared=prepared)
     record.timings["execute"] = round(time.monotonic() - t1, 3)
     record.run_marker = ex.marker
-    _record_side_effects(record, sub, original, ex, changed_files(before, snapshot(ctx.watch)), ctx)
-    nb = _load_executed(tmp/"executed.ipynb", ins.nb, ctx.limits, record)
+    _collect_artifacts(record, ex, folder)  # before the findings: what the boundary refused is one of them
+    _record_side_effects(record, sub, original, ex, ctx)
+    nb = _load_executed(ex, ins.nb, ctx.limits, record)
     if nb is not None:
         nbformat.write(nb, folder/"executed.ipynb")
         record.executed = str(folder/"executed.ipynb")
@@ -312,15 +348,12 @@ def _run_and_score_with(ctx, sub, ins, folder, original, tmp, record, prepared, 
         record.timings["cells"] = round(sum(float(c.get("metadata", {}).get("papermill", {}).get("duration") or 0)
                                                for c in nb.cells), 3)
     errors, stopped = _record_execution(record, ex, nb, ctx)
-    # artifacts: regular files only, copied out of the temp dir, then scored in this (grader) process
-    skipped = safe_copytree(output_dir, folder/"artifacts")
-    if skipped: record.notes.append(f"artifact files not collected: {', '.join(skipped[:5])}")
     t2 = time.monotonic()
     record.questions = score_artifacts(folder/"artifacts", ctx.questions, params, ctx.reference, ctx.tolerance,
                                           iso=ctx.iso, self_reference=ctx.grading_reference, scorer=scorer)
     record.timings["score"] = round(time.monotonic() - t2, 3)
     _explain_questions(record, errors, stopped, nb, ctx)
-    _note_misplaced_artifacts(record, folder, output_dir, work)
+    _note_misplaced_artifacts(record, folder, ex)
     _apply_violations(record, ctx)
 
 # %% ../../nbs/09e_grade.ipynb #53d73d39
@@ -472,7 +505,6 @@ def grading_context(assignment:str, # assignment name (e.g. `03_embedding_lstm`)
                     solutions_dir:str|Path="solutions", # where `<assignment>.ipynb` (the solution) lives
                     settings=None, # `Settings`, path or None
                     limits:dict|None=None, # Limits fields to override (cell_timeout, notebook_timeout, memory_mb, ...)
-                    watch=(), # extra folders no notebook may change (the submissions folder is added by grade_folder)
                    ) -> tuple:
     "`(GradingContext, solution path)` for an assignment: parameters, rubric, limits and their hash."
     s, name = as_settings(settings), assignment_name(assignment)
@@ -486,8 +518,7 @@ def grading_context(assignment:str, # assignment name (e.g. `03_embedding_lstm`)
     out = Path(out) if out else Path("grading")
     pkg = Path(imdb_course.__file__).resolve().parent
     iso = choose_isolation(s.grading["sandbox"])  # `required` without bubblewrap stops here, naming the fix
-    ctx = GradingContext(name, questions, params, lim, out.resolve(), phash, tol, None,
-                         [str(Path(w).resolve()) for w in [solution.parent, pkg, *watch]], iso=iso,
+    ctx = GradingContext(name, questions, params, lim, out.resolve(), phash, tol, None, iso=iso,
                          on_violation=s.grading["on_violation"], sandbox=s.grading["sandbox"])
     return ctx, solution
 
@@ -560,9 +591,7 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
     _check_pool_args(scheduler, worker_data)
     subs = find_submissions(submissions)
     times = submission_times(subs, manifest)
-    root = Path(submissions).resolve()
-    ctx, solution = grading_context(assignment, out, params_override, solutions_dir, s, limits,
-                                    watch=[root if root.is_dir() else root.parent])
+    ctx, solution = grading_context(assignment, out, params_override, solutions_dir, s, limits)
     ctx.prestart = bool(prestart)
     workers = int(workers or s.grading["workers"])
     if workers < 1: raise GradeError(f"workers={workers}; use 1 or more")
@@ -615,7 +644,7 @@ def grade_submission(path:str|Path, # one student notebook
                     ) -> GradeResult:
     "Grade a single notebook; returns its `GradeResult` (status, message, questions, total, ...)."
     path = Path(path)
-    ctx, solution = grading_context(assignment, out, params_override, solutions_dir, settings, limits, watch=[path.resolve().parent])
+    ctx, solution = grading_context(assignment, out, params_override, solutions_dir, settings, limits)
     ctx.out.mkdir(parents=True, exist_ok=True)
     _warn_unisolated(ctx); prepare_data(ctx)
     ctx.reference = _reference(ctx, solution)

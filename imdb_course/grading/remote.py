@@ -15,6 +15,7 @@ from ..data import CACHE_ENV, resolve_source, sha256_file
 from ..integrity import package_fingerprint
 from ..result import GradeResult, save_result
 from .inspect import GradeError, Submission, safe_name
+from .boundary import MAX_TREE_BYTES, Crossing, unpack_tar
 from .isolation import choose_isolation, package_dir
 
 # %% auto #0
@@ -179,7 +180,7 @@ def make_task(ctx, # the client's `GradingContext` (its `reference` set)
              ) -> RemoteTask:
     "The task for `sub`: the notebook's bytes and a copy of `ctx` without the client's paths."
     wctx = copy.copy(ctx)
-    wctx.out, wctx.watch, wctx.read_only, wctx.cache, wctx.iso = Path("."), [], [], None, None
+    wctx.out, wctx.read_only, wctx.cache, wctx.iso = Path("."), [], None, None
     return RemoteTask(sub.student, Path(sub.path).name, Path(sub.path).read_bytes(), wctx, plan,
                       imdb_course.__version__, fingerprint)
 
@@ -200,14 +201,11 @@ def pack_folder(folder:str|Path, # the result's folder on the worker
 def unpack_folder(data:bytes, # from `pack_folder`
                   dest:str|Path, # where to write (created)
                  ) -> list[str]:
-    "Write the packed files under `dest` (only regular files inside it: links, devices, `..` or absolute names refused)."
-    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        members = tar.getmembers()
-        bad = [m.name for m in members if not (m.isfile() or m.isdir())]
-        if bad: raise RemoteError(f"a Dask worker returned non-regular files ({', '.join(bad[:3])}): refused")
-        tar.extractall(dest, filter="data")  # refuses absolute names and `..`
-    return sorted(m.name for m in members if m.isfile())
+    "Write the packed files under `dest` through the boundary (regular files with plain names, bounded); anything else refused."
+    try: files, skipped = unpack_tar(data, dest, max_bytes=MAX_TREE_BYTES + 200 * 2**20)
+    except Crossing as e: raise RemoteError(f"a Dask worker returned a malformed archive ({e}): refused") from None
+    if skipped: raise RemoteError(f"a Dask worker returned files the grader does not accept ({', '.join(skipped[:3])}): refused")
+    return sorted(files)
 
 # %% ../../nbs/09f_remote.ipynb #111bd413
 @dataclass
@@ -241,7 +239,7 @@ def grade_task(task:RemoteTask, # from `make_task`
     try:
         (tmp/"in").mkdir(); nb = tmp/"in"/safe_name(task.name)
         nb.write_bytes(task.notebook)
-        ctx.out, ctx.watch = tmp/"out", [str(package_dir())]
+        ctx.out = tmp/"out"
         record = grade(ctx, Submission(task.student, nb))
         return RemoteResult(record.to_dict(), pack_folder(record.folder), str(record.folder), socket.gethostname())
     finally:

@@ -1,4 +1,4 @@
-"""Measuring handed-in models out of the grader's reach: `python -m imdb_course.grading.scorer job.json result.json` loads each `model.keras` (Keras `safe_mode`), encodes the grader's reviews for the model's own vocabulary and input length, predicts, and writes plain numbers (JSON). The grader starts it in a fresh sandbox that sees only one submission's artifacts and the evaluation reviews (read-only): a malicious model file never runs code in the process that holds the gradebook.
+"""Measuring handed-in models out of the grader's reach: `python -m imdb_course.grading.scorer job.json FD` loads each `model.keras` (Keras `safe_mode`), encodes the grader's reviews for the model's own vocabulary and input length, predicts, and writes plain numbers (JSON) to descriptor FD, a pipe only the grader reads. The grader starts it in a fresh sandbox that sees only one submission's artifacts and the evaluation reviews (read-only): a malicious model file never runs code in the process that holds the gradebook.
 
 Docs: https://github.com/imdb-course/imdb-course/scorer.html.md"""
 
@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['EVAL_FILE', 'JOB_FILE', 'RESULT_FILE', 'SCORER_TIMEOUT', 'SCORER_MEMORY_MB', 'pack_reviews', 'unpack_reviews',
+__all__ = ['EVAL_FILE', 'JOB_FILE', 'RESULT_BYTES', 'SCORER_TIMEOUT', 'SCORER_MEMORY_MB', 'pack_reviews', 'unpack_reviews',
            'write_eval', 'read_eval', 'encode_for', 'model_geometry', 'measure_model', 'run_scoring', 'warm_up',
            'wait_for', 'main', 'ScorerError', 'ScorerProcess', 'measure_models']
 
 # %% ../../nbs/09c1_scorer.ipynb #00af7229
-EVAL_FILE, JOB_FILE, RESULT_FILE = "eval.npz", "job.json", "result.json"  # names inside the scorer's work dir
+EVAL_FILE, JOB_FILE = "eval.npz", "job.json"  # names inside the scorer's work dir (read-only inside the sandbox)
+RESULT_BYTES = 16 << 20  # the scorer's result (JSON on its channel) at most
 SCORER_TIMEOUT = 300  # seconds for measuring every model of one submission
 SCORER_MEMORY_MB = 4096  # address-space limit of the scorer process
 
@@ -164,11 +165,12 @@ def wait_for(path:Path, # the file the grader moves in when the job is ready
     return True
 
 def main(argv=None):
-    "`python -m imdb_course.grading.scorer [--wait] job.json result.json [max_wait]` (inside the sandbox, cwd = the work dir)."
+    "`python -m imdb_course.grading.scorer [--wait] job.json FD [max_wait]` (inside the sandbox, cwd = the work dir): the result goes to descriptor FD."
     args = list(argv or sys.argv[1:])
     wait = bool(args) and args[0] == "--wait"
     if wait: args = args[1:]
-    job_path, result_path = args[:2]
+    job_path, out_fd = args[0], int(args[1])
+    os.set_inheritable(out_fd, False)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if wait:  # pre-started: the job's memory limit is SCORER_MEMORY_MB too (measure_models writes it)
         mem = SCORER_MEMORY_MB * 2**20
@@ -181,9 +183,9 @@ def main(argv=None):
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
     t0 = time.monotonic()
     res = run_scoring(job, Path(job_path).resolve().parent)
-    part = Path(result_path + ".part")
-    part.write_text(json.dumps({"models": res, "seconds": round(time.monotonic() - t0, 3)})); os.replace(part, result_path)
-    sys.stdout.flush(); sys.stderr.flush()
+    data = memoryview(json.dumps({"models": res, "seconds": round(time.monotonic() - t0, 3)}).encode())
+    while data: data = data[os.write(out_fd, data):]
+    os.close(out_fd); sys.stdout.flush(); sys.stderr.flush()
     os._exit(0)  # the result is written: skip TensorFlow's teardown at exit (~0.7 s per submission)
 
 # %% ../../nbs/09c1_scorer.ipynb #1a7bbf4e
@@ -207,11 +209,28 @@ def _stage(work:Path, models:dict, sets:dict, maxlen:int, maxlens:dict|None) -> 
     write_eval(work/EVAL_FILE, sets)
     return job
 
-def _result(work:Path, returncode, stderr:str) -> dict:
-    result = work/RESULT_FILE
-    if returncode != 0 or not result.is_file():
+def _result(data:bytes, returncode, stderr:str) -> dict:
+    "The scorer's measurements from its channel (hostile: a model file could have subverted it), or a `ScorerError`."
+    from imdb_course.grading.boundary import Crossing, loads_json
+    if returncode != 0 or not data:
         raise ScorerError(f"the scorer process failed (exit {returncode}): {(stderr or '').strip()[-400:]}")
-    return json.loads(result.read_text())["models"]
+    try: res = loads_json(data, "the scorer's result")
+    except Crossing as e: raise ScorerError(str(e)) from None
+    models = res.get("models") if isinstance(res, dict) else None
+    if not isinstance(models, dict) or not all(isinstance(v, dict) for v in models.values()):
+        raise ScorerError("the scorer's result is malformed")
+    return models
+
+def _channel():
+    "`(Drain of the read end, write end for the scorer)`: the scorer's result crosses back through a pipe only the grader reads."
+    from imdb_course.grading.boundary import Drain
+    r, w = os.pipe()
+    return Drain(r, RESULT_BYTES), w
+
+def _drained(drain) -> bytes:
+    data = drain.stop(10)
+    if drain.overflow: raise ScorerError(f"the scorer sent over {RESULT_BYTES:,} bytes")
+    return data
 
 class ScorerProcess:
     "A scorer started ahead in a fresh sandbox (or plain child process): it imports Keras and waits for one job."
@@ -223,16 +242,18 @@ class ScorerProcess:
         self.dir = Path(tempfile.mkdtemp(prefix="imdb-scorer-"))
         self.work, self.iso, self.lock, self.slot, self.started = self.dir/"work", iso, None, 0, time.monotonic()
         self.work.mkdir()
-        cmd = [interpreter(), "-m", "imdb_course.grading.scorer", "--wait", JOB_FILE, RESULT_FILE, str(int(max_wait))]
+        self.drain, w = _channel()
+        cmd = [interpreter(), "-m", "imdb_course.grading.scorer", "--wait", JOB_FILE, str(w), str(int(max_wait))]
         self.log = open(self.dir/"scorer.log", "w+b")  # outside the work dir: the scorer cannot read or fake it
         if iso is not None and iso.isolated:
             from imdb_course.grading.sandbox import acquire_slot
             self.slot, self.lock = acquire_slot()
             prepare_work_dir(self.work, iso, self.slot)
-            argv, e, cwd = bwrap_argv(iso, self.work, cmd, slot=self.slot), sandbox_env(env), None
+            argv, e, cwd = bwrap_argv(iso, self.work, cmd, slot=self.slot, work_mode="ro"), sandbox_env(env), None
         else: argv, e, cwd = cmd, sandbox_env({**(env or {}), "HOME": str(self.work)}), self.work
-        self.proc = subprocess.Popen(argv, cwd=cwd, env=e, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        try: self.proc = subprocess.Popen(argv, cwd=cwd, env=e, stdin=subprocess.DEVNULL, stdout=self.log,
+                                          stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(w,))
+        finally: os.close(w)
 
     def measure(self, models:dict, sets:dict, maxlen:int, maxlens:dict|None=None, timeout:float=SCORER_TIMEOUT) -> dict:
         "Hand the job over and wait: like `measure_models`; the process ends (and `close` cleans up) either way."
@@ -246,7 +267,7 @@ class ScorerProcess:
             except subprocess.TimeoutExpired:
                 raise ScorerError(f"measuring the handed-in models took over {timeout:.0f} s") from None
             self.log.seek(0)
-            return _result(self.work, self.proc.returncode, self.log.read().decode(errors="replace"))
+            return _result(_drained(self.drain), self.proc.returncode, self.log.read(100_000).decode(errors="replace"))
         finally: self.close()
 
     def close(self):
@@ -256,6 +277,7 @@ class ScorerProcess:
             self.proc.kill(); self.proc.wait()
         if self.lock is not None: self.lock.close(); self.lock = None
         if not self.log.closed: self.log.close()
+        self.drain.stop(1)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 def measure_models(models:dict, # key -> path of a model.keras (the submission's artifacts, on the host)
@@ -278,17 +300,19 @@ def measure_models(models:dict, # key -> path of a model.keras (the submission's
         work = Path(d)/"work"
         job = _stage(work, models, sets, maxlen, maxlens)
         (work/JOB_FILE).write_text(json.dumps(job))
-        cmd = [interpreter(), "-m", "imdb_course.grading.scorer", JOB_FILE, RESULT_FILE]
+        drain, w = _channel()
+        cmd = [interpreter(), "-m", "imdb_course.grading.scorer", JOB_FILE, str(w)]
         try:
             if iso is not None and iso.isolated:
                 from imdb_course.grading.sandbox import acquire_slot
                 slot, lock = acquire_slot() if slot is None else (slot, None)
-                try: r = run_isolated(iso, work, cmd, env=env, timeout=timeout, slot=slot)
+                try: r = run_isolated(iso, work, cmd, env=env, timeout=timeout, slot=slot, work_mode="ro", pass_fds=(w,))
                 finally:
                     if lock is not None: lock.close()
             else:
                 r = subprocess.run(cmd, cwd=work, env=sandbox_env({**(env or {}), "HOME": str(work)}), capture_output=True,
-                                   text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                                   text=True, timeout=timeout, stdin=subprocess.DEVNULL, pass_fds=(w,))
         except subprocess.TimeoutExpired:
             raise ScorerError(f"measuring the handed-in models took over {timeout:.0f} s") from None
-        return _result(work, r.returncode, r.stderr)
+        finally: os.close(w)
+        return _result(_drained(drain), r.returncode, r.stderr)
