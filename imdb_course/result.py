@@ -121,8 +121,11 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 def csv_cell(value):
     "One CSV cell made safe to open in a spreadsheet (OWASP CSV injection): a string read as a formula gets a leading `'`; numbers, and strings that are plain numbers, are unchanged."
-    if isinstance(value, str) and value.startswith(CSV_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value): return "'" + value
-    return value
+    if not isinstance(value, str): return value
+    if value.startswith(CSV_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value): value = "'" + value
+    # a bare CR is not quoted by pandas/csv (lineterminator "\n"): a spreadsheet would start a new row there, whose first
+    # cell escaped the check above. As a line break the cell is quoted and stays one cell.
+    return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
 
 def csv_safe(df):
     "A copy of a pandas DataFrame whose text cells, index and column names pass through `csv_cell`: what every CSV export writes."
