@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pandas as pd
 import psutil
 
@@ -353,19 +352,17 @@ def assigned_names(source:str) -> set:
                 if isinstance(n, ast.Name): names.add(n.id)
     return names
 
-MAX_JSON_DEPTH = 100  # deeper nesting is refused before parsing (a notebook nests ~6 levels, rich outputs a few more)
-_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"')
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+MAX_JSON_DEPTH = 100  # deeper nesting is refused (a notebook nests ~6 levels, rich outputs a few more)
 
-def json_depth(data:bytes) -> int:
-    "Deepest nesting of `[`/`{` in JSON text, without parsing it (brackets inside strings do not count)."
-    skeleton = np.frombuffer(_JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS), np.uint8)
-    depth = best = 0
-    for i in range(0, len(skeleton), 1 << 22):  # in chunks: bounded memory for a 100 MB file
-        c = skeleton[i:i + (1 << 22)]
-        level = np.cumsum(np.where((c == ord("[")) | (c == ord("{")), 1, -1).astype(np.int32)) + depth
-        best, depth = max(best, int(level.max())), int(level[-1])
-    return best
+def json_depth(obj) -> int:
+    "Nesting depth of parsed JSON (`{}`/`[]` levels), counted without recursion."
+    best, stack = 0, [(obj, 1)]
+    while stack:
+        o, d = stack.pop()
+        best = max(best, d)
+        if isinstance(o, dict): stack.extend((v, d + 1) for v in o.values() if isinstance(v, (dict, list)))
+        elif isinstance(o, list): stack.extend((v, d + 1) for v in o if isinstance(v, (dict, list)))
+    return best if isinstance(obj, (dict, list)) else 0
 
 def _read_notebook(data:bytes) -> tuple:
     "`(nb, None, None)` for a readable notebook, else `(None, code, problem)` saying what is wrong and how to resubmit."
@@ -374,9 +371,9 @@ def _read_notebook(data:bytes) -> tuple:
         return None, "invalid-not-utf8", f"not a text file ({e.reason} at byte {e.start}); submit the .ipynb file saved by Jupyter"
     too_deep = (None, "invalid-too-deep", f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep, which no notebook saved by "
                 "Jupyter is; submit the .ipynb file saved by Jupyter")
-    if json_depth(data) > MAX_JSON_DEPTH: return too_deep
     try:
-        raw = json.loads(text)
+        raw = json.loads(text)  # the C decoder raises RecursionError past the recursion limit (about 1000 levels)
+        if json_depth(raw) > MAX_JSON_DEPTH: return too_deep  # before nbformat, jsonschema or deepcopy recurse into it
         if not isinstance(raw, dict) or "cells" not in raw or "nbformat" not in raw:
             return None, "invalid-not-notebook", "valid JSON but not a Jupyter notebook (no `cells`/`nbformat`); submit the .ipynb file itself"
         try:
@@ -388,7 +385,7 @@ def _read_notebook(data:bytes) -> tuple:
     except json.JSONDecodeError as e:
         return None, "invalid-json", (f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); the file is damaged — open it in "
                                       "Jupyter, save it (or download it again with File > Download) and resubmit")
-    except RecursionError: return too_deep  # the depth check's backstop
+    except RecursionError: return too_deep
     return nb, None, None
 
 def _parameters_cell(ins:Inspection, cells:list, params:tuple) -> int|None:
