@@ -6,7 +6,7 @@ Docs: https://github.com/imdb-course/imdb-course/inspect.html.md"""
 
 # %% ../../nbs/09a_inspect.ipynb #45e00628
 from __future__ import annotations
-import ast, copy, errno, hashlib, json, os, re, shutil, stat, subprocess, sys, tempfile, textwrap, time, unicodedata, uuid, warnings
+import ast, copy, errno, hashlib, itertools, json, os, re, shutil, stat, subprocess, sys, tempfile, textwrap, time, unicodedata, uuid, warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, asdict
@@ -249,9 +249,10 @@ def distinct_ids(subs:list[Submission]) -> list[Submission]:
                  or [s for s in g if unicodedata.is_normalized("NFC", s.student) and "\ufffd" not in s.student])  # else the one in NFC
         for s in g:
             if len(plain) == 1 and s is plain[0]: continue
-            h, n = hashlib.sha256(os.fsencode(_entry_name(s))).hexdigest(), 6  # of the original name: the same every run
-            while _id_key(f"{s.student}-{h[:n]}") in used: n += 2
-            s.renamed, s.student = s.student, f"{s.student}-{h[:n]}"
+            h = hashlib.sha256(os.fsencode(_entry_name(s))).hexdigest()  # of the original name: the same every run
+            base = s.student[:120]  # short enough that the suffix survives `safe_name`'s length cap
+            new = next(x for n in itertools.count(6, 2) if _id_key(x := f"{base}-{h[:n]}" if n <= 64 else f"{base}-{h}-{n}") not in used)
+            s.renamed, s.student = s.student, new
             used.add(_id_key(s.student))
         warnings.warn(f"student ids {before} (from {[_text(_entry_name(s)) for s in g]}) would share one folder name: graded as "
                       f"{[s.student for s in g]}; rename the files to choose the ids", stacklevel=2)
