@@ -45,6 +45,7 @@ EXPECTED = {
     "ada!.ipynb": (None, "invalid-not-notebook"),         # safe_name `ada` too: gets a hash suffix
     f"{NFC}.ipynb": (NFC, "invalid-not-notebook"),        # NFC keeps its id
     f"{NFD}.ipynb": (None, "invalid-not-notebook"),       # the same name in NFD: made distinct
+    os.fsdecode(b"caf\xe9.ipynb"): ("caf\ufffd", "invalid-not-notebook"),  # a name that is not UTF-8: a text id
 }
 
 
@@ -67,7 +68,7 @@ def _hostile_folder(base:Path) -> Path:
     (subs/"latin.ipynb").write_bytes('{"cells": [], "café": 1}'.encode("latin-1"))
     (subs/"nobody").mkdir(); (subs/"nobody"/"hw.py").write_text("x = 1")
     (subs/"two").mkdir(); (subs/"two"/"a.ipynb").write_text("{}"); (subs/"two"/"b.ipynb").write_text("{}")
-    for name in ("ada.ipynb", "ada!.ipynb", f"{NFC}.ipynb", f"{NFD}.ipynb"): (subs/name).write_text("{}")
+    for name in ("ada.ipynb", "ada!.ipynb", f"{NFC}.ipynb", f"{NFD}.ipynb", os.fsdecode(b"caf\xe9.ipynb")): (subs/name).write_text("{}")
     assert sorted(os.listdir(subs)) == sorted(EXPECTED)
     return subs
 
@@ -123,7 +124,8 @@ def test_grade_folder_records_every_entry_as_invalid_and_leaks_nothing(tmp_path)
     with Gradebook(out) as gb: results = {r.student: r for r in gb.results("mini")}
     assert len(df) == len(EXPECTED) == len(results) and set(df.index) == set(results)
     assert (df.status == "invalid").all() and (df.total == 0).all(), df[["status", "message"]]
-    got = {(Path(r.file).relative_to(subs).parts[0]): r for r in results.values()}
+    got = {(Path(r.file).relative_to(subs).parts[0]): r for r in results.values()}  # `file` is text: U+FFFD for bytes not UTF-8
+    got[os.fsdecode(b"caf\xe9.ipynb")] = got.pop("caf\ufffd.ipynb")
     for entry, (student, code) in EXPECTED.items():
         r = got[entry]
         assert code in r.codes and "invalid-notebook" in r.codes and r.executed is None, (entry, r.codes)

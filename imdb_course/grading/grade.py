@@ -111,7 +111,7 @@ def _question_cells(nb, ctx) -> dict:
 # %% ../../nbs/09e_grade.ipynb #70b8d8bd
 def _new_record(ctx:GradingContext, sub:Submission, folder:Path, started:str) -> GradeResult:
     "The result of one submission before anything ran: status `failed` until something better is known."
-    return GradeResult(ctx.assignment, sub.student, str(sub.path), params_hash=ctx.params_hash, params=dict(ctx.params),
+    return GradeResult(ctx.assignment, sub.student, text_name(sub.path), params_hash=ctx.params_hash, params=dict(ctx.params),
                        folder=str(folder), started=started)
 
 def _prepare_copy(ins:Inspection, sub:Submission, work:Path, original:bytes) -> Path:
@@ -419,7 +419,7 @@ def _work(ctx:GradingContext, sub:Submission, more:bool=False) -> GradeResult:
 
 def _grader_error(ctx:GradingContext, sub:Submission, why:str) -> GradeResult:
     "The result of a submission the grader itself failed on (a crashed worker, a lost Dask task)."
-    record = GradeResult(ctx.assignment, sub.student, str(sub.path), sha256=submission_sha256(sub), params_hash=ctx.params_hash,
+    record = GradeResult(ctx.assignment, sub.student, text_name(sub.path), sha256=submission_sha256(sub), params_hash=ctx.params_hash,
                          params=dict(ctx.params), status="grader_error", message=why, codes=["grader-error"],
                          questions=_blank_questions(ctx, f"not graded: {why}"),
                          folder=str(Path(ctx.out)/ctx.assignment/safe_name(sub.student)))

@@ -24,9 +24,9 @@ from .evidence import check_rules
 # %% auto #0
 __all__ = ['MAX_NOTEBOOK_MB', 'GRADER_VERSION', 'STATUS_DOC', 'INVALID_CODES', 'MAX_JSON_DEPTH', 'GradeError', 'as_settings',
            'assignment_name', 'assignment_settings', 'parse_param', 'grading_params', 'params_hash', 'Submission',
-           'safe_name', 'ReadResult', 'read_submission', 'submission_sha256', 'distinct_ids', 'find_submissions',
-           'question_meta', 'load_questions', 'Finding', 'Inspection', 'assigned_names', 'json_depth',
-           'inspect_submission', 'file_sha256']
+           'safe_name', 'ReadResult', 'read_submission', 'submission_sha256', 'text_name', 'distinct_ids',
+           'find_submissions', 'question_meta', 'load_questions', 'Finding', 'Inspection', 'assigned_names',
+           'json_depth', 'inspect_submission', 'file_sha256']
 
 # %% ../../nbs/09a_inspect.ipynb #322a92ec
 MAX_NOTEBOOK_MB = 100  # larger submissions are rejected before running
@@ -206,9 +206,11 @@ def submission_sha256(sub) -> str|None:
 # %% ../../nbs/09a_inspect.ipynb #fs0code01
 def _is_notebook_name(name:str) -> bool: return name.lower().endswith(".ipynb") and not name.startswith(".")
 
-def _text(name:str) -> str:
-    "A file name as text: bytes that are not UTF-8 become U+FFFD (ids are stored in SQLite, JSON and CSV)."
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+def text_name(name:str|Path) -> str:
+    "A file name or path as text: bytes that are not UTF-8 become U+FFFD (ids and paths are stored in SQLite, JSON and CSV)."
+    return str(name).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+_text = text_name
 
 def _entry(root:Path, rel:str, student:str, mode:int) -> Submission:
     "A `Submission` for `root/rel`, with the problem its type already shows (a link, a folder, a FIFO)."
