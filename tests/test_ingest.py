@@ -13,7 +13,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from imdb_course.grading.inspect import (MAX_NOTEBOOK_MB, Submission, find_submissions, inspect_submission,
+from imdb_course.grading.inspect import (MAX_NOTEBOOK_MB, GradeError, Submission, find_submissions, inspect_submission,
                                          read_submission, safe_name)
 from imdb_course.grading.grade import grade_folder, grading_context
 from imdb_course.gradebook import Gradebook, export_csv
@@ -39,7 +39,6 @@ EXPECTED = {
     "big.ipynb": ("big", "invalid-too-large"),
     "deep.ipynb": ("deep", "invalid-too-deep"),
     "latin.ipynb": ("latin", "invalid-not-utf8"),
-    "nobody": ("nobody", "invalid-no-notebook"),          # a student folder without a notebook
     "two": ("two", "invalid-several-notebooks"),
     "ada.ipynb": ("ada", "invalid-not-notebook"),
     "ada!.ipynb": (None, "invalid-not-notebook"),         # safe_name `ada` too: gets a hash suffix
@@ -69,7 +68,7 @@ def _hostile_folder(base:Path) -> Path:
     (subs/"nobody").mkdir(); (subs/"nobody"/"hw.py").write_text("x = 1")
     (subs/"two").mkdir(); (subs/"two"/"a.ipynb").write_text("{}"); (subs/"two"/"b.ipynb").write_text("{}")
     for name in ("ada.ipynb", "ada!.ipynb", f"{NFC}.ipynb", f"{NFD}.ipynb", os.fsdecode(b"caf\xe9.ipynb")): (subs/name).write_text("{}")
-    assert sorted(os.listdir(subs)) == sorted(EXPECTED)
+    assert sorted(os.listdir(subs)) == sorted([*EXPECTED, "nobody"])  # `nobody` holds no notebook: a warning, no row
     return subs
 
 
@@ -91,8 +90,10 @@ def _entry(sub:Submission) -> str:
 
 def test_every_entry_is_listed_and_inspected_without_following_or_blocking(tmp_path):
     subs = _hostile_folder(tmp_path)
-    with pytest.warns(UserWarning, match="would share one folder name"):
-        found = _in_thread(lambda: find_submissions(subs))
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always"); found = _in_thread(lambda: find_submissions(subs))
+    said = [str(x.message) for x in w]
+    assert sum("would share one folder name" in m for m in said) == 2 and any("holding one): nobody/" in m for m in said), said
     with warnings.catch_warnings():
         warnings.simplefilter("ignore"); again = find_submissions(subs)
     assert [s.student for s in found] == [s.student for s in again]  # stable across calls
@@ -113,6 +114,7 @@ def test_every_entry_is_listed_and_inspected_without_following_or_blocking(tmp_p
     assert "MB (limit 100 MB)" in inspect_submission(by_entry["big.ipynb"]).problem
 
 
+@pytest.mark.filterwarnings("ignore:not graded")  # `nobody/`: checked in the test above
 def test_grade_folder_records_every_entry_as_invalid_and_leaks_nothing(tmp_path):
     "End to end: no kernel runs (every entry is invalid), every entry is a gradebook row, the secret is nowhere."
     subs, out = _hostile_folder(tmp_path), tmp_path/"out"
@@ -121,6 +123,9 @@ def test_grade_folder_records_every_entry_as_invalid_and_leaks_nothing(tmp_path)
     ref.parent.mkdir(parents=True); ref.write_text(json.dumps({"questions": {}}))
     with pytest.warns(UserWarning, match="would share one folder name"):
         df = _in_thread(lambda: grade_folder(subs, "mini", out=out, workers=1, **KW), 600)
+    (subs/"mini").mkdir()  # the parent of per-assignment folders (`init`'s layout): said, nothing graded
+    with pytest.raises(GradeError, match="grade that folder"): grade_folder(subs, "mini", out=out, workers=1, **KW)
+    (subs/"mini").rmdir()
     with Gradebook(out) as gb: results = {r.student: r for r in gb.results("mini")}
     assert len(df) == len(EXPECTED) == len(results) and set(df.index) == set(results)
     assert (df.status == "invalid").all() and (df.total == 0).all(), df[["status", "message"]]

@@ -562,6 +562,9 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
     from imdb_course.reports import write_reports
     s = as_settings(settings)
     _check_pool_args(scheduler, worker_data)
+    if (Path(submissions)/assignment_name(assignment)).is_dir():  # `submissions/` of `init`: one folder per assignment
+        raise GradeError(f"{submissions} holds a folder {assignment_name(assignment)}/ (one per assignment, as `imdb-course init` "
+                         f"makes them): grade that folder, {Path(submissions)/assignment_name(assignment)}")
     subs = find_submissions(submissions)
     times = submission_times(subs, manifest)
     root = Path(submissions).resolve()

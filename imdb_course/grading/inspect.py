@@ -121,7 +121,6 @@ INVALID_CODES = {  # code -> the plain reason a student reads when a submission 
     "invalid-too-deep": "the JSON is nested too deeply",
     "invalid-not-notebook": "valid JSON, but not a Jupyter notebook",
     "invalid-nbformat": "a damaged notebook (it does not pass nbformat's validation)",
-    "invalid-no-notebook": "the student's folder holds no .ipynb file",
     "invalid-several-notebooks": "the student's folder holds more than one .ipynb file",
 }
 _RESUBMIT = "submit the .ipynb file saved by Jupyter (File > Download) itself"
@@ -217,8 +216,8 @@ def _entry(root:Path, rel:str, student:str, mode:int) -> Submission:
     code, problem = _kind_problem(mode)
     return Submission(_text(student), root/rel, root, problem, code)
 
-def _folder_entry(root:Path, name:str) -> Submission:
-    "The submission of a student's folder: its one notebook, or an `invalid-*` entry saying what the folder holds."
+def _folder_entry(root:Path, name:str) -> Submission|None:
+    "The submission of a student's folder: its one notebook, an `invalid-*` entry for several, None for none (an empty folder)."
     d = root/name
     with os.scandir(d) as it: found = sorted(((e.name, e.stat(follow_symlinks=False).st_mode) for e in it), key=lambda x: os.fsencode(x[0]))
     nbs = [(n, m) for n, m in found if _is_notebook_name(n)]
@@ -227,9 +226,7 @@ def _folder_entry(root:Path, name:str) -> Submission:
         names = ", ".join(_text(n) for n, _ in nbs[:5])
         return Submission(_text(name), d, root, f"{INVALID_CODES['invalid-several-notebooks']} ({names}); keep one notebook "
                           "per student folder", "invalid-several-notebooks")
-    other = ", ".join(_text(n) for n, _ in found if not n.startswith("."))[:200] or "nothing"
-    return Submission(_text(name), d, root, f"{INVALID_CODES['invalid-no-notebook']} (it holds {other}); submit the .ipynb file",
-                      "invalid-no-notebook")
+    return None
 
 def _id_key(student:str) -> str:
     "Ids with one key would share a folder (also on a case-insensitive disk) or look alike (NFC vs NFD)."
@@ -269,19 +266,24 @@ def find_submissions(submissions:str|Path, # folder of `*.ipynb` and/or `student
         if not _is_notebook_name(root.name): raise GradeError(f"{root} is not a .ipynb file; pass a notebook or a folder of them")
         code, problem = _kind_problem(os.lstat(root).st_mode)
         return [Submission(_text(root.name[:-6]), root, None, problem, code)]
-    subs, ignored = [], []
+    subs, ignored, empty = [], [], []
     with os.scandir(root) as it: entries = sorted(((e.name, e.stat(follow_symlinks=False).st_mode) for e in it), key=lambda x: os.fsencode(x[0]))
     for name, mode in entries:
         if name.startswith("."): continue
         if _is_notebook_name(name): subs.append(_entry(root, name, name[:-6], mode))
         elif stat.S_ISDIR(mode):
             if name.startswith("_"): continue
-            try: subs.append(_folder_entry(root, name))
+            try:
+                s = _folder_entry(root, name)
+                if s is None: empty.append(_text(name + "/"))
+                else: subs.append(s)
             except OSError as e: subs.append(Submission(_text(name), root/name, root, f"{INVALID_CODES['invalid-unreadable']} "
                                                         f"({os.strerror(e.errno or 0)}); submit the .ipynb file", "invalid-unreadable"))
         elif stat.S_ISLNK(mode): subs.append(_entry(root, name, name, mode))  # a linked student folder is never followed
         else: ignored.append(_text(name))
-    if ignored: warnings.warn(f"not graded (not .ipynb files): {', '.join(ignored[:10])}" + (" ..." if len(ignored) > 10 else ""), stacklevel=2)
+    ignored += empty  # a folder without a notebook is no student's row (e.g. `submissions/<assignment>/` made by `init`)
+    if ignored: warnings.warn(f"not graded (neither a .ipynb file nor a folder holding one): {', '.join(ignored[:10])}"
+                              + (" ..." if len(ignored) > 10 else ""), stacklevel=2)
     if not subs: raise GradeError(f"no .ipynb files in {root}; one notebook per student (or per sub-folder) expected")
     return sorted(distinct_ids(subs), key=lambda s: s.student)
 
