@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .integrity import KEY_ENV, IntegrityError, digest_of, key_path, load_key, sign, verify
-from .result import NOTEBOOK_MISTAKES, GradeResult, add_totals, as_result
+from .result import NOTEBOOK_MISTAKES, GradeResult, add_totals, as_result, csv_safe
 
 # %% auto #0
 __all__ = ['SIGNED_TABLES', 'MAC_SCHEMA', 'KEY_CHECK', 'FIX', 'DB_NAME', 'SCHEMA', 'INFO_COLUMNS', 'REVIEW_SCHEMA',
@@ -459,5 +459,5 @@ def export_csv(db:str|Path, # gradebook.sqlite or the grading output folder
     out = pd.concat(frames, axis=1) if len(frames) > 1 else frames[0]
     if len(names) > 1: out["total"] = out[[f"{a}:total" for a in names]].sum(axis=1, min_count=1)
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(path, index_label="student")
+    csv_safe(out).to_csv(path, index_label="student")  # ids a student chose (`=2+3`) are never read as formulas
     return path

@@ -6,7 +6,7 @@ Docs: https://github.com/imdb-course/imdb-course/late.html.md"""
 
 # %% ../nbs/16_late.ipynb #a08a8311
 from __future__ import annotations
-import copy, datetime as dt, math, re, warnings
+import copy, datetime as dt, math, os, re, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -203,12 +203,12 @@ def submission_time(path:str|Path|None, # the submitted file (its modification t
     if manifest is not None:
         for n in names:
             if n in manifest.index and manifest.at[n, "submitted_at"] is not None: return manifest.at[n, "submitted_at"], "manifest"
-    if path is None or not Path(path).exists():
+    if path is None or not os.path.lexists(path):
         raise LateError(f"no submission time for {student or path}: the file {path} is gone and the manifest has no submitted_at "
                         "for it; add a row `student,submitted_at` to the manifest (or export raw points with --no-late)")
     if manifest is not None:
         warnings.warn(f"{names[0]} is not in the manifest; using the modification time of {path}. Add a row for them to the manifest")
-    mtime = dt.datetime.fromtimestamp(Path(path).stat().st_mtime, dt.timezone.utc)
+    mtime = dt.datetime.fromtimestamp(os.lstat(path).st_mtime, dt.timezone.utc)  # a link is never followed: its own time
     return mtime, "file time"
 
 # %% ../nbs/16_late.ipynb #69d7872d

@@ -15,7 +15,7 @@ import pandas as pd
 from .config import Settings, load_settings
 from .gradebook import Gradebook, add_manual, scores_frame, export_csv
 from .late import apply_late, read_student_csv
-from .result import GradeResult
+from .result import GradeResult, csv_safe
 
 # %% auto #0
 __all__ = ['FORMATS', 'ROSTER_COLUMNS', 'CANVAS_ID_COLUMNS', 'MOODLE_KEYS', 'RosterError', 'read_roster', 'Export',
@@ -199,7 +199,7 @@ def export_grades(db:str|Path, # gradebook.sqlite or the grading output folder
     elif format == "moodle": df, index = moodle_frame(results, roster, s, moodle_key), False
     elif format == "gradescope": df, index = gradescope_frame(results, roster, s), False
     else: df, index = csv_frame(results, roster), True
-    df.to_csv(path, index=index)
+    csv_safe(df).to_csv(path, index=index)  # ids and names a student chose are never read as formulas
     return Export(path, format, len(df) - (format == "canvas"), warn, notes)
 
 def _has_due(s:Settings) -> bool: return any(a.get("due") for a in s.assignments.values())

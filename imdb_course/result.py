@@ -8,13 +8,13 @@ Docs: https://github.com/imdb-course/imdb-course/result.html.md"""
 
 # %% ../nbs/08a_result.ipynb #446cf52b
 from __future__ import annotations
-import copy, json
+import copy, json, re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['REQUIRED', 'OK_MESSAGE', 'NOTEBOOK_MISTAKES', 'RESULT_JSON', 'GradeResult', 'as_result', 'add_totals', 'save_result',
-           'load_result']
+__all__ = ['REQUIRED', 'OK_MESSAGE', 'NOTEBOOK_MISTAKES', 'RESULT_JSON', 'CSV_FORMULA_START', 'GradeResult', 'as_result',
+           'add_totals', 'save_result', 'load_result', 'csv_cell', 'csv_safe']
 
 # %% ../nbs/08a_result.ipynb #fc9ca016
 REQUIRED = ("assignment", "student", "file")  # a result names its assignment, student and notebook
@@ -114,3 +114,25 @@ def load_result(path:str|Path, # result.json, or the folder holding it
     except FileNotFoundError: raise FileNotFoundError(f"{path} not found: grade the submission first (imdb-course grade ...)") from None
     except json.JSONDecodeError as e: raise ValueError(f"{path} is not valid JSON ({e}); regrade the submission to rewrite it") from None
     return GradeResult.from_dict(d)
+
+# %% ../nbs/08a_result.ipynb #csv0code01
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads a cell starting with one of these as a formula
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+def csv_cell(value):
+    "One CSV cell made safe to open in a spreadsheet (OWASP CSV injection): a string read as a formula gets a leading `'`; numbers, and strings that are plain numbers, are unchanged."
+    if not isinstance(value, str): return value
+    if value.startswith(CSV_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value): value = "'" + value
+    # a bare CR is not quoted by pandas/csv (lineterminator "\n"): a spreadsheet would start a new row there, whose first
+    # cell escaped the check above. As a line break the cell is quoted and stays one cell.
+    return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
+
+def csv_safe(df):
+    "A copy of a pandas DataFrame whose text cells, index and column names pass through `csv_cell`: what every CSV export writes."
+    from pandas.api.types import is_object_dtype, is_string_dtype
+    out = df.copy()
+    for c in out.columns:  # text columns only: numbers keep their type
+        if is_object_dtype(out[c].dtype) or is_string_dtype(out[c].dtype): out[c] = out[c].map(csv_cell)
+    out.index = out.index.map(csv_cell) if out.index.nlevels == 1 else out.index
+    out.columns = out.columns.map(csv_cell) if out.columns.nlevels == 1 else out.columns
+    return out

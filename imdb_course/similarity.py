@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pandas as pd
-from .result import load_result
+from .result import csv_safe, load_result
 
 # %% auto #0
 __all__ = ['NOISE', 'GUARANTEE', 'THRESHOLD', 'MIN_MATCH', 'SKIP_TAGS', 'CSV_COLUMNS', 'SimilarityError', 'notebook_code',
@@ -230,7 +230,7 @@ def similarity_report(grading_dir:str|Path, # grading output folder (`grading/`)
                       guarantee:int=GUARANTEE, # every match this long is found
                      ) -> pd.DataFrame:
     "Compare every pair of submissions of an assignment; write the HTML page and the CSV; return the pairs."
-    from imdb_course.grading.inspect import assignment_name
+    from imdb_course.grading.inspect import assignment_name, inspect_submission
     name, root = assignment_name(assignment), Path(grading_dir)
     notebooks = find_notebooks(root, name)
     if template is None: template = Path("assignments")/f"{name}.ipynb"
@@ -238,8 +238,10 @@ def similarity_report(grading_dir:str|Path, # grading output folder (`grading/`)
         raise SimilarityError(f"template notebook {template} not found; pass --template PATH (the released student "
                               "notebook of the assignment) or --template none to exclude nothing")
     codes, skipped = {}, _not_run(root, name)
-    for student, path in notebooks.items():
-        try: codes[student] = notebook_code(path)
+    for student, path in notebooks.items():  # read like the grader does: no link followed, no FIFO opened, size and depth bounded
+        ins = inspect_submission(path)
+        if ins.problem: skipped[student] = f"{path} could not be read ({ins.problem[:200]})"; continue
+        try: codes[student] = notebook_code(ins.nb)
         except Exception as e: skipped[student] = f"{path} could not be read ({type(e).__name__}: {str(e)[:200]})"
     if len(codes) < 2:
         raise SimilarityError(f"{len(codes)} readable notebook(s) of {name} under {root}; at least two are needed; "
@@ -254,6 +256,6 @@ def similarity_report(grading_dir:str|Path, # grading output folder (`grading/`)
     settings = {"template": str(template) if template is not False else None, "threshold": threshold, "min_match": min_match,
                 "noise": noise, "guarantee": guarantee}
     (out/"similarity.html").write_text(report_html(pairs, details, codes, name, settings, skipped), encoding="utf-8")
-    pairs.to_csv(out/"similarity.csv", index=False)
+    csv_safe(pairs).to_csv(out/"similarity.csv", index=False)  # ids and file names a student chose are never read as formulas
     pairs.attrs.update(html=str(out/"similarity.html"), csv=str(out/"similarity.csv"), skipped=skipped)
     return pairs

@@ -112,7 +112,7 @@ def _question_cells(nb, ctx) -> dict:
 # %% ../../nbs/09e_grade.ipynb #70b8d8bd
 def _new_record(ctx:GradingContext, sub:Submission, folder:Path, started:str) -> GradeResult:
     "The result of one submission before anything ran: status `failed` until something better is known."
-    return GradeResult(ctx.assignment, sub.student, str(sub.path), params_hash=ctx.params_hash, params=dict(ctx.params),
+    return GradeResult(ctx.assignment, sub.student, text_name(sub.path), params_hash=ctx.params_hash, params=dict(ctx.params),
                        folder=str(folder), started=started)
 
 def _prepare_copy(ins:Inspection, sub:Submission, work:Path, original:bytes) -> Path:
@@ -368,14 +368,18 @@ def grade_one(ctx:GradingContext, # what and how to grade
     if folder.exists(): shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     record = _new_record(ctx, sub, folder, started)
-    original = sub.path.read_bytes()
-    ins = inspect_submission(sub.path)
+    ins = inspect_submission(sub)  # read once (no link followed, a regular file, bounded): these bytes are hashed, inspected, run
+    original = ins.data
     record.sha256, record.notes = ins.sha256, list(ins.notes)
+    if sub.renamed:
+        record.notes.insert(0, f"graded as `{sub.student}`: the id `{sub.renamed}` its name gives would share a folder with another "
+                               "submission's (a short hash of the file name was added)")
+        record.codes.append("id-collision")
     record.codes += [c for c in NOTEBOOK_MISTAKES if c in ins.codes]
     record.timings["inspect"] = round(time.monotonic() - t0, 3)
     if ins.problem:
         record.status, record.message, record.questions = "invalid", ins.problem, _blank_questions(ctx, f"not graded: {ins.problem}")
-        record.codes.append("invalid-notebook")
+        record.codes += ["invalid-notebook"] + ([ins.code] if ins.code else [])
         return _finish(record, t0)
     tmp = Path(tempfile.mkdtemp(prefix=f"imdb-grade-{safe_name(sub.student)[:40]}-"))
     try: _run_and_score(ctx, sub, ins, folder, original, tmp, record, prestart_next)
@@ -404,7 +408,7 @@ def reference_run(ctx:GradingContext, # grading context (its `reference` is igno
     cache = folder/"reference.json"
     if cache.is_file(): return json.loads(cache.read_text())["questions"]
     rctx = copy.copy(ctx); rctx.reference, rctx.grading_reference = None, True
-    res = grade_one(rctx, Submission("reference", Path(solution)), folder=folder)
+    res = grade_one(rctx, Submission("reference", Path(solution).resolve()), folder=folder)  # the instructor's file: a link is fine
     if res.status != "ok":
         raise GradeError(f"the solution notebook {solution} does not run cleanly under the grading parameters "
                          f"({res.status}: {res.message}); fix it (see {res.executed or folder}) before grading")
@@ -448,7 +452,7 @@ def _work(ctx:GradingContext, sub:Submission, more:bool=False) -> GradeResult:
 
 def _grader_error(ctx:GradingContext, sub:Submission, why:str) -> GradeResult:
     "The result of a submission the grader itself failed on (a crashed worker, a lost Dask task)."
-    record = GradeResult(ctx.assignment, sub.student, str(sub.path), sha256=file_sha256(sub.path), params_hash=ctx.params_hash,
+    record = GradeResult(ctx.assignment, sub.student, text_name(sub.path), sha256=submission_sha256(sub), params_hash=ctx.params_hash,
                          params=dict(ctx.params), status="grader_error", message=why, codes=["grader-error"],
                          questions=_blank_questions(ctx, f"not graded: {why}"),
                          folder=str(Path(ctx.out)/ctx.assignment/safe_name(sub.student)))
@@ -494,7 +498,7 @@ def submission_times(subs:list, # `Submission`s from `find_submissions`
     man = read_manifest(manifest) if manifest else None
     out = {}
     for x in subs:
-        when, source = submission_time(x.path, man, x.student)
+        when, source = submission_time(x.path, man, x.renamed or x.student)  # a renamed id: its manifest row is under its file's name
         out[x.student] = (when.isoformat(), source)
     return out
 
@@ -589,6 +593,9 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
     from imdb_course.reports import write_reports
     s = as_settings(settings)
     _check_pool_args(scheduler, worker_data)
+    if (Path(submissions)/assignment_name(assignment)).is_dir():  # `submissions/` of `init`: one folder per assignment
+        raise GradeError(f"{submissions} holds a folder {assignment_name(assignment)}/ (one per assignment, as `imdb-course init` "
+                         f"makes them): grade that folder, {Path(submissions)/assignment_name(assignment)}")
     subs = find_submissions(submissions)
     times = submission_times(subs, manifest)
     ctx, solution = grading_context(assignment, out, params_override, solutions_dir, s, limits)
@@ -602,15 +609,21 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
     prepare_data(ctx)
     with Gradebook(ctx.out) as gb:
         run_id = gb.start_run(ctx.assignment, ctx.params_hash, {**ctx.params, "sandbox": _isolation_text(ctx)}, workers)
-        todo = subs if force else [x for x in subs if not gb.is_current(ctx.assignment, x.student, file_sha256(x.path), ctx.params_hash)]
+        shas = {x.student: submission_sha256(x) for x in subs}  # read with `read_submission`: None for what cannot be graded
+        todo = subs if force else [x for x in subs if not gb.is_current(ctx.assignment, x.student, shas[x.student], ctx.params_hash)]
         graded = []
         try:
             if todo:
-                ctx.reference = _reference(ctx, solution, scheduler)
-                check_fingerprint(fingerprint)
                 bar = tqdm(total=len(todo), desc=f"grading {ctx.assignment}", unit="nb", disable=not progress)
                 on_result = _recorder(gb, run_id, fingerprint, times, graded, bar)
-                try: _run_pool(ctx, todo, workers, on_result, scheduler, worker_data)
+                try:
+                    for x in todo:  # a link, a FIFO, a folder, an unreadable or oversized file: `invalid` here, never handed to a worker
+                        if shas[x.student] is None: on_result(grade_one(ctx, x))
+                    runnable = [x for x in todo if shas[x.student] is not None]
+                    if runnable:
+                        ctx.reference = _reference(ctx, solution, scheduler)
+                        check_fingerprint(fingerprint)
+                        _run_pool(ctx, runnable, workers, on_result, scheduler, worker_data)
                 finally: bar.close()
         except IntegrityError:
             gb.finish_run(run_id, "integrity_error", len(graded), len(subs) - len(todo)); raise

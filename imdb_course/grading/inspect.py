@@ -6,7 +6,7 @@ Docs: https://github.com/imdb-course/imdb-course/inspect.html.md"""
 
 # %% ../../nbs/09a_inspect.ipynb #45e00628
 from __future__ import annotations
-import ast, copy, hashlib, json, os, re, shutil, subprocess, sys, tempfile, textwrap, time, uuid
+import ast, copy, errno, hashlib, itertools, json, os, re, shutil, stat, subprocess, sys, tempfile, textwrap, time, unicodedata, uuid, warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, asdict
@@ -22,10 +22,11 @@ from ..checks import PARAM_NAMES  # the papermill parameter contract (defined on
 from .evidence import check_rules
 
 # %% auto #0
-__all__ = ['MAX_NOTEBOOK_MB', 'GRADER_VERSION', 'STATUS_DOC', 'GradeError', 'as_settings', 'assignment_name',
-           'assignment_settings', 'parse_param', 'grading_params', 'params_hash', 'Submission', 'safe_name',
+__all__ = ['MAX_NOTEBOOK_MB', 'GRADER_VERSION', 'STATUS_DOC', 'INVALID_CODES', 'MAX_JSON_DEPTH', 'GradeError', 'as_settings',
+           'assignment_name', 'assignment_settings', 'parse_param', 'grading_params', 'params_hash', 'Submission',
+           'safe_name', 'ReadResult', 'read_submission', 'submission_sha256', 'text_name', 'distinct_ids',
            'find_submissions', 'question_meta', 'load_questions', 'Finding', 'Inspection', 'assigned_names',
-           'inspect_submission', 'file_sha256']
+           'json_depth', 'inspect_submission', 'file_sha256']
 
 # %% ../../nbs/09a_inspect.ipynb #322a92ec
 MAX_NOTEBOOK_MB = 100  # larger submissions are rejected before running
@@ -94,43 +95,197 @@ def params_hash(*parts) -> str:
 # %% ../../nbs/09a_inspect.ipynb #3438a94c
 @dataclass
 class Submission:
-    "One student's notebook."
-    student: str  # id: file stem, or sub-folder name
-    path: Path  # the original file (never modified)
+    "One entry of the submissions folder: a student's notebook, or why it cannot be graded."
+    student: str  # id: file stem, or sub-folder name (made distinct when two collide, see `find_submissions`)
+    path: Path  # the original entry (never modified, never followed when it is a link)
+    root: Path|None = None  # the submissions folder: no link is followed below it (None: only the last component)
+    problem: str|None = None  # why it cannot be graded, found while listing (a link, a FIFO, a folder, ...)
+    code: str|None = None  # the stable `invalid-*` code of `problem`
+    renamed: str|None = None  # the id its name gave, when that id collided with another submission's
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.@-]+")
 
 def safe_name(student:str) -> str:
     "A file-system-safe version of a student id (for folder names)."
-    return _SAFE.sub("_", student).strip("._") or "student"
+    return _SAFE.sub("_", student).strip("._")[:200] or "student"
 
-def _notebooks(folder:Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.ipynb") if p.is_file() and not p.name.startswith("."))
+# %% ../../nbs/09a_inspect.ipynb #rd0code01
+INVALID_CODES = {  # code -> the plain reason a student reads when a submission gets status `invalid`
+    "invalid-symlink": "it is a symbolic link (a shortcut), not a file: the grader never follows links",
+    "invalid-special-file": "it is not a regular file (a FIFO, socket or device)",
+    "invalid-directory": "it is a folder, not a notebook file",
+    "invalid-unreadable": "the grader cannot read the file",
+    "invalid-too-large": f"the file is larger than the limit of {MAX_NOTEBOOK_MB} MB",
+    "invalid-not-utf8": "the file is not UTF-8 text",
+    "invalid-json": "the file is not valid JSON",
+    "invalid-too-deep": "the JSON is nested too deeply",
+    "invalid-not-notebook": "valid JSON, but not a Jupyter notebook",
+    "invalid-nbformat": "a damaged notebook (it does not pass nbformat's validation)",
+    "invalid-several-notebooks": "the student's folder holds more than one .ipynb file",
+}
+_RESUBMIT = "submit the .ipynb file saved by Jupyter (File > Download) itself"
+
+def _kind_problem(mode:int) -> tuple:
+    "`(code, problem)` for an entry that is not a regular file (from its `lstat` mode), else `(None, None)`."
+    if stat.S_ISREG(mode): return None, None
+    if stat.S_ISLNK(mode): return "invalid-symlink", f"{INVALID_CODES['invalid-symlink']}; {_RESUBMIT}"
+    if stat.S_ISDIR(mode): return "invalid-directory", f"{INVALID_CODES['invalid-directory']}; {_RESUBMIT}"
+    kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device file"
+    return "invalid-special-file", f"it is {kind}, not a regular file; {_RESUBMIT}"
+
+@dataclass
+class ReadResult:
+    "A submission's bytes read once (`read_submission`), or why they could not be."
+    data: bytes|None = field(default=None, repr=False)  # the file's bytes (None on a problem)
+    sha256: str|None = None  # of `data`
+    code: str|None = None  # stable `invalid-*` code of the problem
+    problem: str|None = None  # the plain reason, with the fix
+
+def _walk_open(path:Path, root:Path|None) -> tuple:
+    "`(dir fd, last name)`: the folder holding `path` opened without following a link below `root`."
+    parts = None
+    if root is not None:
+        try: parts = Path(path).relative_to(root).parts
+        except ValueError: parts = None
+    if not parts: base, parts = Path(path).parent, (Path(path).name,)
+    else: base = Path(root)
+    dfd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in parts[:-1]:  # a student's folder: never a link
+            nfd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
+            os.close(dfd); dfd = nfd
+    except BaseException: os.close(dfd); raise
+    return dfd, parts[-1]
+
+def read_submission(path:str|Path, # the submitted file
+                    root:str|Path|None=None, # the submissions folder: no link below it is followed (None: the last component)
+                    limit_mb:float|None=None, # size bound (default `MAX_NOTEBOOK_MB`)
+                   ) -> ReadResult:
+    "Read a submission once: never following a link, never blocking (FIFO), a regular file only, at most `limit_mb`."
+    limit = int((MAX_NOTEBOOK_MB if limit_mb is None else limit_mb) * 2**20)
+    fd = dfd = None
+    try:
+        dfd, name = _walk_open(Path(path), None if root is None else Path(root))
+        code, problem = _kind_problem(os.stat(name, dir_fd=dfd, follow_symlinks=False).st_mode)
+        if code: return ReadResult(code=code, problem=problem)
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC, dir_fd=dfd)
+        st = os.fstat(fd)
+        code, problem = _kind_problem(st.st_mode)  # swapped after the check: the opened file decides
+        if code: return ReadResult(code=code, problem=problem)
+        if st.st_size > limit:
+            return ReadResult(code="invalid-too-large", problem=f"the file is {st.st_size/2**20:.0f} MB (limit {limit/2**20:g} MB); "
+                              "clear the outputs (Kernel > Restart & Clear Output), save and resubmit")
+        chunks, n = [], 0
+        while n <= limit:
+            b = os.read(fd, min(1 << 20, limit + 1 - n))
+            if not b: break
+            chunks.append(b); n += len(b)
+        if n > limit:
+            return ReadResult(code="invalid-too-large", problem=f"the file grew past the limit of {limit/2**20:g} MB while it was read; resubmit it")
+        data = b"".join(chunks)
+        return ReadResult(data, hashlib.sha256(data).hexdigest())
+    except OSError as e:
+        if e.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):  # a link where a file or folder was expected
+            return ReadResult(code="invalid-symlink", problem=f"{INVALID_CODES['invalid-symlink']}; {_RESUBMIT}")
+        if e.errno in (errno.ENXIO, errno.ENODEV, errno.EOPNOTSUPP):
+            return ReadResult(code="invalid-special-file", problem=f"it is not a regular file; {_RESUBMIT}")
+        why = "the grader has no permission to read it" if e.errno in (errno.EACCES, errno.EPERM) else \
+              "it disappeared before it could be read" if e.errno == errno.ENOENT else f"the grader could not read it ({os.strerror(e.errno or 0)})"
+        return ReadResult(code="invalid-unreadable", problem=f"{why}; submit it again as an ordinary .ipynb file")
+    finally:
+        if fd is not None: os.close(fd)
+        if dfd is not None: os.close(dfd)
+
+def submission_sha256(sub) -> str|None:
+    "SHA-256 of a `Submission`'s (or a path's) bytes read with `read_submission`; None when it cannot be read."
+    if isinstance(sub, Submission):
+        return None if sub.problem else read_submission(sub.path, sub.root).sha256
+    return read_submission(sub).sha256
+
+# %% ../../nbs/09a_inspect.ipynb #fs0code01
+def _is_notebook_name(name:str) -> bool: return name.lower().endswith(".ipynb") and not name.startswith(".")
+
+def text_name(name:str|Path) -> str:
+    "A file name or path as text: bytes that are not UTF-8 become U+FFFD (ids and paths are stored in SQLite, JSON and CSV)."
+    return str(name).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+_text = text_name
+
+def _entry(root:Path, rel:str, student:str, mode:int) -> Submission:
+    "A `Submission` for `root/rel`, with the problem its type already shows (a link, a folder, a FIFO)."
+    code, problem = _kind_problem(mode)
+    return Submission(_text(student), root/rel, root, problem, code)
+
+def _folder_entry(root:Path, name:str) -> Submission|None:
+    "The submission of a student's folder: its one notebook, an `invalid-*` entry for several, None for none (an empty folder)."
+    d = root/name
+    with os.scandir(d) as it: found = sorted(((e.name, e.stat(follow_symlinks=False).st_mode) for e in it), key=lambda x: os.fsencode(x[0]))
+    nbs = [(n, m) for n, m in found if _is_notebook_name(n)]
+    if len(nbs) == 1: return _entry(root, f"{name}/{nbs[0][0]}", name, nbs[0][1])
+    if nbs:
+        names = ", ".join(_text(n) for n, _ in nbs[:5])
+        return Submission(_text(name), d, root, f"{INVALID_CODES['invalid-several-notebooks']} ({names}); keep one notebook "
+                          "per student folder", "invalid-several-notebooks")
+    return None
+
+def _id_key(student:str) -> str:
+    "Ids with one key would share a folder (also on a case-insensitive disk) or look alike (NFC vs NFD)."
+    return safe_name(unicodedata.normalize("NFC", student)).casefold()
+
+def _entry_name(s:Submission) -> str:
+    "The entry as handed in, relative to the submissions folder (`ada!.ipynb`, `ada/lab.ipynb`)."
+    return str(s.path.relative_to(s.root)) if s.root else s.path.name
+
+def distinct_ids(subs:list[Submission]) -> list[Submission]:
+    "Give submissions whose ids collide (`ada` and `ada!`, NFC and NFD, `Ada` and `ada`) distinct, stable ids, with a warning."
+    groups = {}
+    for s in subs: groups.setdefault(_id_key(s.student), []).append(s)
+    used = set(groups)
+    for key in sorted(k for k, g in groups.items() if len(g) > 1):
+        g = sorted(groups[key], key=lambda s: os.fsencode(_entry_name(s)))
+        before = [s.student for s in g]
+        plain = ([s for s in g if s.student == safe_name(s.student)]  # an id that is its own folder name keeps it, if only one is;
+                 or [s for s in g if unicodedata.is_normalized("NFC", s.student) and "\ufffd" not in s.student])  # else the one in NFC
+        for s in g:
+            if len(plain) == 1 and s is plain[0]: continue
+            h = hashlib.sha256(os.fsencode(_entry_name(s))).hexdigest()  # of the original name: the same every run
+            base = s.student[:120]  # short enough that the suffix survives `safe_name`'s length cap
+            new = next(x for n in itertools.count(6, 2) if _id_key(x := f"{base}-{h[:n]}" if n <= 64 else f"{base}-{h}-{n}") not in used)
+            s.renamed, s.student = s.student, new
+            used.add(_id_key(s.student))
+        warnings.warn(f"student ids {before} (from {[_text(_entry_name(s)) for s in g]}) would share one folder name: graded as "
+                      f"{[s.student for s in g]}; rename the files to choose the ids", stacklevel=2)
+    return subs
 
 def find_submissions(submissions:str|Path, # folder of `*.ipynb` and/or `student/*.ipynb`, or one .ipynb file
                     ) -> list[Submission]:
-    "The submissions to grade, one per student, sorted by student id."
+    "Every entry of the folder, one per student and sorted by id: notebooks to grade, and entries that are `invalid` (with why)."
     root = Path(submissions)
-    if root.is_file():
-        if root.suffix != ".ipynb": raise GradeError(f"{root} is not a .ipynb file; pass a notebook or a folder of them")
-        return [Submission(root.stem, root)]
-    if not root.is_dir(): raise GradeError(f"submissions folder {root} does not exist; pass the folder of student notebooks")
-    subs = [Submission(p.stem, p) for p in _notebooks(root)]
-    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
-        nbs = _notebooks(d)
-        if len(nbs) == 1: subs.append(Submission(d.name, nbs[0]))
-        elif len(nbs) > 1:
-            raise GradeError(f"{d} holds {len(nbs)} notebooks ({', '.join(p.name for p in nbs)}); "
-                             "keep one submission per student folder")
-    ids = [s.student for s in subs]
-    dups = sorted({i for i in ids if ids.count(i) > 1})
-    if dups: raise GradeError(f"student id(s) {dups} appear twice (as a file and as a folder); rename one of them")
-    clash = {}
-    for s in subs: clash.setdefault(safe_name(s.student), []).append(s.student)
-    if any(len(v) > 1 for v in clash.values()):
-        raise GradeError(f"student ids {[v for v in clash.values() if len(v) > 1]} map to the same folder name; rename them")
+    if not os.path.lexists(root): raise GradeError(f"submissions folder {root} does not exist; pass the folder of student notebooks")
+    if not root.is_dir():  # one file: its last component is never followed
+        if not _is_notebook_name(root.name): raise GradeError(f"{root} is not a .ipynb file; pass a notebook or a folder of them")
+        code, problem = _kind_problem(os.lstat(root).st_mode)
+        return [Submission(_text(root.name[:-6]), root, None, problem, code)]
+    subs, ignored, empty = [], [], []
+    with os.scandir(root) as it: entries = sorted(((e.name, e.stat(follow_symlinks=False).st_mode) for e in it), key=lambda x: os.fsencode(x[0]))
+    for name, mode in entries:
+        if name.startswith("."): continue
+        if _is_notebook_name(name): subs.append(_entry(root, name, name[:-6], mode))
+        elif stat.S_ISDIR(mode):
+            if name.startswith("_"): continue
+            try:
+                s = _folder_entry(root, name)
+                if s is None: empty.append(_text(name + "/"))
+                else: subs.append(s)
+            except OSError as e: subs.append(Submission(_text(name), root/name, root, f"{INVALID_CODES['invalid-unreadable']} "
+                                                        f"({os.strerror(e.errno or 0)}); submit the .ipynb file", "invalid-unreadable"))
+        elif stat.S_ISLNK(mode): subs.append(_entry(root, name, name, mode))  # a linked student folder is never followed
+        else: ignored.append(_text(name))
+    ignored += empty  # a folder without a notebook is no student's row (e.g. `submissions/<assignment>/` made by `init`)
+    if ignored: warnings.warn(f"not graded (neither a .ipynb file nor a folder holding one): {', '.join(ignored[:10])}"
+                              + (" ..." if len(ignored) > 10 else ""), stacklevel=2)
     if not subs: raise GradeError(f"no .ipynb files in {root}; one notebook per student (or per sub-folder) expected")
-    return sorted(subs, key=lambda s: s.student)
+    return sorted(distinct_ids(subs), key=lambda s: s.student)
 
 # %% ../../nbs/09a_inspect.ipynb #a64ade86
 def question_meta(cell) -> dict:
@@ -173,9 +328,11 @@ class Finding:
 @dataclass
 class Inspection:
     "What the grader learnt from a submission file without running it."
-    sha256: str  # of the original bytes
+    sha256: str|None  # of the original bytes (None when they could not be read)
     nb: object = None  # nbformat node, None when unreadable
-    problem: str|None = None  # why it cannot run (invalid JSON, not a notebook, too big)
+    problem: str|None = None  # why it cannot run (a link, a FIFO, invalid JSON, not a notebook, too big)
+    code: str|None = None  # the stable `invalid-*` code of `problem` (`INVALID_CODES`)
+    data: bytes|None = field(default=None, repr=False)  # the bytes read once: what is hashed, inspected and run
     findings: list = field(default_factory=list)  # `Finding`s, shown in the feedback
     has_parameters: bool = False  # a cell tagged `parameters` exists
     param_cell_guess: int|None = None  # without a tag: index of the cell that looks like the parameters cell
@@ -200,21 +357,41 @@ def assigned_names(source:str) -> set:
                 if isinstance(n, ast.Name): names.add(n.id)
     return names
 
+MAX_JSON_DEPTH = 100  # deeper nesting is refused (a notebook nests ~6 levels, rich outputs a few more)
+
+def json_depth(obj) -> int:
+    "Nesting depth of parsed JSON (`{}`/`[]` levels), counted without recursion."
+    best, stack = 0, [(obj, 1)]
+    while stack:
+        o, d = stack.pop()
+        best = max(best, d)
+        if isinstance(o, dict): stack.extend((v, d + 1) for v in o.values() if isinstance(v, (dict, list)))
+        elif isinstance(o, list): stack.extend((v, d + 1) for v in o if isinstance(v, (dict, list)))
+    return best if isinstance(obj, (dict, list)) else 0
+
 def _read_notebook(data:bytes) -> tuple:
-    "`(nb, None)` for a readable notebook, else `(None, problem)` saying what is wrong and how to resubmit."
-    try: raw = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as e: return None, f"not a text file ({e.reason} at byte {e.start}); submit the .ipynb file saved by Jupyter"
-    except json.JSONDecodeError as e:
-        return None, (f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); the file is damaged — open it in "
-                      "Jupyter, save it (or download it again with File > Download) and resubmit")
-    if not isinstance(raw, dict) or "cells" not in raw or "nbformat" not in raw:
-        return None, "valid JSON but not a Jupyter notebook (no `cells`/`nbformat`); submit the .ipynb file itself"
+    "`(nb, None, None)` for a readable notebook, else `(None, code, problem)` saying what is wrong and how to resubmit."
+    try: text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return None, "invalid-not-utf8", f"not a text file ({e.reason} at byte {e.start}); submit the .ipynb file saved by Jupyter"
+    too_deep = (None, "invalid-too-deep", f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep, which no notebook saved by "
+                "Jupyter is; submit the .ipynb file saved by Jupyter")
     try:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-        nbformat.validate(nb)
-    except Exception as e:  # nbformat raises several types for damaged notebooks
-        return None, f"not a valid notebook ({type(e).__name__}: {str(e)[:300]}); open it in Jupyter, save and resubmit"
-    return nb, None
+        raw = json.loads(text)  # the C decoder raises RecursionError past the recursion limit (about 1000 levels)
+        if json_depth(raw) > MAX_JSON_DEPTH: return too_deep  # before nbformat, jsonschema or deepcopy recurse into it
+        if not isinstance(raw, dict) or "cells" not in raw or "nbformat" not in raw:
+            return None, "invalid-not-notebook", "valid JSON but not a Jupyter notebook (no `cells`/`nbformat`); submit the .ipynb file itself"
+        try:
+            nb = nbformat.reads(text, as_version=4)
+            nbformat.validate(nb)
+        except RecursionError: raise
+        except Exception as e:  # nbformat raises several types for damaged notebooks
+            return None, "invalid-nbformat", f"not a valid notebook ({type(e).__name__}: {str(e)[:300]}); open it in Jupyter, save and resubmit"
+    except json.JSONDecodeError as e:
+        return None, "invalid-json", (f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); the file is damaged — open it in "
+                                      "Jupyter, save it (or download it again with File > Download) and resubmit")
+    except RecursionError: return too_deep
+    return nb, None, None
 
 def _parameters_cell(ins:Inspection, cells:list, params:tuple) -> int|None:
     "Index of the cell papermill injects after (the tagged one, else a guess), with a finding when it is not tagged once."
@@ -244,18 +421,16 @@ def _hardcoded_parameters(ins:Inspection, cells:list, start:int, params:tuple):
             ins.findings.append(Finding("hardcoded-parameter", f"cell {i+1} sets {', '.join(hit)} after the parameters cell, overriding the grading value(s); "
                              "use the variables from the parameters cell instead of hard-coding them"))
 
-def inspect_submission(path:str|Path, # the original notebook
+def inspect_submission(path:str|Path|Submission, # the original notebook, or its `Submission` (then no link below its folder is followed)
                        params:tuple=PARAM_NAMES, # names the grader injects
                       ) -> Inspection:
-    "Read, hash and check a submission: readable? a notebook? `parameters` cell? parameters overwritten later?"
-    path = Path(path)
-    size = path.stat().st_size
-    if size > MAX_NOTEBOOK_MB * 2**20:
-        return Inspection(sha256=file_sha256(path), problem=f"the file is {size/2**20:.0f} MB (limit {MAX_NOTEBOOK_MB} MB); "
-                          "clear the outputs (Kernel > Restart & Clear Output), save and resubmit")
-    data = path.read_bytes()
-    ins = Inspection(sha256=hashlib.sha256(data).hexdigest())
-    ins.nb, ins.problem = _read_notebook(data)
+    "Read (once, with `read_submission`), hash and check a submission: a regular file? a notebook? `parameters` cell? parameters overwritten later?"
+    sub = path if isinstance(path, Submission) else Submission(Path(path).stem, Path(path))
+    if sub.problem: return Inspection(sha256=None, problem=sub.problem, code=sub.code)
+    read = read_submission(sub.path, sub.root)
+    ins = Inspection(sha256=read.sha256, problem=read.problem, code=read.code, data=read.data)
+    if ins.problem: return ins
+    ins.nb, ins.code, ins.problem = _read_notebook(read.data)
     if ins.problem: return ins
     cells = ins.nb.cells
     pcell = _parameters_cell(ins, cells, params)
