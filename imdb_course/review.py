@@ -21,8 +21,9 @@ from .result import GradeResult
 import re
 
 # %% auto #0
-__all__ = ['TEMPLATES', 'solution_questions', 'student_answer', 'attention_items', 'md_html', 'Review', 'save_grade',
-           'refresh_feedback', 'create_app', 'serve']
+__all__ = ['TEMPLATES', 'LOOPBACK_NAMES', 'CSRF_FIELD', 'solution_questions', 'student_answer', 'attention_items', 'md_html',
+           'Review', 'save_grade', 'refresh_feedback', 'served_hosts', 'host_problem', 'origin_problem',
+           'token_problem', 'create_app', 'serve']
 
 # %% ../nbs/17_review.ipynb #ba795bcf
 def _qid(cell) -> str|None:
@@ -206,18 +207,79 @@ def refresh_feedback(rv:Review, assignment:str, student:str) -> str:
     try: write_reports(rv.db, assignment, students={student}); return ""
     except Exception as e: return f"feedback page not rewritten ({type(e).__name__}: {e}); run `imdb-course feedback` later"
 
+# %% ../nbs/17_review.ipynb #a7c1e001
+import hmac as _hmac, ipaddress as _ip, secrets as _secrets, socket as _socket
+from urllib.parse import urlsplit as _urlsplit
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")  # Host names of this machine a browser may use for a loopback server
+CSRF_FIELD = "_csrf"  # the hidden form field carrying the session's token
+
+def _hostport(host:str, port:int) -> str:
+    "`host:port` as a browser writes it in the `Host` header (IPv6 in brackets)."
+    h = host.strip("[]")
+    return f"[{h}]:{port}" if ":" in h else f"{h}:{port}"
+
+def served_hosts(host:str, # the address the server listens on (`--host`)
+                 port:int, # its port
+                ) -> set:
+    "The `Host` header values the page answers: the address:port it serves (loopback: also `localhost`/`[::1]` on that port)."
+    h = host.strip("[]")
+    try: addr = _ip.ip_address(h)
+    except ValueError: addr = None
+    out = {_hostport(host, port)}
+    if (addr is not None and addr.is_loopback) or h == "localhost": out |= {_hostport(n, port) for n in LOOPBACK_NAMES}
+    if addr is not None and addr.is_unspecified:   # every interface: this machine's names and addresses
+        names = {_socket.gethostname(), _socket.getfqdn(), *LOOPBACK_NAMES}
+        for n in list(names):
+            try: names |= {i[4][0] for i in _socket.getaddrinfo(n.strip("[]"), None)}
+            except OSError: pass
+        out |= {_hostport(n, port) for n in names}
+    if port == 80: out |= {x.rsplit(":", 1)[0] for x in out}   # browsers leave the default port out
+    return out
+
+def host_problem(host:str|None, # the request's `Host` header
+                 allowed:set|None, # `served_hosts(...)`; None: any port of a loopback name (an app not yet bound, tests)
+                ) -> str:
+    "Why a request is refused because of its `Host` (another site's name pointed at this machine: DNS rebinding), or ''."
+    host = (host or "").strip().lower()
+    if allowed is None:
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name in LOOPBACK_NAMES: return ""
+    elif host in {a.lower() for a in allowed}: return ""
+    where = ", ".join(sorted(allowed)) if allowed else "127.0.0.1 / localhost"
+    return (f"this grading page answers only requests addressed to {where}, not to {host or 'no Host header'}: "
+            f"another web site's name pointing at this machine (DNS rebinding) is refused. Open http://{sorted(allowed)[0] if allowed else '127.0.0.1'}/ "
+            "instead, or start `imdb-course review --host ADDRESS` with the address you browse to")
+
+def origin_problem(origin:str|None, # the request's `Origin` header
+                   referer:str|None, # its `Referer` header (used when there is no Origin)
+                   host:str, # the request's `Host` (already checked by `host_problem`)
+                  ) -> str:
+    "Why a state-changing request is refused because it was not sent by this page (Origin, else Referer), or ''."
+    sent = origin if origin and origin != "null" else referer
+    if not sent:
+        return (f"the form carries neither an Origin nor a Referer header, so it cannot be told from a form posted by "
+                f"another web site; save from the page itself (http://{host}/), and allow your browser to send Origin")
+    if _urlsplit(sent).netloc.lower() != host.lower():
+        return f"form posted from {sent}, not from this page; grade on http://{host}/"
+    return ""
+
+def token_problem(sent:str|None, # the token the form carried
+                  expected:str|None, # the session's token
+                 ) -> str:
+    "Why the form's per-session token is refused, or ''."
+    if not expected or not sent or not _hmac.compare_digest(str(sent), str(expected)):
+        return ("the form's session token is missing or out of date (the page was opened before the grading server "
+                "restarted, or the form came from another site): nothing was saved; reload the page and save again")
+    return ""
+
+
 # %% ../nbs/17_review.ipynb #d3c0e344
 def _default_solutions():
     "The course's solutions folder, or None (the page then shows no reference answers)."
     from imdb_course.course import find_solutions
     try: return find_solutions()
     except Exception: return None
-
-def _foreign_origin(origin:str|None, host:str) -> str:
-    "Why a POST from `origin` is refused (another web site posting grades here), or '' when it comes from this page."
-    from urllib.parse import urlsplit
-    if origin and urlsplit(origin).netloc != host: return f"form posted from {origin}, not from this page; grade on http://{host}/"
-    return ""
 
 def _after_save(ctx:dict) -> tuple:
     "`(endpoint, url args)` after saving a grade: the next student, else the next question to grade, else the overview."
@@ -230,18 +292,30 @@ def create_app(grading_dir:str|Path, # grading output folder (holds gradebook.sq
                assignment:str|None=None, # open this assignment (default: the first graded one)
                grader:str|None=None, # name recorded with each score (default: the OS user)
                solutions:str|Path|None=None, # folder of solution notebooks (default: `course.find_solutions()`)
+               allowed_hosts:set|None=None, # `Host` values answered (`served_hosts`); None: loopback names, any port
               ):
     "The Flask app of the grading page."
-    from flask import Flask, abort, redirect, render_template, request, url_for
+    from flask import Flask, abort, redirect, render_template, request, session, url_for
     from markupsafe import Markup
     rv = Review(grading_dir, _default_solutions() if solutions is None else solutions, grader)
     app = Flask("imdb_course.review", template_folder=str(TEMPLATES))
-    app.config["REVIEW"] = rv
+    app.config.update(REVIEW=rv, ALLOWED_HOSTS=allowed_hosts, SECRET_KEY=_secrets.token_bytes(32),
+                      SESSION_COOKIE_NAME=f"imdb_course_review_{_secrets.token_hex(4)}",   # one per server: several may run
+                      SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True)
     app.jinja_env.filters["md"] = lambda t: Markup(md_html(t))
 
+    def csrf_token() -> str:
+        if CSRF_FIELD not in session: session[CSRF_FIELD] = _secrets.token_urlsafe(32)
+        return session[CSRF_FIELD]
+    app.jinja_env.globals.update(csrf_token=csrf_token, csrf_field=CSRF_FIELD)
+
     @app.before_request
-    def same_origin():  # another web site open in the browser must not post grades to this page
-        if request.method == "POST" and (problem := _foreign_origin(request.headers.get("Origin"), request.host)): abort(403, problem)
+    def only_this_page():  # DNS rebinding, and other web sites open in the same browser posting grades here
+        if problem := host_problem(request.headers.get("Host"), app.config["ALLOWED_HOSTS"]): abort(421, problem)
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            problem = origin_problem(request.headers.get("Origin"), request.headers.get("Referer"), request.host) \
+                      or token_problem(request.form.get(CSRF_FIELD), session.get(CSRF_FIELD))
+            if problem: abort(403, problem)
 
     @app.get("/")
     def index():
@@ -287,6 +361,6 @@ def serve(grading_dir:str|Path, # grading output folder
           solutions:str|Path|None=None, # folder of solution notebooks
          ):
     "Serve the grading page until Ctrl-C."
-    app = create_app(grading_dir, assignment, grader, solutions)
+    app = create_app(grading_dir, assignment, grader, solutions, allowed_hosts=served_hosts(host, port))
     print(f"grading page: http://{host}:{port}/  (grader: {app.config['REVIEW'].grader}; Ctrl-C to stop)")
     app.run(host=host, port=port, debug=False, use_reloader=False)

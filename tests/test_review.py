@@ -10,7 +10,7 @@ import pytest
 from imdb_course.course import find_solutions
 from imdb_course.gradebook import Gradebook, export_csv
 from imdb_course.release import MD_STUB
-from imdb_course.review import create_app
+from imdb_course.review import create_app, served_hosts
 from imdb_course.result import GradeResult
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -76,6 +76,7 @@ def server(grading_dir):
     from werkzeug.serving import make_server
     app = create_app(grading_dir, grader="prof", solutions=find_solutions())
     srv = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["ALLOWED_HOSTS"] = served_hosts("127.0.0.1", srv.server_port)   # as `serve` pins it
     t = threading.Thread(target=srv.serve_forever, daemon=True); t.start()
     yield f"http://127.0.0.1:{srv.server_port}"
     srv.shutdown(); t.join(5)
@@ -157,3 +158,89 @@ def test_grade_in_browser(grading_dir, server):
     page = app.test_client().get(f"/a/{A}/q1w/bob").get_data(as_text=True)
     assert "The submission changed since prof gave it 0.5" in page
     assert "the submission changed since it was graded by hand" in app.test_client().get(f"/a/{A}/").get_data(as_text=True)
+
+
+# --- who may talk to the page (issue 22 item 7): Host (DNS rebinding), per-session token, Origin/Referer -----------------
+
+def _token(client, url):
+    import re
+    page = client.get(url, headers={"Host": "127.0.0.1:8000"}).get_data(as_text=True)
+    return re.search(r'name="_csrf" value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def client(grading_dir):
+    app = create_app(grading_dir, grader="prof", solutions=find_solutions(), allowed_hosts=served_hosts("127.0.0.1", 8000))
+    return app.test_client()
+
+
+URL = f"/a/{A}/q1w/ann"
+OK = {"Host": "127.0.0.1:8000", "Origin": "http://127.0.0.1:8000"}
+
+
+def _manual_rows(grading_dir):
+    con = sqlite3.connect(grading_dir/"gradebook.sqlite")
+    try: return con.execute("SELECT student, points FROM manual").fetchall()
+    finally: con.close()
+
+
+@pytest.mark.parametrize("host", ["evil.example:8000", "evil.example", "127.0.0.1:8001", "localhost.evil.example:8000", ""])
+def test_foreign_host_refused(client, host):
+    r = client.get(URL, headers={"Host": host})
+    assert r.status_code == 421, (host, r.status_code)
+    assert "DNS rebinding" in r.get_data(as_text=True) and "http://127.0.0.1:8000/" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8000", "localhost:8000", "[::1]:8000"])
+def test_own_host_answered(client, host):
+    assert client.get(URL, headers={"Host": host}).status_code == 200
+
+
+def test_rebinding_post_refused_before_anything_is_read(client, grading_dir):
+    token = _token(client, URL)
+    r = client.post(URL, data={"points": "1", "_csrf": token}, headers={"Host": "evil.example:8000", "Origin": "http://evil.example:8000"})
+    assert r.status_code == 421 and _manual_rows(grading_dir) == []
+
+
+def test_post_needs_the_session_token(client, grading_dir):
+    _token(client, URL)                                            # the session exists, the form does not carry it
+    r = client.post(URL, data={"points": "1"}, headers=OK)
+    assert r.status_code == 403 and "session token" in r.get_data(as_text=True)
+    r = client.post(URL, data={"points": "1", "_csrf": "guessed"}, headers=OK)
+    assert r.status_code == 403
+    assert _manual_rows(grading_dir) == []
+
+
+def test_token_is_per_session(grading_dir):
+    app = create_app(grading_dir, grader="prof", solutions=find_solutions(), allowed_hosts=served_hosts("127.0.0.1", 8000))
+    a, b = app.test_client(), app.test_client()
+    ta, tb = _token(a, URL), _token(b, URL)
+    assert ta != tb and len(ta) >= 32
+    assert b.post(URL, data={"points": "1", "_csrf": ta}, headers=OK).status_code == 403   # a's token in b's session
+    assert a.post(URL, data={"points": "1", "_csrf": ta}, headers=OK).status_code == 303
+    # a restarted server (new secret key) refuses the old page's form, with the fix
+    again = create_app(grading_dir, grader="prof", solutions=find_solutions(), allowed_hosts=served_hosts("127.0.0.1", 8000)).test_client()
+    r = again.post(URL, data={"points": "0", "_csrf": ta}, headers=OK)
+    assert r.status_code == 403 and "reload the page" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("headers,ok", [
+    ({"Origin": "http://127.0.0.1:8000"}, True),
+    ({"Referer": "http://127.0.0.1:8000/a/x/"}, True),                       # no Origin: the Referer decides
+    ({"Origin": "http://evil.example"}, False),
+    ({"Origin": "http://evil.example", "Referer": "http://127.0.0.1:8000/"}, False),   # Origin wins
+    ({"Referer": "http://evil.example/page"}, False),
+    ({}, False),                                                             # neither: refused
+    ({"Origin": "null"}, False),
+])
+def test_origin_or_referer_checked(client, grading_dir, headers, ok):
+    token = _token(client, URL)
+    r = client.post(URL, data={"points": "1", "_csrf": token}, headers={"Host": "127.0.0.1:8000", **headers})
+    assert r.status_code == (303 if ok else 403), (headers, r.status_code, r.get_data(as_text=True)[:300])
+    assert (_manual_rows(grading_dir) == [("ann", 1.0)]) == ok
+
+
+def test_session_cookie_is_strict(client):
+    r = client.get(URL, headers={"Host": "127.0.0.1:8000"})
+    cookie = r.headers["Set-Cookie"]
+    assert "SameSite=Strict" in cookie and "HttpOnly" in cookie and cookie.startswith("imdb_course_review_")
