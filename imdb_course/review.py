@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 
 import imdb_course
-from .gradebook import (DB_NAME, DEFAULT_WRITTEN_POINTS, Gradebook, ManualScores, add_manual, db_path,
+from .gradebook import (DB_NAME, DEFAULT_WRITTEN_POINTS, ConflictError, Gradebook, ManualScores, add_manual, db_path,
                                    is_written, written_max, utc_now)
 from .release import BEGIN_CODE, END_CODE, BEGIN_MD, END_MD, MD_STUB, find_regions, strip_regions
 
@@ -159,7 +159,8 @@ def _neighbours(items:list, item) -> tuple:
     i = items.index(item)
     return (items[i - 1] if i > 0 else None), (items[i + 1] if i + 1 < len(items) else None)
 
-def _grade_context(rv:Review, assignment:str, question:str, student:str, error:str="", form=None) -> dict:
+def _grade_context(rv:Review, assignment:str, question:str, student:str, error:str="", form=None, grader:str|None=None,
+                   conflict:dict|None=None) -> dict:
     results = rv.results(assignment)
     by = {r.student: r for r in results}
     if student not in by: raise KeyError(f"no student {student!r} in {assignment}")
@@ -167,7 +168,9 @@ def _grade_context(rv:Review, assignment:str, question:str, student:str, error:s
     if question not in qs: raise KeyError(f"no question {question!r} in {assignment}")
     r, students, qlist = by[student], list(by), list(qs)
     s = r.questions.get(question, {})
-    with ManualScores(rv.db) as ms: history = [h for h in ms.history(assignment, student) if h["question"] == question]
+    with ManualScores(rv.db) as ms:
+        history = [h for h in ms.history(assignment, student) if h["question"] == question]
+        version, state, comments = ms.version(assignment, student, question), ms.state(assignment, student, question), ms.comments(assignment, question)
     prev_s, next_s = _neighbours(students, student)
     prev_q, next_q = _neighbours(qlist, question)
     written = is_written(s) or "manual" in s
@@ -181,30 +184,36 @@ def _grade_context(rv:Review, assignment:str, question:str, student:str, error:s
                 next_written=next((x for x in qlist[qlist.index(question) + 1:] if qs[x]["kind"] == "written"), None),
                 students=[(x, by[x].questions.get(question, {}), mx(by[x].questions.get(question, {}))) for x in students],
                 prev_s=prev_s, next_s=next_s, prev_q=prev_q, next_q=next_q, todo=todo, total=total, qtodo=qtodo,
-                qtotal=qtotal, error=error, form=form or {}, grader=rv.grader)
+                qtotal=qtotal, error=error, form=form or {}, grader=grader or rv.grader, version=version, comments=comments,
+                applied=state["applied"], conflict=conflict,
+                checked=[int(x) for x in form.getlist("apply") if str(x).isdigit()] if form and hasattr(form, "getlist")
+                        and form.get("comments_shown") else state["applied"])
 
-def save_grade(rv:Review, assignment:str, question:str, student:str, form:dict):
-    "Store the form of one grading page: a hand score (written) or an override (automatic); raises ValueError."
+def save_grade(rv:Review, assignment:str, question:str, student:str, form:dict, grader:str|None=None):
+    "Store the form of one grading page: a hand score (written) or an override (automatic); raises ValueError (`ConflictError`\n    when someone else saved this answer since the form's `base` version)."
     r = next((x for x in rv.results(assignment) if x.student == student), None)
     if r is None: raise KeyError(f"no student {student!r} in {assignment}")
     s = r.questions.get(question)
     if s is None: raise KeyError(f"no question {question!r} in {assignment}")
     points, comment = form.get("points", "").strip(), form.get("comment", "").strip()
+    grader, expect = grader or rv.grader, form.get("base") or None
     with ManualScores(rv.db) as ms:
         if is_written(s) or "manual" in s:
             if not points: raise ValueError("type the points for this answer (0 is fine), then press Enter")
             mx = written_max(s)
-            ms.set_manual(assignment, student, question, _parse_points(points, mx), mx, comment, rv.grader, r.sha256)
+            ids = form.getlist("apply") if form.get("comments_shown") and hasattr(form, "getlist") else None
+            ms.set_manual(assignment, student, question, _parse_points(points, mx), mx, comment, grader, r.sha256,
+                          comments=ids, expect=expect)
         elif points:
             ms.override(assignment, student, question, s.get("auto_points", s.get("points")),
-                        _parse_points(points, s.get("max_points") or 0), comment, rv.grader, r.sha256)
+                        _parse_points(points, s.get("max_points") or 0), comment, grader, r.sha256, expect=expect)
         else: raise ValueError("type the new points and a reason to override the automatic score (or move on with j)")
 
 # %% ../nbs/17_review.ipynb #91814e28
-def refresh_feedback(rv:Review, assignment:str, student:str) -> str:
-    "Rewrite the student's feedback page and the class summary with the new hand scores; '' or why it failed."
+def refresh_feedback(rv:Review, assignment:str, student:str|set) -> str:
+    "Rewrite the student's (or students') feedback page and the class summary with the new hand scores; '' or why it failed."
     from imdb_course.reports import write_reports
-    try: write_reports(rv.db, assignment, students={student}); return ""
+    try: write_reports(rv.db, assignment, students={student} if isinstance(student, str) else set(student)); return ""
     except Exception as e: return f"feedback page not rewritten ({type(e).__name__}: {e}); run `imdb-course feedback` later"
 
 # %% ../nbs/17_review.ipynb #a7c1e001
@@ -335,21 +344,54 @@ def create_app(grading_dir:str|Path, # grading output folder (holds gradebook.sq
         return render_template("review_overview.html", assignment=assignment, rows=rows, first=first, todo=todo,
                                total=total, items=attention_items(results), results=results)
 
+    def who() -> str: return session.get("grader") or rv.grader
+
+    def page(assignment, question, student, error="", form=None, conflict=None, status=200):
+        try: ctx = _grade_context(rv, assignment, question, student, error, form, who(), conflict)
+        except KeyError as e: abort(404, str(e))
+        return render_template("review_grade.html", **ctx), status
+
     @app.route("/a/<assignment>/<question>/<student>", methods=["GET", "POST"])
     def grade(assignment, question, student):
-        error = ""
-        if request.method == "POST":
-            try:
-                save_grade(rv, assignment, question, student, request.form)
-                problem = refresh_feedback(rv, assignment, student)
-                if problem: app.logger.warning(problem)
-                endpoint, args = _after_save(_grade_context(rv, assignment, question, student))
-                return redirect(url_for(endpoint, assignment=assignment, **args), 303)
-            except KeyError as e: abort(404, str(e))
-            except ValueError as e: error = str(e)
-        try: ctx = _grade_context(rv, assignment, question, student, error, request.form if error else None)
+        if request.method == "GET": return page(assignment, question, student)
+        try:
+            save_grade(rv, assignment, question, student, request.form, who())
+            problem = refresh_feedback(rv, assignment, student)
+            if problem: app.logger.warning(problem)
+            endpoint, args = _after_save(_grade_context(rv, assignment, question, student))
+            return redirect(url_for(endpoint, assignment=assignment, **args), 303)
         except KeyError as e: abort(404, str(e))
-        return render_template("review_grade.html", **ctx), 400 if error else 200
+        except ConflictError as e:   # someone else saved meanwhile: show theirs and keep yours in the form
+            return page(assignment, question, student, str(e), request.form, {"theirs": e.theirs, "mine": e.mine}, 409)
+        except ValueError as e: return page(assignment, question, student, str(e), request.form, status=400)
+
+    @app.post("/a/<assignment>/<question>/comments")
+    @app.post("/a/<assignment>/<question>/comments/<int:cid>")
+    def comment(assignment, question, cid=None):
+        "Define a reusable comment, or edit one for every answer it is applied to."
+        back, f = request.form.get("back", ""), request.form
+        try:
+            mx = _grade_context(rv, assignment, question, back)["maximum"] or 0
+            pts = float(str(f.get("points", "")).strip().replace(",", ".") or "nan")
+            if not abs(pts) <= mx: raise ValueError(f"comment points {f.get('points', '')!r} must be a number from −{mx:g} to {mx:g} (e.g. -0.5 or 1)")
+            with ManualScores(rv.db) as ms:
+                if cid is None: ms.add_comment(assignment, question, f.get("text", ""), pts, who())
+                else:
+                    students = ms.edit_comment(assignment, cid, f.get("text", ""), pts, who(), expect=f.get("version") or None)
+                    if students and (problem := refresh_feedback(rv, assignment, set(students))): app.logger.warning(problem)
+        except KeyError as e: abort(404, str(e))
+        except ConflictError as e: return page(assignment, question, back, str(e), None, {"theirs": e.theirs, "mine": e.mine}, 409)
+        except ValueError as e: return page(assignment, question, back, str(e), None, None, 400)
+        return redirect(url_for("grade", assignment=assignment, question=question, student=back), 303)
+
+    @app.post("/grader")
+    def set_grader():
+        "The name this browser's saves are recorded under (several people may share one server)."
+        name = " ".join(str(request.form.get("grader", "")).split())[:80]
+        if not name: abort(400, "type your name: every score you save is recorded under it")
+        session["grader"] = name
+        back = request.form.get("back", "/")
+        return redirect(back if back.startswith("/") and not back.startswith("//") else "/", 303)
     return app
 
 # %% ../nbs/17_review.ipynb #f79d18a3
