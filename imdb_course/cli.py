@@ -11,7 +11,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['cmd_data', 'cmd_config', 'cmd_release', 'cmd_run', 'cmd_grade', 'cmd_grades_export', 'cmd_demo', 'cmd_init',
-           'cmd_similarity', 'cmd_feedback', 'cmd_grades_verify', 'cmd_review', 'cmd_collect', 'build_parser', 'main']
+           'cmd_similarity', 'cmd_feedback', 'cmd_grades_verify', 'cmd_review', 'cmd_collect', 'cmd_validate',
+           'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #85945771
 def cmd_data(a):
@@ -193,6 +194,27 @@ def _add_collect_parser(sub):
     p.add_argument("--report", default=None, help="report of every file found (default: TO-collect.csv beside TO)")
     p.set_defaults(func=cmd_collect)
 
+# %% ../nbs/11_cli.ipynb #c011ec71
+def cmd_validate(a):
+    "The student's pre-check: the grader's static inspection and a run at a small budget; finding codes, no points (exit 1: fix something)."
+    import json
+    from imdb_course.validate import validate
+    v = validate(a.notebook, a.assignment, template=a.template, run=not a.static, params_override=_params(a.param),
+                 settings=a.settings)
+    print(json.dumps(v.to_dict(), indent=1) if a.json else v.text())
+    return 0 if v.ok else 1
+
+def _add_validate_parser(sub):
+    p = sub.add_parser("validate", help="check your notebook the way the grader will (static checks + a 1-epoch run; no points)")
+    p.add_argument("notebook", help="your saved notebook (.ipynb)")
+    p.add_argument("--assignment", default=None, help="its assignment (default: from the notebook, else its file name)")
+    p.add_argument("--template", default=None, help="the released notebook with the question cells (default: found by name)")
+    p.add_argument("--static", action="store_true", help="only the static inspection (seconds; the notebook is not run)")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help="override a parameter of the small run")
+    p.add_argument("--settings", default=None, help="settings.ini (default: found from the current dir)")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.set_defaults(func=cmd_validate)
+
 # %% ../nbs/11_cli.ipynb #45673975
 def _add_data_args(p, settings):
     p.add_argument("--source", default=None, help="path to an aclImdb .tar.gz or dir, or auto/sample/keras "
@@ -310,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_init_parser(sub)
     _add_review_parser(sub)
     _add_collect_parser(sub)
+    _add_validate_parser(sub)
     return parser
 
 # %% ../nbs/11_cli.ipynb #1a3c7d9f
