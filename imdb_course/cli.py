@@ -11,7 +11,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['cmd_data', 'cmd_config', 'cmd_release', 'cmd_run', 'cmd_grade', 'cmd_grades_export', 'cmd_demo', 'cmd_init',
-           'cmd_similarity', 'cmd_feedback', 'cmd_grades_verify', 'cmd_review', 'build_parser', 'main']
+           'cmd_similarity', 'cmd_feedback', 'cmd_grades_verify', 'cmd_review', 'cmd_collect', 'cmd_validate',
+           'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #85945771
 def cmd_data(a):
@@ -169,6 +170,51 @@ def _add_review_parser(sub):
     p.add_argument("--solutions", default=None, help="folder of the solution notebooks (default: solutions/ or the shipped ones)")
     p.set_defaults(func=cmd_review)
 
+# %% ../nbs/11_cli.ipynb #c011ec70
+def cmd_collect(a):
+    "Turn Canvas/Moodle submission zips and nbgrader's submitted/ folders into the submissions folder and the late manifest."
+    from imdb_course.collect import collect
+    c = collect(a.sources, a.to, a.assignment, roster=a.roster, times=a.times, manifest=a.manifest, report=a.report)
+    counts = {s: len(c.by(s)) for s in ("placed", "superseded", "unplaced")}
+    print(f"placed {counts['placed']} notebooks in {c.dest}; {counts['superseded']} older submission(s) superseded; "
+          f"{counts['unplaced']} file(s) not placed")
+    for f in c.unplaced: print(f"  not placed: {f.source}: {f.entry}: {f.reason}")
+    for w in c.warnings: print(f"warning: {w}", file=sys.stderr)
+    print(f"manifest : {c.manifest}\nreport   : {c.report} (every file found, placed or not, and why)")
+
+def _add_collect_parser(sub):
+    p = sub.add_parser("collect", help="Canvas / Moodle submission zips and nbgrader's submitted/ folders -> the submissions folder")
+    p.add_argument("sources", nargs="+", help="Canvas 'Download Submissions' zip, Moodle 'Download all submissions' zip, "
+                   "or nbgrader's course folder (holding submitted/)")
+    p.add_argument("--assignment", required=True, help="assignment name (nbgrader's assignment folder; ASSIGNMENT.ipynb wins a tie)")
+    p.add_argument("--to", required=True, help="submissions folder to fill with STUDENT.ipynb (existing files are never overwritten)")
+    p.add_argument("--roster", default=None, help="CSV student,name,...,lms_id: maps Canvas/Moodle/nbgrader ids to gradebook ids")
+    p.add_argument("--times", default=None, help="CSV id|student,submitted_at: submission times the LMS zips do not carry")
+    p.add_argument("--manifest", default=None, help="late-policy manifest to write (default: TO-manifest.csv beside TO)")
+    p.add_argument("--report", default=None, help="report of every file found (default: TO-collect.csv beside TO)")
+    p.set_defaults(func=cmd_collect)
+
+# %% ../nbs/11_cli.ipynb #c011ec71
+def cmd_validate(a):
+    "The student's pre-check: the grader's static inspection and a run at a small budget; finding codes, no points (exit 1: fix something)."
+    import json
+    from imdb_course.validate import validate
+    v = validate(a.notebook, a.assignment, template=a.template, run=not a.static, params_override=_params(a.param),
+                 settings=a.settings)
+    print(json.dumps(v.to_dict(), indent=1) if a.json else v.text())
+    return 0 if v.ok else 1
+
+def _add_validate_parser(sub):
+    p = sub.add_parser("validate", help="check your notebook the way the grader will (static checks + a 1-epoch run; no points)")
+    p.add_argument("notebook", help="your saved notebook (.ipynb)")
+    p.add_argument("--assignment", default=None, help="its assignment (default: from the notebook, else its file name)")
+    p.add_argument("--template", default=None, help="the released notebook with the question cells (default: found by name)")
+    p.add_argument("--static", action="store_true", help="only the static inspection (seconds; the notebook is not run)")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help="override a parameter of the small run")
+    p.add_argument("--settings", default=None, help="settings.ini (default: found from the current dir)")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.set_defaults(func=cmd_validate)
+
 # %% ../nbs/11_cli.ipynb #45673975
 def _add_data_args(p, settings):
     p.add_argument("--source", default=None, help="path to an aclImdb .tar.gz or dir, or auto/sample/keras "
@@ -285,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo_parser(sub)
     _add_init_parser(sub)
     _add_review_parser(sub)
+    _add_collect_parser(sub)
+    _add_validate_parser(sub)
     return parser
 
 # %% ../nbs/11_cli.ipynb #1a3c7d9f

@@ -6,23 +6,25 @@ Docs: https://github.com/imdb-course/imdb-course/gradebook.html.md"""
 
 # %% ../nbs/10_gradebook.ipynb #7bd23446
 from __future__ import annotations
-import base64, datetime as dt, html, io, json, os, secrets, sqlite3, warnings
+import base64, datetime as dt, hashlib, html, io, json, math, os, secrets, sqlite3, warnings
+from contextlib import contextmanager
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
-from .integrity import KEY_ENV, IntegrityError, digest_of, key_path, load_key, sign, verify
+from .integrity import KEY_ENV, IntegrityError, canonical, digest_of, key_path, load_key, sign, verify
 from .result import NOTEBOOK_MISTAKES, GradeResult, add_totals, as_result, csv_safe
 
 # %% auto #0
 __all__ = ['SIGNED_TABLES', 'MAC_SCHEMA', 'KEY_CHECK', 'FIX', 'DB_NAME', 'SCHEMA', 'INFO_COLUMNS', 'REVIEW_SCHEMA',
            'DEFAULT_WRITTEN_POINTS', 'sign_rows', 'gradebook_key', 'sign_table', 'check_rows', 'gradebook_problems',
-           'problems_text', 'utc_now', 'Gradebook', 'scores_frame', 'error_codes', 'db_path', 'ManualScores',
-           'is_written', 'written_max', 'add_manual', 'verify_gradebook', 'sign_existing', 'export_csv']
+           'problems_text', 'connect_db', 'utc_now', 'Gradebook', 'scores_frame', 'error_codes', 'db_path',
+           'ConflictError', 'describe_state', 'ManualScores', 'is_written', 'written_max', 'add_manual',
+           'verify_gradebook', 'sign_existing', 'export_csv']
 
 # %% ../nbs/10_gradebook.ipynb #dfcb844f
-SIGNED_TABLES = ("submissions", "scores", "manual", "overrides")  # results, and the review page's hand scores
+SIGNED_TABLES = ("submissions", "scores", "manual", "overrides", "comments", "applied")  # results, and the review page's hand scores and reusable comments
 
 MAC_SCHEMA = """
 CREATE TABLE IF NOT EXISTS row_macs (
@@ -71,7 +73,7 @@ def sign_rows(con:sqlite3.Connection, # the gradebook
         con.execute("DELETE FROM row_macs WHERE tbl=? AND " + " AND ".join(f"{c}=?" for c in who), [tbl, *who.values()])
     pk = _pk(con, tbl)
     con.executemany("INSERT OR REPLACE INTO row_macs VALUES (?,?,?,?,?)",
-                    [(tbl, assignment, r["student"], _row_key(tbl, r, pk), sign(key, [tbl, r]))
+                    [(tbl, assignment, r.get("student", ""), _row_key(tbl, r, pk), sign(key, [tbl, r]))
                      for r in _rows(con, tbl, **who, **match)])
     d = digest_of(m for (m,) in con.execute("SELECT mac FROM row_macs WHERE tbl=? AND assignment=?", (tbl, assignment)))
     con.execute("INSERT OR REPLACE INTO digests VALUES (?,?,?,?)", (tbl, assignment, d, sign(key, [tbl, assignment, d])))
@@ -117,7 +119,7 @@ def check_rows(con:sqlite3.Connection, # the gradebook
         k = _row_key(tbl, r, pk); seen.add(k)
         if k not in stored: kind = "row added" if r["assignment"] in digests else "unsigned"
         else: kind = None if verify(key, [tbl, r], stored[k][2]) else "row edited"
-        if kind: out.append(_problem(kind, tbl, r["assignment"], r["student"], _label(k)))
+        if kind: out.append(_problem(kind, tbl, r["assignment"], r.get("student", ""), _label(k)))
     out += [_problem("row deleted", tbl, a, s, _label(k)) for k, (a, s, _) in stored.items() if k not in seen]
     for a, (d, m) in digests.items():
         if not verify(key, [tbl, a, d], m) or d != digest_of(v[2] for v in stored.values() if v[0] == a):
@@ -155,6 +157,18 @@ def problems_text(problems:list[dict], # from `gradebook_problems` / `Gradebook.
     return "\n".join(lines)
 
 
+# %% ../nbs/10_gradebook.ipynb #b7d10001
+def connect_db(path:str|Path, # the gradebook file
+              ) -> sqlite3.Connection:
+    "A connection in WAL mode: readers never wait for a writer, so several graders (and the grader) use one gradebook at once."
+    con = sqlite3.connect(path, timeout=60)   # a writer waits up to 60 s for another's transaction, then fails loudly
+    con.row_factory = sqlite3.Row
+    mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        warnings.warn(f"{path}: SQLite could not switch to WAL mode (journal_mode={mode}; a network file system?): "
+                      "graders saving at once wait for each other. Keep the grading folder on a local disk")
+    return con
+
 # %% ../nbs/10_gradebook.ipynb #de2fec22
 DB_NAME = "gradebook.sqlite"
 
@@ -181,8 +195,7 @@ class Gradebook:
         path = Path(path)
         self.path = path/DB_NAME if path.is_dir() or path.suffix == "" else path
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = sqlite3.connect(self.path, timeout=60)
-        self.con.row_factory = sqlite3.Row
+        self.con = connect_db(self.path)
         with self.con:
             self.con.executescript(SCHEMA + MAC_SCHEMA)
             if "notes" not in {r[1] for r in self.con.execute("PRAGMA table_info(runs)")}:   # an older gradebook
@@ -332,6 +345,12 @@ CREATE TABLE IF NOT EXISTS manual (
 CREATE TABLE IF NOT EXISTS overrides (
     id INTEGER PRIMARY KEY AUTOINCREMENT, assignment TEXT NOT NULL, student TEXT NOT NULL, question TEXT NOT NULL,
     old_points REAL, new_points REAL NOT NULL, reason TEXT NOT NULL, grader TEXT, at TEXT, submission_sha256 TEXT);
+CREATE TABLE IF NOT EXISTS comments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, assignment TEXT NOT NULL, question TEXT NOT NULL, text TEXT NOT NULL,
+    points REAL NOT NULL, grader TEXT, at TEXT);
+CREATE TABLE IF NOT EXISTS applied (
+    assignment TEXT NOT NULL, student TEXT NOT NULL, question TEXT NOT NULL, comment INTEGER NOT NULL, grader TEXT, at TEXT,
+    PRIMARY KEY (assignment, student, question, comment));
 """
 DEFAULT_WRITTEN_POINTS = 1.0  # maximum of a written question that has no points in settings.ini
 
@@ -341,6 +360,25 @@ def db_path(path:str|Path) -> Path:
     return path/DB_NAME if path.is_dir() or path.suffix == "" else path
 
 # %% ../nbs/10_gradebook.ipynb #3c05903f
+class ConflictError(ValueError):
+    "A save over a score or comment someone else changed since the page was loaded: nothing was saved; both values attached."
+    def __init__(self, message:str, theirs:dict, mine:dict):
+        super().__init__(message); self.theirs, self.mine = theirs, mine
+
+def _version(state) -> str: return hashlib.sha256(canonical(state)).hexdigest()[:20]
+
+def _points(x) -> str: return "–" if x is None else f"{x:g}"
+
+def describe_state(state:dict, # `ManualScores.state(...)`
+                  ) -> str:
+    "What a (student, question) holds now, in words (the 'theirs' of a conflict)."
+    m, o = state.get("manual"), state.get("override")
+    if m:
+        c = f" with comment(s) {', '.join('#%d' % i for i in state.get('applied', []))}" if state.get("applied") else ""
+        return f"{m['grader'] or 'someone'} gave {_points(m['points'])}{c}" + (f' ("{m["comment"]}")' if m["comment"] else "") + f" at {m['at']}"
+    if o: return f"{o['grader'] or 'someone'} overrode it to {_points(o['new_points'])} (\"{o['reason']}\") at {o['at']}"
+    return "no score"
+
 class ManualScores:
     "Hand-entered points, comments and score overrides, in their own tables of the gradebook's SQLite file."
     def __init__(self, path:str|Path, # gradebook.sqlite or the grading output folder
@@ -348,20 +386,67 @@ class ManualScores:
         self.path = db_path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"no gradebook at {self.path}; run `imdb-course grade` first or pass the grading output folder")
-        self.con = sqlite3.connect(self.path, timeout=60)
-        self.con.row_factory = sqlite3.Row
+        self.con = connect_db(self.path)
         with self.con: self.con.executescript(REVIEW_SCHEMA)
     def close(self): self.con.close()
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
 
+    @contextmanager
+    def _writing(self):
+        "One write transaction holding the write lock from its first read (BEGIN IMMEDIATE): check and write see the same rows."
+        self.con.execute("BEGIN IMMEDIATE")
+        try: yield
+        except BaseException: self.con.rollback(); raise
+        else: self.con.commit()
+
+    def state(self, assignment:str, student:str, question:str) -> dict:
+        "What one student's question holds now: hand score, newest override, applied comment ids."
+        m = self.con.execute("SELECT points, max_points, comment, grader, at, submission_sha256 FROM manual "
+                             "WHERE assignment=? AND student=? AND question=?", (assignment, student, question)).fetchone()
+        o = self.con.execute("SELECT id, new_points, reason, grader, at FROM overrides WHERE assignment=? AND student=? "
+                             "AND question=? ORDER BY id DESC LIMIT 1", (assignment, student, question)).fetchone()
+        ids = [r[0] for r in self.con.execute("SELECT comment FROM applied WHERE assignment=? AND student=? AND question=? "
+                                              "ORDER BY comment", (assignment, student, question))]
+        return {"manual": dict(m) if m else None, "override": dict(o) if o else None, "applied": ids}
+
+    def version(self, assignment:str, student:str, question:str) -> str:
+        "A token of `state`: the grading form carries it, and a save made from an older one is refused (`ConflictError`)."
+        return _version(self.state(assignment, student, question))
+
+    def _check(self, expect:str|None, assignment:str, student:str, question:str, mine:dict):
+        if expect is None: return
+        now = self.state(assignment, student, question)
+        if _version(now) != expect:
+            yours = f"{_points(mine.get('points'))}" + (f' ("{mine["comment"]}")' if mine.get("comment") else "")
+            raise ConflictError(f"{student} / {question} changed while you had it open: {describe_state(now)}. Your "
+                                f"{yours} was NOT saved. Compare the two; save again to replace theirs with yours, or "
+                                "move on to keep theirs", now, mine)
+
     def set_manual(self, assignment:str, student:str, question:str, points:float, max_points:float, comment:str="",
-                   grader:str="", sha256:str|None=None):
-        "Store (replace) the hand score of one written answer."
-        with self.con:
+                   grader:str="", sha256:str|None=None,
+                   comments:list|None=None, # ids of reusable comments applied to this answer (None: leave them as they are)
+                   expect:str|None=None, # the `version` the grader's page was loaded with (None: no check)
+                  ):
+        "Store (replace) the hand score of one written answer; refused with `ConflictError` when someone changed it since `expect`."
+        with self._writing():
+            self._check(expect, assignment, student, question, {"points": float(points), "comment": comment, "grader": grader})
             self.con.execute("INSERT OR REPLACE INTO manual VALUES (?,?,?,?,?,?,?,?,?)",
                              (assignment, student, question, float(points), max_points, comment, grader, utc_now(), sha256))
             sign_table(self.con, "manual", assignment, student, question=question)
+            if comments is not None: self._apply(assignment, student, question, comments, grader)
+
+    def _apply(self, assignment:str, student:str, question:str, ids, grader:str):
+        ids = sorted({int(i) for i in ids})
+        known = {r[0] for r in self.con.execute("SELECT id FROM comments WHERE assignment=? AND question=?", (assignment, question))}
+        if set(ids) - known:
+            raise ValueError(f"comment(s) {sorted(set(ids) - known)} are not comments of {question}; reload the page")
+        old, pk = _rows(self.con, "applied", assignment=assignment, student=student, question=question), _pk(self.con, "applied")
+        self.con.executemany("DELETE FROM row_macs WHERE tbl='applied' AND row_key=?", [(_row_key("applied", r, pk),) for r in old])
+        self.con.execute("DELETE FROM applied WHERE assignment=? AND student=? AND question=?", (assignment, student, question))
+        self.con.executemany("INSERT INTO applied VALUES (?,?,?,?,?,?)",
+                             [(assignment, student, question, i, grader, utc_now()) for i in ids])
+        sign_table(self.con, "applied", assignment, student, question=question)
 
     def manual(self, assignment:str) -> dict:
         "(student, question) -> the stored hand score (a dict)."
@@ -369,10 +454,13 @@ class ManualScores:
         return {(r["student"], r["question"]): dict(r) for r in rows}
 
     def override(self, assignment:str, student:str, question:str, old_points, new_points:float, reason:str,
-                 grader:str="", sha256:str|None=None):
+                 grader:str="", sha256:str|None=None,
+                 expect:str|None=None, # the `version` the grader's page was loaded with (None: no check)
+                ):
         "Record an override of an automatic score; the newest one counts, all are kept."
         if not str(reason or "").strip(): raise ValueError("an override needs a reason; type why the automatic score is wrong")
-        with self.con:
+        with self._writing():
+            self._check(expect, assignment, student, question, {"points": float(new_points), "comment": reason, "grader": grader})
             cur = self.con.execute("INSERT INTO overrides (assignment, student, question, old_points, new_points, reason, grader, at, "
                              "submission_sha256) VALUES (?,?,?,?,?,?,?,?,?)",
                              (assignment, student, question, old_points, float(new_points), reason.strip(), grader, utc_now(), sha256))
@@ -387,6 +475,64 @@ class ManualScores:
         "(student, question) -> the newest override."
         return {(o["student"], o["question"]): o for o in self.history(assignment)}
 
+    # reusable comments: defined once per question, applied to many answers, edited once for all of them
+    def add_comment(self, assignment:str, question:str, text:str, points:float, grader:str="") -> int:
+        "Define a reusable comment with points (added to the hand score of every answer it is applied to; may be negative)."
+        text, points = _comment_args(text, points)
+        with self._writing():
+            cur = self.con.execute("INSERT INTO comments (assignment, question, text, points, grader, at) VALUES (?,?,?,?,?,?)",
+                                   (assignment, question, text, points, grader, utc_now()))
+            sign_table(self.con, "comments", assignment, id=cur.lastrowid)
+        return cur.lastrowid
+
+    def comment(self, assignment:str, id:int) -> dict|None:
+        row = self.con.execute("SELECT * FROM comments WHERE assignment=? AND id=?", (assignment, int(id))).fetchone()
+        return {**dict(row), "version": _version(dict(row))} if row else None
+
+    def edit_comment(self, assignment:str, id:int, text:str, points:float, grader:str="",
+                     expect:str|None=None, # the comment's `version` when the page was loaded (None: no check)
+                    ) -> list[str]:
+        "Change a comment's text and points for every answer it is applied to; returns those students."
+        text, points = _comment_args(text, points)
+        with self._writing():
+            now = self.comment(assignment, id)
+            if now is None: raise KeyError(f"no comment #{id} in {assignment}")
+            if expect is not None and now["version"] != expect:
+                raise ConflictError(f"comment #{id} changed while you had it open: {now['grader'] or 'someone'} made it "
+                                    f"{_points(now['points'])} \"{now['text']}\" at {now['at']}. Yours "
+                                    f"({_points(points)} \"{text}\") was NOT saved; save again to replace theirs",
+                                    now, {"text": text, "points": points, "grader": grader})
+            self.con.execute("UPDATE comments SET text=?, points=?, grader=?, at=? WHERE assignment=? AND id=?",
+                             (text, points, grader, utc_now(), assignment, int(id)))
+            sign_table(self.con, "comments", assignment, id=int(id))
+        return [r[0] for r in self.con.execute("SELECT DISTINCT student FROM applied WHERE assignment=? AND comment=? ORDER BY student",
+                                               (assignment, int(id)))]
+
+    def comments(self, assignment:str, question:str|None=None) -> list[dict]:
+        "The reusable comments of an assignment (one question's), oldest first, each with its `version` and `uses`."
+        q = "SELECT c.*, (SELECT COUNT(*) FROM applied a WHERE a.assignment=c.assignment AND a.comment=c.id) AS uses " \
+            "FROM comments c WHERE c.assignment=?" + (" AND c.question=?" if question else "") + " ORDER BY c.id"
+        out = []
+        for r in self.con.execute(q, (assignment, question) if question else (assignment,)):
+            d = dict(r); uses = d.pop("uses"); out.append({**d, "version": _version(d), "uses": uses})
+        return out
+
+    def applied(self, assignment:str) -> dict:
+        "(student, question) -> ids of the comments applied to that answer."
+        out = {}
+        for s, q, c in self.con.execute("SELECT student, question, comment FROM applied WHERE assignment=? ORDER BY comment", (assignment,)):
+            out.setdefault((s, q), []).append(c)
+        return out
+
+def _comment_args(text, points) -> tuple:
+    text = str(text or "").strip()
+    if not text: raise ValueError("a reusable comment needs a text (what the student did, e.g. 'the cost is missing')")
+    try: points = float(str(points).strip().replace(",", ".") or 0)
+    except ValueError: raise ValueError(f"comment points {points!r} is not a number; type e.g. -0.5 or 1") from None
+    if not math.isfinite(points): raise ValueError(f"comment points {points!r} is not a finite number; type e.g. -0.5 or 1")
+    return text, points
+
+
 # %% ../nbs/10_gradebook.ipynb #07452b47
 def is_written(qres:dict) -> bool:
     "A written question: the autograder gives it no points (None)."
@@ -396,16 +542,20 @@ def written_max(qres:dict) -> float:
     "The hand-grading maximum of a written question: its settings points, else `DEFAULT_WRITTEN_POINTS`."
     return float(qres.get("max_points") or 0) or DEFAULT_WRITTEN_POINTS
 
-def _merge_one(r:GradeResult, manual:dict, overrides:dict, hand_graded:bool) -> GradeResult:
+def _merge_one(r:GradeResult, manual:dict, overrides:dict, hand_graded:bool, comments:dict|None=None, applied:dict|None=None) -> GradeResult:
     r = r.copy()
     for q, s in r.questions.items():
         m, o = manual.get((r.student, q)), overrides.get((r.student, q))
         if is_written(s):
             if hand_graded: s["max_points"] = written_max(s)
             if m and m["submission_sha256"] == r.sha256:
-                s["points"], s["max_points"] = m["points"], m["max_points"] or written_max(s)
-                s["manual"] = {k: m[k] for k in ("points", "comment", "grader", "at")}
-                s["messages"] = [f"graded by hand: {m['points']:g} / {s['max_points']:g}"] + ([f"Instructor: {m['comment']}"] if m["comment"] else [])
+                mx = m["max_points"] or written_max(s)
+                used = [comments[i] for i in (applied or {}).get((r.student, q), []) if i in (comments or {})]
+                s["points"], s["max_points"] = min(max(round(m["points"] + sum(c["points"] for c in used), 6), 0.0), mx), mx
+                s["manual"] = {**{k: m[k] for k in ("points", "comment", "grader", "at")},
+                               "comments": [{k: c[k] for k in ("id", "text", "points")} for c in used]}
+                s["messages"] = [f"graded by hand: {s['points']:g} / {mx:g}"] + [f"{c['points']:+g}: {c['text']}" for c in used] \
+                                + ([f"Instructor: {m['comment']}"] if m["comment"] else [])
             elif m: s["manual"] = {**{k: m[k] for k in ("points", "comment", "grader", "at")}, "stale": True}
         elif o and o["submission_sha256"] == r.sha256:
             s["auto_points"], s["points"] = s.get("points"), o["new_points"]
@@ -421,8 +571,9 @@ def add_manual(results:list[GradeResult], # results from `Gradebook.results` (no
     "The results with hand scores, comments and overrides merged in, totals recomputed."
     if not results or not db_path(db).is_file(): return results
     with ManualScores(db) as ms:
-        stored = {a: (ms.manual(a), ms.overrides(a)) for a in dict.fromkeys(r.assignment for r in results)}
-    return [_merge_one(r, *stored[r.assignment], bool(stored[r.assignment][0])) for r in results]
+        stored = {a: (ms.manual(a), ms.overrides(a), {c["id"]: c for c in ms.comments(a)}, ms.applied(a))
+                  for a in dict.fromkeys(r.assignment for r in results)}
+    return [_merge_one(r, m, o, bool(m), c, ap) for r in results for m, o, c, ap in [stored[r.assignment]]]
 
 # %% ../nbs/10_gradebook.ipynb #66967b1d
 def _db_file(db:str|Path) -> Path:

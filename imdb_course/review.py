@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 
 import imdb_course
-from .gradebook import (DB_NAME, DEFAULT_WRITTEN_POINTS, Gradebook, ManualScores, add_manual, db_path,
+from .gradebook import (DB_NAME, DEFAULT_WRITTEN_POINTS, ConflictError, Gradebook, ManualScores, add_manual, db_path,
                                    is_written, written_max, utc_now)
 from .release import BEGIN_CODE, END_CODE, BEGIN_MD, END_MD, MD_STUB, find_regions, strip_regions
 
@@ -21,8 +21,9 @@ from .result import GradeResult
 import re
 
 # %% auto #0
-__all__ = ['TEMPLATES', 'solution_questions', 'student_answer', 'attention_items', 'md_html', 'Review', 'save_grade',
-           'refresh_feedback', 'create_app', 'serve']
+__all__ = ['TEMPLATES', 'LOOPBACK_NAMES', 'CSRF_FIELD', 'solution_questions', 'student_answer', 'attention_items', 'md_html',
+           'Review', 'save_grade', 'refresh_feedback', 'served_hosts', 'host_problem', 'origin_problem',
+           'token_problem', 'create_app', 'serve']
 
 # %% ../nbs/17_review.ipynb #ba795bcf
 def _qid(cell) -> str|None:
@@ -158,7 +159,8 @@ def _neighbours(items:list, item) -> tuple:
     i = items.index(item)
     return (items[i - 1] if i > 0 else None), (items[i + 1] if i + 1 < len(items) else None)
 
-def _grade_context(rv:Review, assignment:str, question:str, student:str, error:str="", form=None) -> dict:
+def _grade_context(rv:Review, assignment:str, question:str, student:str, error:str="", form=None, grader:str|None=None,
+                   conflict:dict|None=None) -> dict:
     results = rv.results(assignment)
     by = {r.student: r for r in results}
     if student not in by: raise KeyError(f"no student {student!r} in {assignment}")
@@ -166,7 +168,9 @@ def _grade_context(rv:Review, assignment:str, question:str, student:str, error:s
     if question not in qs: raise KeyError(f"no question {question!r} in {assignment}")
     r, students, qlist = by[student], list(by), list(qs)
     s = r.questions.get(question, {})
-    with ManualScores(rv.db) as ms: history = [h for h in ms.history(assignment, student) if h["question"] == question]
+    with ManualScores(rv.db) as ms:
+        history = [h for h in ms.history(assignment, student) if h["question"] == question]
+        version, state, comments = ms.version(assignment, student, question), ms.state(assignment, student, question), ms.comments(assignment, question)
     prev_s, next_s = _neighbours(students, student)
     prev_q, next_q = _neighbours(qlist, question)
     written = is_written(s) or "manual" in s
@@ -180,31 +184,104 @@ def _grade_context(rv:Review, assignment:str, question:str, student:str, error:s
                 next_written=next((x for x in qlist[qlist.index(question) + 1:] if qs[x]["kind"] == "written"), None),
                 students=[(x, by[x].questions.get(question, {}), mx(by[x].questions.get(question, {}))) for x in students],
                 prev_s=prev_s, next_s=next_s, prev_q=prev_q, next_q=next_q, todo=todo, total=total, qtodo=qtodo,
-                qtotal=qtotal, error=error, form=form or {}, grader=rv.grader)
+                qtotal=qtotal, error=error, form=form or {}, grader=grader or rv.grader, version=version, comments=comments,
+                applied=state["applied"], conflict=conflict,
+                checked=[int(x) for x in form.getlist("apply") if str(x).isdigit()] if form and hasattr(form, "getlist")
+                        and form.get("comments_shown") else state["applied"])
 
-def save_grade(rv:Review, assignment:str, question:str, student:str, form:dict):
-    "Store the form of one grading page: a hand score (written) or an override (automatic); raises ValueError."
+def save_grade(rv:Review, assignment:str, question:str, student:str, form:dict, grader:str|None=None):
+    "Store the form of one grading page: a hand score (written) or an override (automatic); raises ValueError (`ConflictError`\n    when someone else saved this answer since the form's `base` version)."
     r = next((x for x in rv.results(assignment) if x.student == student), None)
     if r is None: raise KeyError(f"no student {student!r} in {assignment}")
     s = r.questions.get(question)
     if s is None: raise KeyError(f"no question {question!r} in {assignment}")
     points, comment = form.get("points", "").strip(), form.get("comment", "").strip()
+    grader, expect = grader or rv.grader, form.get("base") or None
     with ManualScores(rv.db) as ms:
         if is_written(s) or "manual" in s:
             if not points: raise ValueError("type the points for this answer (0 is fine), then press Enter")
             mx = written_max(s)
-            ms.set_manual(assignment, student, question, _parse_points(points, mx), mx, comment, rv.grader, r.sha256)
+            ids = form.getlist("apply") if form.get("comments_shown") and hasattr(form, "getlist") else None
+            ms.set_manual(assignment, student, question, _parse_points(points, mx), mx, comment, grader, r.sha256,
+                          comments=ids, expect=expect)
         elif points:
             ms.override(assignment, student, question, s.get("auto_points", s.get("points")),
-                        _parse_points(points, s.get("max_points") or 0), comment, rv.grader, r.sha256)
+                        _parse_points(points, s.get("max_points") or 0), comment, grader, r.sha256, expect=expect)
         else: raise ValueError("type the new points and a reason to override the automatic score (or move on with j)")
 
 # %% ../nbs/17_review.ipynb #91814e28
-def refresh_feedback(rv:Review, assignment:str, student:str) -> str:
-    "Rewrite the student's feedback page and the class summary with the new hand scores; '' or why it failed."
+def refresh_feedback(rv:Review, assignment:str, student:str|set) -> str:
+    "Rewrite the student's (or students') feedback page and the class summary with the new hand scores; '' or why it failed."
     from imdb_course.reports import write_reports
-    try: write_reports(rv.db, assignment, students={student}); return ""
+    try: write_reports(rv.db, assignment, students={student} if isinstance(student, str) else set(student)); return ""
     except Exception as e: return f"feedback page not rewritten ({type(e).__name__}: {e}); run `imdb-course feedback` later"
+
+# %% ../nbs/17_review.ipynb #a7c1e001
+import hmac as _hmac, ipaddress as _ip, secrets as _secrets, socket as _socket
+from urllib.parse import urlsplit as _urlsplit
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")  # Host names of this machine a browser may use for a loopback server
+CSRF_FIELD = "_csrf"  # the hidden form field carrying the session's token
+
+def _hostport(host:str, port:int) -> str:
+    "`host:port` as a browser writes it in the `Host` header (IPv6 in brackets)."
+    h = host.strip("[]")
+    return f"[{h}]:{port}" if ":" in h else f"{h}:{port}"
+
+def served_hosts(host:str, # the address the server listens on (`--host`)
+                 port:int, # its port
+                ) -> set:
+    "The `Host` header values the page answers: the address:port it serves (loopback: also `localhost`/`[::1]` on that port)."
+    h = host.strip("[]")
+    try: addr = _ip.ip_address(h)
+    except ValueError: addr = None
+    out = {_hostport(host, port)}
+    if (addr is not None and addr.is_loopback) or h == "localhost": out |= {_hostport(n, port) for n in LOOPBACK_NAMES}
+    if addr is not None and addr.is_unspecified:   # every interface: this machine's names and addresses
+        names = {_socket.gethostname(), _socket.getfqdn(), *LOOPBACK_NAMES}
+        for n in list(names):
+            try: names |= {i[4][0] for i in _socket.getaddrinfo(n.strip("[]"), None)}
+            except OSError: pass
+        out |= {_hostport(n, port) for n in names}
+    if port == 80: out |= {x.rsplit(":", 1)[0] for x in out}   # browsers leave the default port out
+    return out
+
+def host_problem(host:str|None, # the request's `Host` header
+                 allowed:set|None, # `served_hosts(...)`; None: any port of a loopback name (an app not yet bound, tests)
+                ) -> str:
+    "Why a request is refused because of its `Host` (another site's name pointed at this machine: DNS rebinding), or ''."
+    host = (host or "").strip().lower()
+    if allowed is None:
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name in LOOPBACK_NAMES: return ""
+    elif host in {a.lower() for a in allowed}: return ""
+    where = ", ".join(sorted(allowed)) if allowed else "127.0.0.1 / localhost"
+    return (f"this grading page answers only requests addressed to {where}, not to {host or 'no Host header'}: "
+            f"another web site's name pointing at this machine (DNS rebinding) is refused. Open http://{sorted(allowed)[0] if allowed else '127.0.0.1'}/ "
+            "instead, or start `imdb-course review --host ADDRESS` with the address you browse to")
+
+def origin_problem(origin:str|None, # the request's `Origin` header
+                   referer:str|None, # its `Referer` header (used when there is no Origin)
+                   host:str, # the request's `Host` (already checked by `host_problem`)
+                  ) -> str:
+    "Why a state-changing request is refused because it was not sent by this page (Origin, else Referer), or ''."
+    sent = origin if origin and origin != "null" else referer
+    if not sent:
+        return (f"the form carries neither an Origin nor a Referer header, so it cannot be told from a form posted by "
+                f"another web site; save from the page itself (http://{host}/), and allow your browser to send Origin")
+    if _urlsplit(sent).netloc.lower() != host.lower():
+        return f"form posted from {sent}, not from this page; grade on http://{host}/"
+    return ""
+
+def token_problem(sent:str|None, # the token the form carried
+                  expected:str|None, # the session's token
+                 ) -> str:
+    "Why the form's per-session token is refused, or ''."
+    if not expected or not sent or not _hmac.compare_digest(str(sent), str(expected)):
+        return ("the form's session token is missing or out of date (the page was opened before the grading server "
+                "restarted, or the form came from another site): nothing was saved; reload the page and save again")
+    return ""
+
 
 # %% ../nbs/17_review.ipynb #d3c0e344
 def _default_solutions():
@@ -212,12 +289,6 @@ def _default_solutions():
     from imdb_course.course import find_solutions
     try: return find_solutions()
     except Exception: return None
-
-def _foreign_origin(origin:str|None, host:str) -> str:
-    "Why a POST from `origin` is refused (another web site posting grades here), or '' when it comes from this page."
-    from urllib.parse import urlsplit
-    if origin and urlsplit(origin).netloc != host: return f"form posted from {origin}, not from this page; grade on http://{host}/"
-    return ""
 
 def _after_save(ctx:dict) -> tuple:
     "`(endpoint, url args)` after saving a grade: the next student, else the next question to grade, else the overview."
@@ -230,18 +301,30 @@ def create_app(grading_dir:str|Path, # grading output folder (holds gradebook.sq
                assignment:str|None=None, # open this assignment (default: the first graded one)
                grader:str|None=None, # name recorded with each score (default: the OS user)
                solutions:str|Path|None=None, # folder of solution notebooks (default: `course.find_solutions()`)
+               allowed_hosts:set|None=None, # `Host` values answered (`served_hosts`); None: loopback names, any port
               ):
     "The Flask app of the grading page."
-    from flask import Flask, abort, redirect, render_template, request, url_for
+    from flask import Flask, abort, redirect, render_template, request, session, url_for
     from markupsafe import Markup
     rv = Review(grading_dir, _default_solutions() if solutions is None else solutions, grader)
     app = Flask("imdb_course.review", template_folder=str(TEMPLATES))
-    app.config["REVIEW"] = rv
+    app.config.update(REVIEW=rv, ALLOWED_HOSTS=allowed_hosts, SECRET_KEY=_secrets.token_bytes(32),
+                      SESSION_COOKIE_NAME=f"imdb_course_review_{_secrets.token_hex(4)}",   # one per server: several may run
+                      SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True)
     app.jinja_env.filters["md"] = lambda t: Markup(md_html(t))
 
+    def csrf_token() -> str:
+        if CSRF_FIELD not in session: session[CSRF_FIELD] = _secrets.token_urlsafe(32)
+        return session[CSRF_FIELD]
+    app.jinja_env.globals.update(csrf_token=csrf_token, csrf_field=CSRF_FIELD)
+
     @app.before_request
-    def same_origin():  # another web site open in the browser must not post grades to this page
-        if request.method == "POST" and (problem := _foreign_origin(request.headers.get("Origin"), request.host)): abort(403, problem)
+    def only_this_page():  # DNS rebinding, and other web sites open in the same browser posting grades here
+        if problem := host_problem(request.headers.get("Host"), app.config["ALLOWED_HOSTS"]): abort(421, problem)
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            problem = origin_problem(request.headers.get("Origin"), request.headers.get("Referer"), request.host) \
+                      or token_problem(request.form.get(CSRF_FIELD), session.get(CSRF_FIELD))
+            if problem: abort(403, problem)
 
     @app.get("/")
     def index():
@@ -261,21 +344,54 @@ def create_app(grading_dir:str|Path, # grading output folder (holds gradebook.sq
         return render_template("review_overview.html", assignment=assignment, rows=rows, first=first, todo=todo,
                                total=total, items=attention_items(results), results=results)
 
+    def who() -> str: return session.get("grader") or rv.grader
+
+    def page(assignment, question, student, error="", form=None, conflict=None, status=200):
+        try: ctx = _grade_context(rv, assignment, question, student, error, form, who(), conflict)
+        except KeyError as e: abort(404, str(e))
+        return render_template("review_grade.html", **ctx), status
+
     @app.route("/a/<assignment>/<question>/<student>", methods=["GET", "POST"])
     def grade(assignment, question, student):
-        error = ""
-        if request.method == "POST":
-            try:
-                save_grade(rv, assignment, question, student, request.form)
-                problem = refresh_feedback(rv, assignment, student)
-                if problem: app.logger.warning(problem)
-                endpoint, args = _after_save(_grade_context(rv, assignment, question, student))
-                return redirect(url_for(endpoint, assignment=assignment, **args), 303)
-            except KeyError as e: abort(404, str(e))
-            except ValueError as e: error = str(e)
-        try: ctx = _grade_context(rv, assignment, question, student, error, request.form if error else None)
+        if request.method == "GET": return page(assignment, question, student)
+        try:
+            save_grade(rv, assignment, question, student, request.form, who())
+            problem = refresh_feedback(rv, assignment, student)
+            if problem: app.logger.warning(problem)
+            endpoint, args = _after_save(_grade_context(rv, assignment, question, student))
+            return redirect(url_for(endpoint, assignment=assignment, **args), 303)
         except KeyError as e: abort(404, str(e))
-        return render_template("review_grade.html", **ctx), 400 if error else 200
+        except ConflictError as e:   # someone else saved meanwhile: show theirs and keep yours in the form
+            return page(assignment, question, student, str(e), request.form, {"theirs": e.theirs, "mine": e.mine}, 409)
+        except ValueError as e: return page(assignment, question, student, str(e), request.form, status=400)
+
+    @app.post("/a/<assignment>/<question>/comments")
+    @app.post("/a/<assignment>/<question>/comments/<int:cid>")
+    def comment(assignment, question, cid=None):
+        "Define a reusable comment, or edit one for every answer it is applied to."
+        back, f = request.form.get("back", ""), request.form
+        try:
+            mx = _grade_context(rv, assignment, question, back)["maximum"] or 0
+            pts = float(str(f.get("points", "")).strip().replace(",", ".") or "nan")
+            if not abs(pts) <= mx: raise ValueError(f"comment points {f.get('points', '')!r} must be a number from −{mx:g} to {mx:g} (e.g. -0.5 or 1)")
+            with ManualScores(rv.db) as ms:
+                if cid is None: ms.add_comment(assignment, question, f.get("text", ""), pts, who())
+                else:
+                    students = ms.edit_comment(assignment, cid, f.get("text", ""), pts, who(), expect=f.get("version") or None)
+                    if students and (problem := refresh_feedback(rv, assignment, set(students))): app.logger.warning(problem)
+        except KeyError as e: abort(404, str(e))
+        except ConflictError as e: return page(assignment, question, back, str(e), None, {"theirs": e.theirs, "mine": e.mine}, 409)
+        except ValueError as e: return page(assignment, question, back, str(e), None, None, 400)
+        return redirect(url_for("grade", assignment=assignment, question=question, student=back), 303)
+
+    @app.post("/grader")
+    def set_grader():
+        "The name this browser's saves are recorded under (several people may share one server)."
+        name = " ".join(str(request.form.get("grader", "")).split())[:80]
+        if not name: abort(400, "type your name: every score you save is recorded under it")
+        session["grader"] = name
+        back = request.form.get("back", "/")
+        return redirect(back if back.startswith("/") and not back.startswith("//") else "/", 303)
     return app
 
 # %% ../nbs/17_review.ipynb #f79d18a3
@@ -287,6 +403,6 @@ def serve(grading_dir:str|Path, # grading output folder
           solutions:str|Path|None=None, # folder of solution notebooks
          ):
     "Serve the grading page until Ctrl-C."
-    app = create_app(grading_dir, assignment, grader, solutions)
+    app = create_app(grading_dir, assignment, grader, solutions, allowed_hosts=served_hosts(host, port))
     print(f"grading page: http://{host}:{port}/  (grader: {app.config['REVIEW'].grader}; Ctrl-C to stop)")
     app.run(host=host, port=port, debug=False, use_reloader=False)

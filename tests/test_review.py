@@ -10,7 +10,7 @@ import pytest
 from imdb_course.course import find_solutions
 from imdb_course.gradebook import Gradebook, export_csv
 from imdb_course.release import MD_STUB
-from imdb_course.review import create_app
+from imdb_course.review import create_app, served_hosts
 from imdb_course.result import GradeResult
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -76,6 +76,7 @@ def server(grading_dir):
     from werkzeug.serving import make_server
     app = create_app(grading_dir, grader="prof", solutions=find_solutions())
     srv = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["ALLOWED_HOSTS"] = served_hosts("127.0.0.1", srv.server_port)   # as `serve` pins it
     t = threading.Thread(target=srv.serve_forever, daemon=True); t.start()
     yield f"http://127.0.0.1:{srv.server_port}"
     srv.shutdown(); t.join(5)
@@ -157,3 +158,235 @@ def test_grade_in_browser(grading_dir, server):
     page = app.test_client().get(f"/a/{A}/q1w/bob").get_data(as_text=True)
     assert "The submission changed since prof gave it 0.5" in page
     assert "the submission changed since it was graded by hand" in app.test_client().get(f"/a/{A}/").get_data(as_text=True)
+
+
+# --- who may talk to the page (issue 22 item 7): Host (DNS rebinding), per-session token, Origin/Referer -----------------
+
+def _token(client, url):
+    import re
+    page = client.get(url, headers={"Host": "127.0.0.1:8000"}).get_data(as_text=True)
+    return re.search(r'name="_csrf" value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def client(grading_dir):
+    app = create_app(grading_dir, grader="prof", solutions=find_solutions(), allowed_hosts=served_hosts("127.0.0.1", 8000))
+    return app.test_client()
+
+
+URL = f"/a/{A}/q1w/ann"
+OK = {"Host": "127.0.0.1:8000", "Origin": "http://127.0.0.1:8000"}
+
+
+def _manual_rows(grading_dir):
+    con = sqlite3.connect(grading_dir/"gradebook.sqlite")
+    try: return con.execute("SELECT student, points FROM manual").fetchall()
+    finally: con.close()
+
+
+@pytest.mark.parametrize("host", ["evil.example:8000", "evil.example", "127.0.0.1:8001", "localhost.evil.example:8000", ""])
+def test_foreign_host_refused(client, host):
+    r = client.get(URL, headers={"Host": host})
+    assert r.status_code == 421, (host, r.status_code)
+    assert "DNS rebinding" in r.get_data(as_text=True) and "http://127.0.0.1:8000/" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8000", "localhost:8000", "[::1]:8000"])
+def test_own_host_answered(client, host):
+    assert client.get(URL, headers={"Host": host}).status_code == 200
+
+
+def test_rebinding_post_refused_before_anything_is_read(client, grading_dir):
+    token = _token(client, URL)
+    r = client.post(URL, data={"points": "1", "_csrf": token}, headers={"Host": "evil.example:8000", "Origin": "http://evil.example:8000"})
+    assert r.status_code == 421 and _manual_rows(grading_dir) == []
+
+
+def test_post_needs_the_session_token(client, grading_dir):
+    _token(client, URL)                                            # the session exists, the form does not carry it
+    r = client.post(URL, data={"points": "1"}, headers=OK)
+    assert r.status_code == 403 and "session token" in r.get_data(as_text=True)
+    r = client.post(URL, data={"points": "1", "_csrf": "guessed"}, headers=OK)
+    assert r.status_code == 403
+    assert _manual_rows(grading_dir) == []
+
+
+def test_token_is_per_session(grading_dir):
+    app = create_app(grading_dir, grader="prof", solutions=find_solutions(), allowed_hosts=served_hosts("127.0.0.1", 8000))
+    a, b = app.test_client(), app.test_client()
+    ta, tb = _token(a, URL), _token(b, URL)
+    assert ta != tb and len(ta) >= 32
+    assert b.post(URL, data={"points": "1", "_csrf": ta}, headers=OK).status_code == 403   # a's token in b's session
+    assert a.post(URL, data={"points": "1", "_csrf": ta}, headers=OK).status_code == 303
+    # a restarted server (new secret key) refuses the old page's form, with the fix
+    again = create_app(grading_dir, grader="prof", solutions=find_solutions(), allowed_hosts=served_hosts("127.0.0.1", 8000)).test_client()
+    r = again.post(URL, data={"points": "0", "_csrf": ta}, headers=OK)
+    assert r.status_code == 403 and "reload the page" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("headers,ok", [
+    ({"Origin": "http://127.0.0.1:8000"}, True),
+    ({"Referer": "http://127.0.0.1:8000/a/x/"}, True),                       # no Origin: the Referer decides
+    ({"Origin": "http://evil.example"}, False),
+    ({"Origin": "http://evil.example", "Referer": "http://127.0.0.1:8000/"}, False),   # Origin wins
+    ({"Referer": "http://evil.example/page"}, False),
+    ({}, False),                                                             # neither: refused
+    ({"Origin": "null"}, False),
+])
+def test_origin_or_referer_checked(client, grading_dir, headers, ok):
+    token = _token(client, URL)
+    r = client.post(URL, data={"points": "1", "_csrf": token}, headers={"Host": "127.0.0.1:8000", **headers})
+    assert r.status_code == (303 if ok else 403), (headers, r.status_code, r.get_data(as_text=True)[:300])
+    assert (_manual_rows(grading_dir) == [("ann", 1.0)]) == ok
+
+
+def test_session_cookie_is_strict(client):
+    r = client.get(URL, headers={"Host": "127.0.0.1:8000"})
+    cookie = r.headers["Set-Cookie"]
+    assert "SameSite=Strict" in cookie and "HttpOnly" in cookie and cookie.startswith("imdb_course_review_")
+
+
+# --- several graders at once (issue 26 item 4): WAL, versioned saves, reusable comments ------------------------------
+
+def _start(grading_dir, grader):
+    from werkzeug.serving import make_server
+    app = create_app(grading_dir, grader=grader, solutions=find_solutions())
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["ALLOWED_HOSTS"] = served_hosts("127.0.0.1", srv.server_port)
+    t = threading.Thread(target=srv.serve_forever, daemon=True); t.start()
+    return srv, t, f"http://127.0.0.1:{srv.server_port}"
+
+
+def _open_rubric(page):
+    page.evaluate("document.querySelector('details.rubric-edit').open = true")
+
+
+def _manual(grading_dir):
+    con = sqlite3.connect(grading_dir/"gradebook.sqlite")
+    try: return {s: (p, c, g) for s, p, c, g in con.execute("SELECT student, points, comment, grader FROM manual WHERE question='q1w'")}
+    finally: con.close()
+
+
+def test_two_graders_in_two_browsers(grading_dir):
+    "prof and a TA grade q1w at once, each in their own browser (two Playwright contexts) on their own server."
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+    from imdb_course.gradebook import verify_gradebook
+    servers = [_start(grading_dir, "prof"), _start(grading_dir, "anon")]
+    (_, _, u1), (_, _, u2) = servers
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            prof = browser.new_context().new_page()
+            ta = browser.new_context().new_page()
+            ta.goto(f"{u2}/a/{A}/q1w/ann")                        # the TA names themself (one server may serve several people)
+            ta.fill("#grader", "ta"); ta.click("#grader-form button"); ta.wait_for_url(f"**/a/{A}/q1w/ann")
+            assert ta.input_value("#grader") == "ta"
+            prof.goto(f"{u1}/a/{A}/q1w/ann")                      # both have ann's answer open
+            prof.fill("#points", "1"); prof.fill("#comment", "Clear: share and cost named.")
+            prof.click("#grade-form button[type=submit]"); prof.wait_for_url(f"**/a/{A}/q1w/bob")
+            ta.fill("#points", "0.5"); ta.fill("#comment", "too short")
+            ta.click("#grade-form button[type=submit]")           # over prof's score, from the page loaded before it
+            ta.wait_for_selector("#conflict")
+            assert ta.inner_text("#theirs-points") == "1" and ta.inner_text("#mine-points") == "0.5"
+            assert "prof gave 1" in ta.inner_text("#error") and "NOT saved" in ta.inner_text("#error")
+            assert _manual(grading_dir)["ann"] == (1.0, "Clear: share and cost named.", "prof")   # theirs kept
+            assert ta.input_value("#points") == "0.5"            # yours still in the form
+            ta.click("#grade-form button[type=submit]"); ta.wait_for_url(f"**/a/{A}/q1w/bob")   # saved on purpose
+            assert _manual(grading_dir)["ann"] == (0.5, "too short", "ta")
+
+            # a reusable comment: prof defines it on bob, both apply it, the TA edits it once for everyone
+            _open_rubric(prof)
+            prof.fill("#new-comment input[name=points]", "-0.5"); prof.fill("#new-comment input[name=text]", "the cost is missing")
+            prof.click("#new-comment button"); prof.wait_for_selector("#apply-1")
+            prof.check("#apply-1"); prof.fill("#points", "1"); prof.click("#grade-form button[type=submit]")
+            prof.wait_for_url(f"**/a/{A}/q1w/cat")
+            ta.goto(f"{u2}/a/{A}/q1w/cat")                        # bob -> cat (ta is on bob's page already; go on)
+            assert "the cost is missing" in ta.inner_text("fieldset.rubric")
+            ta.check("#apply-1"); ta.fill("#points", "1"); ta.click("#grade-form button[type=submit]")
+            ta.wait_for_url(f"**/a/{A}/q3w/ann")                  # last student: on to the next written question
+            rows = {r["student"]: r for r in csv.DictReader(open(export_csv(grading_dir, grading_dir/"g.csv", A)))}
+            assert (float(rows["bob"]["q1w"]), float(rows["cat"]["q1w"])) == (0.5, 0.5)
+            ta.goto(f"{u2}/a/{A}/q1w/bob"); _open_rubric(ta)
+            prof.goto(f"{u1}/a/{A}/q1w/bob"); _open_rubric(prof)
+            ta.fill("#edit-comment-1 input[name=points]", "-0.25"); ta.fill("#edit-comment-1 input[name=text]", "the cost is not named")
+            ta.click("#edit-comment-1 button"); ta.wait_for_url(f"**/a/{A}/q1w/bob")
+            assert "-0.25" in ta.inner_text("#saved") and "= 0.75" in ta.inner_text("#saved")
+            prof.fill("#edit-comment-1 input[name=points]", "-1"); prof.click("#edit-comment-1 button")   # from the old version
+            prof.wait_for_selector("#conflict")
+            assert "ta made it -0.25" in prof.inner_text("#error")
+            page = prof.context.new_page(); page.goto((grading_dir/A/"cat"/"feedback.html").as_uri())
+            assert "the cost is not named" in page.content()     # cat's feedback rewritten by the edit made on bob's page
+            browser.close()
+    finally:
+        for srv, t, _ in servers: srv.shutdown(); t.join(5)
+    rows = {r["student"]: r for r in csv.DictReader(open(export_csv(grading_dir, grading_dir/"g.csv", A)))}
+    assert (float(rows["ann"]["q1w"]), float(rows["bob"]["q1w"]), float(rows["cat"]["q1w"])) == (0.5, 0.75, 0.75)
+    m = _manual(grading_dir)
+    assert (m["bob"][2], m["cat"][2]) == ("prof", "ta")        # each save names its grader
+    con = sqlite3.connect(grading_dir/"gradebook.sqlite")
+    assert con.execute("SELECT text, points, grader FROM comments").fetchall() == [("the cost is not named", -0.25, "ta")]
+    assert con.execute("SELECT student, grader FROM applied ORDER BY student").fetchall() == [("bob", "prof"), ("cat", "ta")]
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    con.close()
+    assert verify_gradebook(grading_dir) == []                  # every row the graders wrote is signed
+
+
+def test_concurrent_saves_lose_nothing(grading_dir):
+    "Two graders' processes-worth of saves at once (threads, own connections): every score lands; a race on one answer is refused."
+    from imdb_course.gradebook import ConflictError, ManualScores, verify_gradebook
+    students = [f"s{i:02d}" for i in range(30)]
+    barrier, errors = threading.Barrier(2), []
+
+    def grader(name, mine):
+        try:
+            with ManualScores(grading_dir) as ms:
+                barrier.wait()
+                for s in mine:
+                    ms.set_manual(A, s, "q1w", 1.0 if name == "prof" else 0.5, 1.0, name, name, "sha",
+                                  expect=ms.version(A, s, "q1w"))
+        except Exception as e: errors.append(e)
+    ts = [threading.Thread(target=grader, args=("prof", students[::2])), threading.Thread(target=grader, args=("ta", students[1::2]))]
+    for t in ts: t.start()
+    for t in ts: t.join(60)
+    assert errors == []
+    con = sqlite3.connect(grading_dir/"gradebook.sqlite")
+    got = dict(con.execute("SELECT student, grader FROM manual WHERE student LIKE 's%' AND question='q1w'").fetchall())
+    con.close()
+    assert got == {s: ("prof" if i % 2 == 0 else "ta") for i, s in enumerate(students)}
+
+    # both load the same answer, both save: exactly one wins, the other is told whose score is there
+    with ManualScores(grading_dir) as ms: seen = ms.version(A, "ann", "q1w")
+    outcome, barrier = [], threading.Barrier(2)
+    def save(name, pts):
+        with ManualScores(grading_dir) as ms:
+            barrier.wait()
+            try: ms.set_manual(A, "ann", "q1w", pts, 1.0, "", name, "sha-ann", expect=seen); outcome.append((name, "saved"))
+            except ConflictError as e: outcome.append((name, e.theirs["manual"]["grader"]))
+    ts = [threading.Thread(target=save, args=("prof", 1.0)), threading.Thread(target=save, args=("ta", 0.0))]
+    for t in ts: t.start()
+    for t in ts: t.join(60)
+    winner = next(n for n, o in outcome if o == "saved")
+    loser = next((n, o) for n, o in outcome if o != "saved")
+    assert len(outcome) == 2 and loser[1] == winner
+    assert _manual(grading_dir)["ann"][2] == winner
+    assert verify_gradebook(grading_dir) == []
+
+
+def test_override_conflict_and_comment_rules(client, grading_dir):
+    "An override made from an old page is refused (409, both values); comment points are bounded by the question."
+    import re
+    url = f"/a/{A}/q4/bob"
+    page = client.get(url, headers={"Host": "127.0.0.1:8000"}).get_data(as_text=True)
+    token, base = (re.search(rf'name="{n}" value="([^"]*)"', page).group(1) for n in ("_csrf", "base"))
+    ok = client.post(url, data={"points": "2", "comment": "curves fine", "_csrf": token, "base": base}, headers=OK)
+    assert ok.status_code == 303
+    r = client.post(url, data={"points": "0", "comment": "no", "_csrf": token, "base": base}, headers=OK)
+    assert r.status_code == 409 and "overrode it to 2" in r.get_data(as_text=True)
+    from imdb_course.gradebook import ManualScores
+    with ManualScores(grading_dir) as ms: assert ms.overrides(A)[("bob", "q4")]["new_points"] == 2.0
+    r = client.post(f"/a/{A}/q1w/comments", data={"points": "5", "text": "x", "back": "ann", "_csrf": token}, headers=OK)
+    assert r.status_code == 400 and "from −1 to 1" in r.get_data(as_text=True)
+    r = client.post(f"/a/{A}/q1w/comments", data={"points": "-0.5", "text": " ", "back": "ann", "_csrf": token}, headers=OK)
+    assert r.status_code == 400 and "needs a text" in r.get_data(as_text=True)
+    with ManualScores(grading_dir) as ms: assert ms.comments(A) == []
