@@ -13,12 +13,14 @@ from ..checks import Diagnoses, as_history, error, ok, warning
 from ..anatomy import rnn_param_count
 
 # %% auto #0
-__all__ = ['ACC_TOL', 'HISTORY_TOL', 'REFERENCE_TOL', 'RULE_KINDS', 'Evidence', 'Check', 'check_history_evidence',
-           'verify_answer', 'check_rules']
+__all__ = ['ACC_TOL', 'HISTORY_TOL', 'HISTORY_Z', 'LEARNED', 'REFERENCE_TOL', 'RULE_KINDS', 'Evidence', 'Check', 'as_fraction',
+           'history_tolerance', 'check_history_evidence', 'verify_answer', 'check_rules']
 
 # %% ../../nbs/09c2_evidence.ipynb #f9a7d16b
 ACC_TOL = 0.01  # reported vs re-measured accuracy on the same reviews (rounding, float noise)
-HISTORY_TOL = 0.10  # a history's validation accuracy vs the model's re-measured test accuracy (different reviews)
+HISTORY_TOL = 0.02  # a history's validation accuracy vs the model's test accuracy: allowed beyond sampling noise
+HISTORY_Z = 3.5  # sampling noise allowed: standard errors of the difference of two accuracies on different reviews
+LEARNED = 0.6  # below this a model is near chance: a validation accuracy below it claims nothing
 REFERENCE_TOL = 0.002  # deterministic answers vs the reference solution's (relative)
 
 @dataclass
@@ -67,15 +69,31 @@ def _close(a, b, tol:float) -> bool:
 
 def _fmt(v) -> str: return f"{v:.4g}" if isinstance(v, float) else repr(v)
 
+def as_fraction(v) -> float|None:
+    "A reported accuracy as a fraction: percentages (1 < v <= 100) divided by 100; None for what is not a number."
+    v = _num(v)
+    return v / 100 if v is not None and 1 < v <= 100 else v
+
 # %% ../../nbs/09c2_evidence.ipynb #39364ef2
+def history_tolerance(p:float, # the model's re-measured accuracy
+                      n:int|None, # test reviews it was measured on
+                      n_val:int|None=None, # validation reviews of the history (None: as many as `n`)
+                      tolerance:float=HISTORY_TOL, # allowed beyond sampling noise (validation and test reviews differ)
+                     ) -> float:
+    "Largest honest gap between a history's validation accuracy and the model's test accuracy: `HISTORY_Z` standard errors + `tolerance`."
+    if not n: return tolerance + 0.10
+    p = min(max(float(p), 0.05), 0.95)
+    return tolerance + HISTORY_Z * math.sqrt(p * (1 - p) * (1 / n + 1 / (n_val or n)))
+
 def check_history_evidence(history, # the history handed in
                            measured_acc:float|None, # the model's re-measured accuracy on the notebook's test reviews
                            n:int|None=None, # reviews it was measured on: fewer reviews, more sampling noise allowed
-                           tolerance:float=HISTORY_TOL, # accepted distance to the closest epoch's val_accuracy (plus noise)
+                           tolerance:float=HISTORY_TOL, # allowed beyond sampling noise (see `history_tolerance`)
                           ) -> Diagnoses:
-    "Impossible values (`history-impossible`), or no epoch near the re-measured accuracy (`history-disagrees`)."
+    """Impossible values (`history-impossible`), or a history of another run (`history-disagrees`): the model handed in
+    is the run's last state (or its best, restored), so its accuracy must sit near the last or the best epoch's
+    validation accuracy, neither far below it nor, for a model that learned, far above it."""
     out = Diagnoses()
-    if n: tolerance = tolerance + 1.5 / math.sqrt(n)  # validation and test reviews differ: ~3 standard errors each
     try: h = as_history(history)
     except TypeError: return out
     for k, vals in h.items():
@@ -84,15 +102,20 @@ def check_history_evidence(history, # the history handed in
             out.append(error("history-impossible", f"the history's {k} holds {_fmt(bad[0])}, which no training run can produce",
                              "hand in the history model.fit returned (or the train.Run), not numbers written by hand"))
     val = [v for v in h.get("val_accuracy", []) if _num(v) is not None]
-    if measured_acc is not None and val:
-        # the model handed in is the run's last state (or its best, restored): its last validation accuracy cannot be
-        # far above what the model scores. Below it is no claim (a small, unbalanced validation split at chance).
-        if val[-1] > measured_acc + tolerance:
-            out.append(error("history-disagrees", f"the history claims a validation accuracy of {val[-1]:.3f} at its last epoch "
-                             f"({', '.join(f'{v:.3f}' for v in val[:8])}), far above the {measured_acc:.3f} the grader "
-                             "measured for the model handed in with it",
-                             "hand in the model and the history of the same training run: submit(..., model=model, history=run)"))
-        else: out.append(ok("history-agrees", f"the history's last validation accuracy {val[-1]:.3f} fits the re-measured {measured_acc:.3f}"))
+    if measured_acc is None or not val: return out
+    tol = history_tolerance(measured_acc, n, tolerance=tolerance)
+    last, best = val[-1], max(val)
+    shown = ", ".join(f"{v:.3f}" for v in val[:8])
+    fix = "hand in the model and the history of the same training run: submit(..., model=model, history=run)"
+    if min(last, best) > measured_acc + tol:
+        out.append(error("history-disagrees", f"the history claims a validation accuracy of {last:.3f} at its last epoch "
+                         f"({shown}), far above the {measured_acc:.3f} the grader measured for the model handed in with it "
+                         f"(more than {tol:.3f} apart)", fix))
+    elif measured_acc >= LEARNED and measured_acc > max(last, best) + tol:
+        out.append(error("history-disagrees", f"the model handed in reaches {measured_acc:.3f}, far above anything its history "
+                         f"records ({shown}; more than {tol:.3f} apart): the history belongs to another run", fix))
+    else: out.append(ok("history-agrees", f"the history's validation accuracy ({last:.3f} last, {best:.3f} best) fits the "
+                        f"re-measured {measured_acc:.3f} (within {tol:.3f})"))
     return out
 
 # %% ../../nbs/09c2_evidence.ipynb #91b1f3dd
@@ -114,7 +137,7 @@ def _verify_history(key, value, kind, q, ev) -> Check:
     if kind == "best_val_accuracy":
         b = _best(h, "val_accuracy")
         if b is None: return Check(key, "manual", f"{key}: the history of {q} has no val_accuracy")
-        good = _close(value, b[1], ACC_TOL)
+        good = _close(as_fraction(value), b[1], ACC_TOL)
         return Check(key, "verified" if good else "disagrees",
                      f"{key} = {_fmt(value)}; {q}'s history is best at {b[1]:.4f} (epoch {b[0]})", float(good))
     bests = {b[0] for m in ("val_accuracy", "val_loss") if (b := _best(h, m))}
@@ -128,9 +151,7 @@ def _verify_history(key, value, kind, q, ev) -> Check:
 def _verify_accuracy(key, value, q, ev) -> Check:
     acc = ev.accuracy(q)
     if acc is None: return Check(key, "manual", f"{key}: no model of {q} could be re-measured")
-    v = _num(value)
-    v = v / 100 if v is not None and 1 < v <= 100 else v
-    good = _close(v, acc, ACC_TOL)
+    good = _close(as_fraction(value), acc, ACC_TOL)
     return Check(key, "verified" if good else "disagrees",
                  f"{key} = {_fmt(value)}; the grader measured {acc:.4f} for {q}'s model on the notebook's test reviews", float(good))
 
@@ -151,7 +172,7 @@ def _verify_rows(key, rows, q, ev, own:bool) -> Check:
         acc = ev.accuracy(mkey) if mkey else None
         if acc is None:
             notes.append(f"row {name!r}: no model handed in for it" + ("" if own else f" in {q}")); continue
-        ok_acc = _close(r.get("test_accuracy"), acc, ACC_TOL)
+        ok_acc = _close(as_fraction(r.get("test_accuracy")), acc, ACC_TOL)
         n = (ev.info(mkey) or {}).get("n_params")
         ok_par = "params" not in r or n is None or _num(r.get("params")) == n
         if ok_acc and ok_par: good += 1
@@ -248,7 +269,7 @@ def _verify_best_row(key, value, kind, qs, ev) -> Check:
     if not rows: return Check(key, "manual", f"{key}: no table rows of {', '.join(qs)} could be re-measured")
     top = max(a for _, a in rows)
     if kind == "best_row":
-        good = _close(value, top, ACC_TOL)
+        good = _close(as_fraction(value), top, ACC_TOL)
         return Check(key, "verified" if good else "disagrees", f"{key} = {_fmt(value)}; the best re-measured row reaches {top:.4f}", float(good))
     names = [k for k, a in rows if a >= top - ACC_TOL / 2]
     good = str(value) in names
