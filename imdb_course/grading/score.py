@@ -164,7 +164,7 @@ def score_question(question_dir:str|Path, # OUTPUT_DIR/<question> written by sub
                    points:float, # points available for the question
                    params:dict, # parameters the GRADER injected (NUM_WORDS, MAXLEN, EPOCHS, ...)
                    eval_data:tuple|None=None, # (x_test, y_test) held by the grader (in-process measuring only)
-                   reference_accuracy:float|None=None, # the reference solution's accuracy under the same params
+                   reference_accuracy:float|list|None=None, # the reference solution's accuracy (a list: one per seed, the band)
                    tolerance:float=0.05, # accuracy accepted below the reference
                    predictions_x=None, # reviews predictions.npy was made on (in-process measuring only)
                    measured:dict|None=None, # the scorer's measurements of this submission (key q, or q/row)
@@ -536,7 +536,7 @@ def score_artifacts(artifacts:str|Path, # the collected OUTPUT_DIR (one folder p
         ref = reference.get(q, {})
         try:
             m = measured if not failure else {q: {"error": f"the grader's scorer failed on this submission's models ({failure})"}}
-            s = score_question(qdir, spec["rubric"], spec["points"], params, reference_accuracy=ref.get("accuracy"),
+            s = score_question(qdir, spec["rubric"], spec["points"], params, reference_accuracy=ref.get("accuracies") or ref.get("accuracy"),
                                tolerance=tolerance, measured=m, evidence=ev)
             res = {"points": float(s.points), "max_points": float(s.max_points), "accuracy": s.accuracy,
                    "diagnoses": [d.to_dict() for d in s.diagnoses], "items": s.items,
