@@ -6,15 +6,16 @@ Docs: https://github.com/imdb-course/imdb-course/evidence.html.md"""
 
 # %% ../../nbs/09c2_evidence.ipynb #99915224
 from __future__ import annotations
-import math
+import math, re
 from dataclasses import dataclass, field
 import numpy as np
 from ..checks import Diagnoses, as_history, error, ok, warning
 from ..anatomy import rnn_param_count
 
 # %% auto #0
-__all__ = ['ACC_TOL', 'HISTORY_TOL', 'HISTORY_Z', 'LEARNED', 'REFERENCE_TOL', 'RULE_KINDS', 'Evidence', 'Check', 'as_fraction',
-           'history_tolerance', 'check_history_evidence', 'verify_answer', 'check_rules']
+__all__ = ['ACC_TOL', 'HISTORY_TOL', 'HISTORY_Z', 'LEARNED', 'REFERENCE_TOL', 'NEAR_SAME', 'RULE_KINDS', 'Evidence', 'Check',
+           'as_fraction', 'history_tolerance', 'check_history_evidence', 'name_promises', 'verify_answer',
+           'check_rules']
 
 # %% ../../nbs/09c2_evidence.ipynb #f9a7d16b
 ACC_TOL = 0.01  # reported vs re-measured accuracy on the same reviews (rounding, float noise)
@@ -51,6 +52,11 @@ class Check:
     status: str  # verified | disagrees | manual
     message: str  # what was compared, with both numbers
     fraction: float = 0.0  # share of the key verified (tables: verified rows / rows)
+    findings: list = field(default_factory=list)  # named findings besides the check itself: (code, message, hint)
+
+    def findings_diagnoses(self) -> list:
+        "The named findings as error diagnoses (e.g. `row-same-model`, `row-architecture-mismatch`)."
+        return [error(c, m, h) for c, m, h in self.findings]
 
     def diagnosis(self):
         hint = ("report what your own code computed on the given data; the grader re-measures it and never uses the "
@@ -158,12 +164,79 @@ def _verify_accuracy(key, value, q, ev) -> Check:
 def _row_name(row:dict):
     return row.get("name", row.get("index"))
 
+def name_promises(name:str, # a table row's name, e.g. "2 layers", "BiLSTM", "units=64", "maxlen=100"
+                  row:dict|None=None, # the row (its own `units`, `maxlen`, `num_words` columns count too)
+                 ) -> dict:
+    "What a row's name (and columns) promise about its model: `layers`, `bidirectional`, `cell`, `units`, `maxlen`, `vocab`."
+    name, row, out = str(name), row or {}, {}
+    if m := re.search(r"(\d+)\s*(?:recurrent\s+|rnn\s+|lstm\s+|gru\s+)?layers?\b", name, re.I): out["layers"] = int(m.group(1))
+    if re.match(r"\s*bi", name, re.I) or "bidirectional" in name.lower(): out["bidirectional"] = True
+    if "LSTM" in name: out["cell"] = "lstm"
+    elif "GRU" in name: out["cell"] = "gru"
+    elif re.search(r"(?:^|[^A-Za-z])(?:Bi)?(?:Simple)?RNN\b", name) or "SimpleRNN" in name: out["cell"] = "simple_rnn"
+    for k, col in (("units", "units"), ("maxlen", "maxlen"), ("vocab", "num_words")):
+        v = row.get(col)
+        if m := re.search(rf"\b{col}\s*=\s*(\d+)", name): v = int(m.group(1))
+        if isinstance(v, (int, np.integer)) and not isinstance(v, bool): out[k] = int(v)
+    return out
+
+def _arch_mismatch(promise:dict, m:dict, table_has_bi:bool) -> list:
+    "What the measured model `m` does not keep of `promise`, in words."
+    info, bad = m.get("info") or {}, []
+    rnns = info.get("recurrent") or []
+    if "layers" in promise and len(rnns) != promise["layers"]: bad.append(f"{len(rnns)} recurrent layer(s)")
+    bi = any(r.get("bidirectional") for r in rnns)
+    if promise.get("bidirectional") and not bi: bad.append("no Bidirectional layer")
+    elif table_has_bi and "cell" in promise and not promise.get("bidirectional") and bi: bad.append("a Bidirectional layer")
+    if "cell" in promise and rnns and any(r.get("cell") != promise["cell"] for r in rnns):
+        bad.append(f"{', '.join(sorted({str(r.get('cell')) for r in rnns}))} cells")
+    if "units" in promise and rnns and rnns[0].get("units") != promise["units"]: bad.append(f"{rnns[0].get('units')} units")
+    if "maxlen" in promise and m.get("input_length") and m["input_length"] != promise["maxlen"]:
+        bad.append(f"an input length of {m['input_length']}")
+    if "vocab" in promise and m.get("vocab"):
+        vocabs = {e.get("vocab") for e in m.get("encodings") or []} | {m["vocab"]}
+        if not any(v and 0.9 * promise["vocab"] <= v <= promise["vocab"] for v in vocabs):
+            bad.append(f"a vocabulary of {m['vocab']:,} words")
+    return bad
+
+NEAR_SAME = 0.002  # mean absolute difference of two rows' probabilities below which they are one model
+
+def _same_models(keys:dict, ev) -> list:
+    "Groups (lists of row names) whose models give (near) identical probabilities on the notebook's test reviews."
+    proba, size = {}, {}
+    for name, k in keys.items():
+        p = (((ev.measured.get(k) or {}).get("sets") or {}).get("notebook") or {}).get("proba")
+        if p is not None: proba[name], size[name] = np.asarray(p, dtype=float), (ev.info(k) or {}).get("n_params")
+    groups, used = [], set()
+    names = list(proba)
+    for i, a in enumerate(names):
+        if a in used: continue
+        g = [a] + [b for b in names[i + 1:] if b not in used and len(proba[b]) == len(proba[a]) and size[b] == size[a]
+                   and float(np.abs(proba[b] - proba[a]).mean()) < NEAR_SAME]
+        if len(g) > 1: groups.append(g); used.update(g)
+    return groups
+
 def _verify_rows(key, rows, q, ev, own:bool) -> Check:
-    "Each row's test_accuracy (and params) against the re-measured model of that row."
+    "Each row's test_accuracy (and params) against the re-measured model of that row; one model per row, as its name says."
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         return Check(key, "disagrees", f"{key} is not a table (a list of rows with name and test_accuracy)")
     models = ev.row_models.get(q) or {}
-    good, notes, seen = 0, [], set()
+    good, notes, seen, findings = 0, [], set(), []
+    named = {str(_row_name(r)): models[str(_row_name(r))] for r in rows if str(_row_name(r)) in models}
+    same = _same_models(named, ev)
+    shared = {n for g in same for n in g}
+    for g in same:
+        findings.append(("row-same-model", f"rows {', '.join(map(repr, g))} of {key} hand in one model (identical predictions on the "
+                         "notebook's test reviews): each row needs the model trained for it",
+                         "train one model per row and hand each in: submit(..., models={row name: its model or run})"))
+    table_has_bi = any(name_promises(_row_name(r)).get("bidirectional") for r in rows)
+    epochs = {str(_row_name(r)): r.get("epochs") for r in rows if isinstance(r.get("epochs"), (int, np.integer))}
+    h = _history_of(ev, q) if own else None
+    if h and h.get("loss"): epochs.setdefault("(the question's history)", len(h["loss"]))
+    if len(set(epochs.values())) > 1:
+        findings.append(("rows-trained-differently", f"the rows of {key} were not trained the same way: "
+                         + ", ".join(f"{n}: {e} epochs" for n, e in epochs.items()),
+                         "train every row with the same settings (EPOCHS epochs, BATCH_SIZE) so the table compares the models only"))
     for r in rows:
         name = _row_name(r)
         if str(name) in seen: notes.append(f"row {name!r} appears twice"); continue
@@ -175,16 +248,23 @@ def _verify_rows(key, rows, q, ev, own:bool) -> Check:
         ok_acc = _close(as_fraction(r.get("test_accuracy")), acc, ACC_TOL)
         n = (ev.info(mkey) or {}).get("n_params")
         ok_par = "params" not in r or n is None or _num(r.get("params")) == n
-        if ok_acc and ok_par: good += 1
-        else: notes.append(f"row {name!r}: reports {_fmt(r.get('test_accuracy'))}" + ("" if ok_par else f" and {r.get('params')} params")
-                           + f", the grader measured {acc:.4f}" + ("" if ok_par else f" and {n} params"))
+        bad = _arch_mismatch(name_promises(name, r), ev.measured.get(mkey) or {}, table_has_bi)
+        if bad:
+            findings.append(("row-architecture-mismatch", f"row {name!r} of {key}: its name promises what its model does not have "
+                             f"({'; '.join(bad)})", "hand in, for each row, the model its name describes"))
+        if ok_acc and ok_par and not bad and str(name) not in shared and len(set(epochs.values())) <= 1: good += 1
+        elif not (ok_acc and ok_par):
+            notes.append(f"row {name!r}: reports {_fmt(r.get('test_accuracy'))}" + ("" if ok_par else f" and {r.get('params')} params")
+                         + f", the grader measured {acc:.4f}" + ("" if ok_par else f" and {n} params"))
     ref_rows = (ev.reference_answers.get(q) or {}).get(key) if own else None
     expected = max(len(rows), len(ref_rows) if isinstance(ref_rows, list) else 0)  # leaving rows out earns nothing
     if expected > len(rows): notes.append(f"{expected - len(rows)} row(s) fewer than the reference solution's table")
     frac = good / expected
     status = "verified" if frac == 1 else "disagrees"
-    detail = "; ".join(notes[:4])
-    return Check(key, status, f"{key}: {good} of {len(rows)} rows agree with the re-measured models" + (f" ({detail})" if detail else ""), frac)
+    detail = "; ".join(notes[:4] + [f[1] for f in findings][:2])
+    return Check(key, status, f"{key}: {good} of {len(rows)} rows verified against the re-measured models" + (f" ({detail})" if detail else ""),
+                 frac, findings)
+
 
 # %% ../../nbs/09c2_evidence.ipynb #b5a5e41e
 def _rnns(ev, q) -> tuple[list, int|None]:

@@ -331,6 +331,7 @@ def _score_answers(art, rubric, evidence, out, frac) -> list:
         if k in missing: continue
         c = verify_answer(art.path.name, k, answer[k], rules.get(k), evidence)
         out.append(c.diagnosis())
+        for d in c.findings_diagnoses(): out.append(d)
         if c.status == "manual": pending.append(k)
         got += c.fraction
     frac["answers"] = got / len(keys) if keys else 1.0
