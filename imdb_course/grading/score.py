@@ -32,9 +32,10 @@ from .evidence import Evidence, check_history_evidence, verify_answer
 
 # %% auto #0
 __all__ = ['ITEM_WEIGHTS', 'INFORMATIVE_REFERENCE', 'CONFIDENCE_Z', 'LEAK_GAP', 'EVAL_SEED', 'QuestionScore', 'wilson_interval',
-           'reference_band', 'score_question', 'test_leak', 'measured_encoding', 'check_predictions_encoded',
-           'align_encoding', 'drawn_indices', 'held_out_indices', 'eval_sets', 'eval_data', 'train_length_stats',
-           'safe_copytree', 'regular_file_sha', 'submission_models', 'gather_evidence', 'score_artifacts']
+           'reference_band', 'cost_line', 'score_question', 'test_leak', 'measured_encoding',
+           'check_predictions_encoded', 'align_encoding', 'drawn_indices', 'held_out_indices', 'eval_sets', 'eval_data',
+           'train_length_stats', 'safe_copytree', 'regular_file_sha', 'submission_models', 'gather_evidence',
+           'score_artifacts']
 
 # %% ../../nbs/09d_score.ipynb #fc200a24
 ITEM_WEIGHTS = {"artifacts": 1, "model": 3, "epochs": 1, "accuracy": 2, "answers": 1}
@@ -159,6 +160,13 @@ def _in_process_measure(qdir:Path, eval_data, predictions_x, maxlen) -> dict:
     if predictions_x is not None: sets["notebook"] = (list(np.asarray(predictions_x)), np.zeros(len(predictions_x), "int8"))
     return {qdir.name: measure_model(f, sets, int(maxlen or 1))}
 
+def cost_line(s:QuestionScore) -> str:
+    "Which items of the question cost points (so a listed problem says whether it cost any), one line."
+    tw = sum(v["weight"] for v in s.items.values()) or 1
+    lost = [f"{i} {v['points']:g} of {s.max_points * v['weight'] / tw:.3g}" for i, v in s.items.items() if v["fraction"] < 1]
+    if lost: return "points lost in: " + ", ".join(lost)
+    return "no points lost" + (" (the findings listed cost no points)" if s.diagnoses.errors else "")
+
 def score_question(question_dir:str|Path, # OUTPUT_DIR/<question> written by submit
                    rubric:dict, # the question's rubric (keys model, epochs, accuracy, answer_keys, evidence)
                    points:float, # points available for the question
@@ -186,11 +194,20 @@ def score_question(question_dir:str|Path, # OUTPUT_DIR/<question> written by sub
     if "model.keras" in needed and "model.keras" not in art.missing and m.get("error") and not m.get("info"):
         art.corrupt.setdefault("model.keras", m["error"])  # it could not be loaded safely: as good as corrupt
     frac = dict.fromkeys(applicable, 0.0)
+    missing = [f for f in needed if f in art.missing]
+    if missing and not qdir.is_dir():   # one root cause, without the grader's paths: submit never ran for this question
+        out.append(error("missing-artifact", f"not graded: submit({qdir.name!r}, ...) did not run, so nothing of {qdir.name} "
+                         f"was handed in ({', '.join(missing)})",
+                         f"fix the first failing cell before the cell that calls submit({qdir.name!r}, ...), then run the notebook from the top"))
+    elif missing:
+        args = [f.split(".")[0] for f in missing if f != "answer.json"]
+        out.append(error("missing-artifact", f"{', '.join(missing)} missing: " + (f"submit({qdir.name!r}, ...) was called without "
+                         + " and ".join(f"{a}=" for a in args) if args else f"{qdir.name} was handed in without it"),
+                         (f"pass {', '.join(f'{a}=...' for a in args)} to submit({qdir.name!r}, ...) as the question asks" if args
+                          else "run the notebook again from the top so submit writes every file")))
     for f in needed:
-        if f in art.missing: out.append(error("missing-artifact", f"{f} is missing: {art.why_missing(f)}",
-                                              f"call submit({qdir.name!r}, ...) with the {f.split('.')[0]} in the notebook"))
-        elif f in art.corrupt: out.append(error("corrupt-artifact", f"{f} is unreadable: {art.corrupt[f]}",
-                                                "run the notebook again so submit rewrites its files; don't edit them by hand"))
+        if f in art.corrupt: out.append(error("corrupt-artifact", f"{f} is unreadable: {art.corrupt[f]}",
+                                              "run the notebook again so submit rewrites its files; don't edit them by hand"))
     acc, pending = None, []
     if not out.errors:
         frac["artifacts"] = 1.0
@@ -544,6 +561,7 @@ def score_artifacts(artifacts:str|Path, # the collected OUTPUT_DIR (one folder p
                    "messages": [d.message for d in s.diagnoses if d.level == "error"] or ["ok"],
                    "pending_points": s.pending_points, "manual_keys": s.manual}
             if s.manual: res["messages"].append(f"{s.pending_points:g} point(s) for {', '.join(s.manual)} wait for the instructor's review")
+            if s.diagnoses.errors or s.points < s.max_points: res["messages"].append(cost_line(s))
         except Exception as e:  # a bug in a check must cost this question, not the whole class
             res = {"points": 0.0, "max_points": spec["points"], "accuracy": None, "items": {},
                    "diagnoses": [{"level": "error", "code": "grader-error", "message": f"{type(e).__name__}: {e}", "hint": "tell the instructor"}],
