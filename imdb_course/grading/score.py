@@ -109,20 +109,25 @@ def reference_band(reference) -> list:
     vals = reference if isinstance(reference, (list, tuple)) else [reference]
     return [float(v) for v in vals if isinstance(v, (int, float)) and math.isfinite(float(v))]
 
-def _band_text(band:list) -> str:
-    if len(band) == 1: return f"reference {band[0]:.3f} (one run)"
-    return f"reference {min(band):.3f}–{max(band):.3f} over {len(band)} seeds"
+def _band_text(band:list, runs:int|None=None) -> str:
+    "The band in words; `runs`: how many reference runs there were (those that stayed at chance are left out of `band`)."
+    runs = runs or len(band)
+    if len(band) == 1 and runs == 1: return f"reference {band[0]:.3f} (one run)"
+    left = f" ({runs - len(band)} of {runs} runs stayed at chance under the grading budget)" if runs > len(band) else ""
+    return (f"reference {min(band):.3f}–{max(band):.3f} over {len(band)} seeds" if len(band) > 1 else f"reference {band[0]:.3f}") + left
 
 def _score_accuracy(acc, spec, reference, tolerance, out, chance=None, n=None) -> float|str|None:
     """Fraction of the accuracy item met; None when the reference shows accuracy can't be assessed under this budget.
     The accuracy passes when its 95 % Wilson interval on the `n` held-out reviews reaches the reference band (the lowest
     of the reference solution's seeds; one run: that run minus `tolerance`, the legacy rule), and it is above chance."""
-    spec, band = spec if isinstance(spec, dict) else {}, reference_band(reference)
-    if band and min(band) < INFORMATIVE_REFERENCE:
+    spec, runs = spec if isinstance(spec, dict) else {}, reference_band(reference)
+    band = [a for a in runs if a >= INFORMATIVE_REFERENCE]   # runs that learned; the others show the budget's luck
+    if runs and len(band) * 2 <= len(runs):
         out.append(warning("accuracy-not-assessed",
-                           f"accuracy {acc:.3f} not scored: the reference solution itself reaches only {min(band):.3f} "
-                           f"under the grading budget ({_band_text(band)}), so accuracy cannot tell a right model from a wrong "
-                           "one here; it costs no points", "instructor: raise [grading] train_samples / epochs in settings.ini for an accuracy item"))
+                           f"accuracy {acc:.3f} not scored: the reference solution itself reaches only {min(runs):.3f} "
+                           f"under the grading budget ({', '.join(f'{a:.3f}' for a in runs)}), so accuracy cannot tell a right "
+                           "model from a wrong one here; it costs no points",
+                           "instructor: raise [grading] train_samples / epochs in settings.ini for an accuracy item"))
         return None
     lo_ci, hi_ci = wilson_interval(acc, n)
     shown = f"{acc:.3f} ± {(hi_ci - lo_ci) / 2:.3f}" + (f" (95 % interval on {n:,} held-out reviews)" if n else "")
@@ -140,8 +145,8 @@ def _score_accuracy(acc, spec, reference, tolerance, out, chance=None, n=None) -
             out.append(warning("no-reference", "no reference accuracy was given; only the minimum applies", ""))
         else:
             met.append(hi_ci >= ref_floor)
-            out.append(ok("accuracy-reference", f"accuracy {shown}; {_band_text(band)}") if met[-1] else
-                       error("below-reference", f"accuracy {shown} is below the {_band_text(band)}"
+            out.append(ok("accuracy-reference", f"accuracy {shown}; {_band_text(band, len(runs))}") if met[-1] else
+                       error("below-reference", f"accuracy {shown} is below the {_band_text(band, len(runs))}"
                              + (f" minus {tolerance}" if len(band) == 1 else "") + " (same parameters); this cost the accuracy item's points",
                              "compare your architecture and training with what the question asks for"))
     return sum(met) / len(met) if met else 1.0
@@ -318,7 +323,7 @@ def _score_measured_accuracy(m, rubric, reference, tolerance, out, frac):
                            "Embedding(input_dim) should be NUM_WORDS: the vocabulary the data was loaded with"))
     y = np.repeat([0, 1], [sum(row) for row in held["confusion"]]) if held.get("confusion") else None  # the labels, from [[TN, FP], [FN, TP]]
     band = reference_band(reference)
-    if not band or min(band) >= INFORMATIVE_REFERENCE:
+    if not band or sum(a >= INFORMATIVE_REFERENCE for a in band) * 2 > len(band):   # the reference learns under this budget
         out += check_accuracy(acc, y, what="accuracy on the grader's reviews")
     # learning, as the self-check judges it: beat always-one-label by CHANCE_MARGIN (a rubric `min` of 0.5 would pay for nothing)
     chance = round(chance_level(y) + CHANCE_MARGIN, 4)
