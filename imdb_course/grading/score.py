@@ -551,9 +551,11 @@ def score_artifacts(artifacts:str|Path, # the collected OUTPUT_DIR (one folder p
     ev = gather_evidence(artifacts, questions, params, measured, rows, reference, self_reference)
     out = {}
     for q, spec in questions.items():
-        if spec["kind"] == "written":
-            out[q] = {"points": None, "max_points": spec["points"], "messages": ["written answer: graded by the instructor"],
-                      "diagnoses": [], "accuracy": None, "history": None}
+        if spec["kind"] == "written":   # its maximum is fixed from the start (settings.ini points), pending until graded by hand
+            from imdb_course.gradebook import written_max
+            mx = written_max({"max_points": spec["points"]})
+            out[q] = {"points": None, "max_points": mx, "pending_points": mx, "diagnoses": [], "accuracy": None, "history": None,
+                      "messages": [f"written answer: {mx:g} point(s), graded by the instructor (pending)"]}
             continue
         qdir = artifacts/q
         ref = reference.get(q, {})
