@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 
 # %% auto #0
-__all__ = ['MISTAKES', 'DemoError', 'demo_submissions', 'demo_roster', 'after_grading', 'run_demo', 'print_demo_report']
+__all__ = ['MISTAKES', 'STYLES', 'DemoError', 'demo_submissions', 'demo_roster', 'after_grading', 'run_demo', 'print_demo_report']
 
 # %% ../nbs/12_demo.ipynb #94337a6a
 class DemoError(ValueError):
@@ -38,9 +38,57 @@ def _after_parameters(nb, code:str):
 
 # %% ../nbs/12_demo.ipynb #f7a57b3b
 MISTAKES = {  # name -> (pattern, replacement): classic mistakes written into a copy of the solution
-    "sigmoid_two_units": (r'Dense\(1, activation="sigmoid"\)', 'Dense(2, activation="sigmoid")'),
+    "sigmoid_two_units": (r'Dense\(1, activation="sigmoid"', 'Dense(2, activation="sigmoid"'),
     "no_embedding": (r"layers\.Embedding\(NUM_WORDS, *\d+(, *mask_zero=True)?\),", "layers.Reshape((MAXLEN, 1)),"),
 }
+
+STYLES = {  # assignment -> student -> {a line only that solution cell holds: the cell as that student wrote it}
+    "01_epochs": {
+        "cy": {'name="simple_rnn"': '''inputs = keras.Input(shape=(MAXLEN,), name="review")
+h = layers.Embedding(NUM_WORDS, 32, name="words")(inputs)
+h = layers.SimpleRNN(32, name="reader")(h)
+outputs = layers.Dense(1, activation="sigmoid", name="positive")(h)
+model = keras.Model(inputs, outputs, name="functional_rnn")
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+display(self_check("q2", model=model, x=x_train[:64], params=PARAMS))''',
+               "stats = length_stats(x_train_ids": '''stats = length_stats(x_train_ids, maxlen=MAXLEN)
+fig = plot_length_histogram(x_train_ids, maxlen=MAXLEN)
+x_train = keras.utils.pad_sequences(x_train_ids, maxlen=MAXLEN)   # Keras' defaults: zeros first
+x_test = keras.utils.pad_sequences(x_test_ids, maxlen=MAXLEN)
+display(self_check("q1", x=x_train, params=PARAMS))
+submit("q1", output_dir=OUTPUT_DIR, params=PARAMS, answer={"median_length": stats["median"], "share_truncated": stats["share_truncated"]})'''},
+        "dee": {'name="simple_rnn"': '''model = keras.Sequential(name="wider_rnn")
+model.add(keras.Input(shape=(MAXLEN,)))
+model.add(layers.Embedding(NUM_WORDS, 48, mask_zero=True),)
+model.add(layers.SimpleRNN(64))
+model.add(layers.Dropout(0.2))
+model.add(layers.Dense(1, activation="sigmoid"))
+model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+display(self_check("q2", model=model, x=x_train[:64], params=PARAMS))'''},
+        "eve": {'name="simple_rnn"': '''model = keras.Sequential([keras.Input(shape=(MAXLEN,)),
+                          layers.Embedding(input_dim=NUM_WORDS, output_dim=40),
+                          layers.SimpleRNN(units=40),
+                          layers.Dense(1, activation="sigmoid")])
+model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])''',
+                "run = train(model, ((x_train, y_train)": '''keras.utils.set_random_seed(SEED)
+history = model.fit(x_train, y_train, epochs=EPOCHS, batch_size=BATCH_SIZE, validation_split=0.2, verbose=2)
+submit("q2", output_dir=OUTPUT_DIR, model=model, history=history, params=PARAMS, x_test=x_test, y_test=y_test)''',
+                "epoch, val_accuracy = best_epoch(run)": '''vals = history.history["val_accuracy"]
+epoch, val_accuracy = int(np.argmax(vals)) + 1, float(max(vals))
+test_accuracy = float(model.evaluate(x_test, y_test, verbose=0)[1])
+submit("q3", output_dir=OUTPUT_DIR, history=history, params=PARAMS,
+       answer={"best_epoch": epoch, "best_val_accuracy": round(100 * val_accuracy, 2), "test_accuracy": round(100 * test_accuracy, 2)})'''},
+    },
+}
+
+def _restyled(nb, assignment:str, student:str):
+    "A copy of `nb` with the solution cells `student` wrote in their own way (`STYLES`); the solution itself when none are listed."
+    new = copy.deepcopy(nb)
+    for marker, source in (STYLES.get(assignment) or {}).get(student, {}).items():
+        hits = [c for c in new.cells if c.cell_type == "code" and marker in c.source]
+        if len(hits) != 1: raise DemoError(f"cannot restyle {student}'s notebook: {len(hits)} cells hold {marker!r}; update imdb_course.demo")
+        hits[0].source = source
+    return new
 
 def _renamed(nb):
     "A copy of `nb` whose code names its variables differently (what a student who copies does)."
@@ -51,13 +99,16 @@ def _renamed(nb):
 
 def demo_submissions(solution:str|Path, # a solution notebook, e.g. solutions/01_epochs.ipynb
                     ) -> dict:
-    "`{student: notebook}`: the solution, the student version, three classic mistakes and one copied notebook."
+    """`{student: notebook}`: the solution, the student version, three classic mistakes and one copied notebook. Each
+    student writes the solution cells in their own way (`STYLES`), so copy detection flags only the copied pair."""
     from imdb_course.release import release_nb
     nb = nbformat.read(solution, as_version=4)
+    a = Path(solution).stem
     subs = {"ada_solution": nb, "ben_unsolved": release_nb(nb, Path(solution).name)}
     for i, (name, (pattern, repl)) in enumerate(MISTAKES.items()):
-        subs[f"{'cy dee'.split()[i]}_{name}"] = _replace_once(nb, pattern, repl, name)
-    subs["eve_hardcoded_epochs"] = _after_parameters(nb, "EPOCHS = 1  # quick run while I test, then forgot")
+        who = "cy dee".split()[i]
+        subs[f"{who}_{name}"] = _replace_once(_restyled(nb, a, who), pattern, repl, name)
+    subs["eve_hardcoded_epochs"] = _after_parameters(_restyled(nb, a, "eve"), "EPOCHS = 1  # quick run while I test, then forgot")
     subs["fay_copied_from_dee"] = _renamed(subs["dee_no_embedding"])  # the pair copy detection should flag
     return subs
 
@@ -83,8 +134,8 @@ def after_grading(out:Path, # the demo folder
     print(f"5. Canvas import file: {ex.path} ({ex.rows} students, roster {roster})")
     pairs = similarity_report(g, assignment, template=out/"assignments"/f"{assignment}.ipynb")
     flagged = pairs[pairs.flagged]
-    print(f"6. copy detection: {len(flagged)} of {len(pairs)} pairs flagged (the demo's notebooks are all made from the "
-          f"solution, so most pairs match; fay copied dee's), report {pairs.attrs['html']}")
+    print(f"6. copy detection: {len(flagged)} of {len(pairs)} pairs flagged (fay copied dee's and renamed the variables), "
+          f"report {pairs.attrs['html']}")
     print(f"7. grade written answers by hand: imdb-course review {g} --assignment {assignment}  (http://127.0.0.1:8000)\n")
 
 # %% ../nbs/12_demo.ipynb #da5e8a7c

@@ -15,7 +15,7 @@ import pandas as pd
 from .config import Settings, load_settings
 from .gradebook import Gradebook, add_manual, scores_frame, export_csv
 from .late import apply_late, read_student_csv
-from .result import GradeResult, csv_safe
+from .result import GradeResult, csv_safe, pending_warning
 
 # %% auto #0
 __all__ = ['FORMATS', 'ROSTER_COLUMNS', 'CANVAS_ID_COLUMNS', 'MOODLE_KEYS', 'RosterError', 'read_roster', 'Export',
@@ -195,6 +195,7 @@ def export_grades(db:str|Path, # gradebook.sqlite or the grading output folder
     if roster is not None:
         need = (MOODLE_KEYS[moodle_key][0],) if format == "moodle" else _NEEDS.get(format, ())
         warn += _check_roster(students, roster, need, format)
+    warn += pending_warning(results)   # written answers not graded by hand yet: they count 0 here
     if format == "canvas": df, index = canvas_frame(results, roster, s, canvas_ids), False
     elif format == "moodle": df, index = moodle_frame(results, roster, s, moodle_key), False
     elif format == "gradescope": df, index = gradescope_frame(results, roster, s), False

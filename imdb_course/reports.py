@@ -123,6 +123,17 @@ def write_feedback(result:GradeResult, path:str|Path) -> Path:
     return path
 
 # %% ../nbs/10a_reports.ipynb #0d2aabf9
+def _code_example(r:GradeResult, code:str) -> str:
+    "The message of `r` that is about run code `code` (its own error, violation or note), or '' (never another problem's message)."
+    if code.startswith("exception-"):
+        e = next((e for e in r.errors if isinstance(e, dict) and e.get("ename") == code[len("exception-"):]), None)
+        return str(e.get("text") or e.get("evalue") or "")[:300] if e else (r.message if code[10:] in str(r.message) else "")
+    v = next((v for v in r.violations if isinstance(v, dict) and v.get("code") == code), None)
+    if v: return str(v.get("message", ""))
+    words = code.replace("-", " ").split()
+    note = next((str(n) for n in r.notes if all(w in str(n).lower() for w in words[:2])), "")
+    return note or (r.message if r.status.replace("_", "-") in code else "")
+
 def mistakes(results:list[GradeResult]) -> pd.DataFrame:
     "Mistakes (warning and error diagnoses) by number of students, with an example; ok-level notes and `REVIEW_CODES` (answers left to the instructor) are not mistakes."
     count, example = Counter(), {}
@@ -138,8 +149,10 @@ def mistakes(results:list[GradeResult]) -> pd.DataFrame:
             if d.get("code") and d["code"] not in seen:
                 seen.add(d["code"]); example.setdefault(d["code"], (e.get("question") or "", d.get("message", ""), d.get("hint", "")))
         for code in r.codes:
-            if code not in seen: seen.add(code); example.setdefault(code, ("", r.message, ""))
+            if code not in seen: seen.add(code); example.setdefault(code, None)
+            if example.get(code) is None and (ex := _code_example(r, code)): example[code] = ("", ex, "")
         count.update(seen)
+    example = {c: e or ("", "", "") for c, e in example.items()}
     rows = [{"code": c, "students": n, "question": example[c][0], "example": example[c][1], "hint": example[c][2]}
             for c, n in count.most_common()]
     return pd.DataFrame(rows, columns=["code", "students", "question", "example", "hint"])
@@ -152,6 +165,7 @@ def _question_row(points:pd.Series, q:str, max_points) -> dict:
 
 def summary_html(results:list[GradeResult], # results of one assignment
                  base:str|Path|None=None, # folder the page is written to (links to feedback pages are relative to it)
+                 similarity:str|None=None, # link to the assignment's similarity report (None: say how to make one)
                 ) -> str:
     "The class summary page (template `templates/report_summary.html`)."
     from markupsafe import Markup
@@ -159,13 +173,15 @@ def summary_html(results:list[GradeResult], # results of one assignment
     df = scores_frame(results)
     title = results[0].assignment if results else ""
     bare = sorted({r.isolation for r in results if str(r.isolation).startswith("none")})
-    ctx = dict(title=title, n=len(df), bare=bare[0][6:] if bare else "")
+    ctx = dict(title=title, n=len(df), bare=bare[0][6:] if bare else "", similarity=similarity)
     if len(df):
         fig = new_figure(figsize=(6, 3))
         ax = fig.subplots()
         mx = float(df.max_total.max() or 1)
         ax.hist(df.total.fillna(0), bins=min(20, max(5, int(mx) + 1)), range=(0, mx), color="tab:blue", edgecolor="white")
         ax.set(xlabel="total points", ylabel="students", title="Score distribution")
+        from matplotlib.ticker import MaxNLocator
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # students come whole
         qs = [c for c in df.columns if c not in INFO_COLUMNS]
         maxp = {q: next((r.questions[q].get("max_points") for r in results if q in r.questions), None) for q in qs}
         students = []
@@ -184,7 +200,8 @@ def summary_html(results:list[GradeResult], # results of one assignment
 def write_summary(results:list[GradeResult], path:str|Path) -> Path:
     "Write the class summary page."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(summary_html(results, path.parent), encoding="utf-8")
+    sim = path.parent/"similarity.html"
+    path.write_text(summary_html(results, path.parent, "similarity.html" if sim.is_file() else None), encoding="utf-8")
     return path
 
 # %% ../nbs/10a_reports.ipynb #a3bde0b5

@@ -14,7 +14,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['REQUIRED', 'OK_MESSAGE', 'NOTEBOOK_MISTAKES', 'RESULT_JSON', 'CSV_FORMULA_START', 'GradeResult', 'as_result',
-           'add_totals', 'save_result', 'load_result', 'csv_cell', 'csv_safe']
+           'pending_hand_grades', 'pending_warning', 'add_totals', 'save_result', 'load_result', 'csv_cell', 'csv_safe']
 
 # %% ../nbs/08a_result.ipynb #fc9ca016
 REQUIRED = ("assignment", "student", "file")  # a result names its assignment, student and notebook
@@ -87,6 +87,17 @@ def as_result(result, # a `GradeResult`, or the dict of a result.json
     raise TypeError(f"expected a grading result (GradeResult or a result.json dict), got {type(result).__name__}")
 
 # %% ../nbs/08a_result.ipynb #fa3d2134
+def pending_hand_grades(results:list) -> list:
+    "`(student, question)` of every written answer not graded by hand yet (points None) in `results`."
+    return [(r.student, q) for r in map(as_result, results) for q, s in r.questions.items() if s.get("points") is None]
+
+def pending_warning(results:list) -> list:
+    "A warning (as a one-item list) when written answers still wait for the instructor: their points count 0 in any export until then."
+    p = pending_hand_grades(results)
+    if not p: return []
+    return [f"{len(p)} written answer(s) of {len({s for s, _ in p})} student(s) are not graded by hand yet and count 0 in this "
+            f"export (the maximum already includes them): grade them with `imdb-course review`, then export again"]
+
 def add_totals(result:GradeResult) -> GradeResult:
     "Set `total` and `max_total` from the questions (in place); returns `result`."
     qs = result.questions.values()

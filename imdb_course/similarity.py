@@ -16,9 +16,9 @@ import pandas as pd
 from .result import csv_safe, load_result
 
 # %% auto #0
-__all__ = ['NOISE', 'GUARANTEE', 'THRESHOLD', 'MIN_MATCH', 'SKIP_TAGS', 'CSV_COLUMNS', 'SimilarityError', 'notebook_code',
-           'strip_template', 'find_notebooks', 'template_hashes', 'fingerprint', 'compare', 'similarity_pairs',
-           'highlight', 'report_html', 'similarity_report']
+__all__ = ['NOISE', 'GUARANTEE', 'THRESHOLD', 'MIN_MATCH', 'SKIP_TAGS', 'CSV_COLUMNS', 'COMMON_SHARE', 'COMMON_MIN',
+           'SimilarityError', 'notebook_code', 'strip_template', 'find_notebooks', 'template_hashes', 'fingerprint',
+           'compare', 'class_boilerplate', 'similarity_pairs', 'highlight', 'report_html', 'similarity_report']
 
 # %% ../nbs/13_similarity.ipynb #dc894931
 NOISE = 30  # shortest match (filtered characters) that counts: copydetect's noise threshold (k of the k-grams)
@@ -129,6 +129,23 @@ def compare(a, b) -> dict:
             "slices_a": pairs(xa), "slices_b": pairs(xb)}
 
 # %% ../nbs/13_similarity.ipynb #50d65776
+COMMON_SHARE = 0.5  # code found in at least this share of the class (and in 3 students' code) counts as boilerplate
+COMMON_MIN = 3
+
+def class_boilerplate(codes:dict, # student -> code (template already stripped)
+                      noise:int=NOISE, # k: shortest match that counts
+                      share:float=COMMON_SHARE, # fingerprints in at least this share of the students ...
+                      min_students:int=COMMON_MIN, # ... and in at least this many are left out
+                     ) -> np.ndarray:
+    """Fingerprints shared by many students (MOSS' `-m`): code most of the class writes alike (the obvious way to call the
+    course's helpers) says nothing about copying, so matches made of it are not counted."""
+    from collections import Counter
+    if len(codes) < min_students: return np.array([], dtype=np.int64)
+    counts = Counter()
+    for c in codes.values(): counts.update(set(template_hashes(c, noise).tolist()))
+    need = max(min_students, int(np.ceil(share * len(codes))))
+    return np.array(sorted(h for h, n in counts.items() if n >= need), dtype=np.int64)
+
 def similarity_pairs(codes:dict, # student -> code (`notebook_code`)
                      template:str="", # template code whose fingerprints are left out
                      noise:int=NOISE, # shortest match that counts
@@ -138,8 +155,9 @@ def similarity_pairs(codes:dict, # student -> code (`notebook_code`)
                     ) -> tuple:
     "`(pairs, details)`: a DataFrame of every pair (most similar first) and `(a, b) -> compare(...)` (with the `code_a`, `code_b` compared)."
     if not 0 < threshold <= 1: raise SimilarityError(f"threshold={threshold}; use a share between 0 and 1, e.g. 0.6")
-    bp = template_hashes(template, noise) if template else None
-    fps = {s: fingerprint(strip_template(c, template) if template else c, bp, noise, guarantee, f"{s}.py") for s, c in codes.items()}
+    own = {s: strip_template(c, template) if template else c for s, c in codes.items()}
+    bp = np.union1d(template_hashes(template, noise) if template else np.array([], dtype=np.int64), class_boilerplate(own, noise))
+    fps = {s: fingerprint(c, bp if len(bp) else None, noise, guarantee, f"{s}.py") for s, c in own.items()}
     rows, details = [], {}
     for a, b in itertools.combinations(sorted(fps), 2):
         r = compare(fps[a], fps[b])

@@ -159,3 +159,38 @@ def test_a_small_vocabulary_is_judged_on_its_shape_and_measured_with_oov(tmp_pat
     q2 = res["q2"]
     assert q2["accuracy"] is not None and "vocabulary-mapped" in codes(res, "q2"), q2["diagnoses"]
     assert 0 < q2["items"]["model"]["fraction"] < 1
+
+
+def test_percent_answers_and_a_band_of_reference_runs_are_judged_alike(tmp_path, reviews, runs, iso):
+    "Accuracies in percent verify everywhere (answers and table rows); the accuracy item shows its interval and the band."
+    xtr_ids, _, _, xte, _ = reviews
+    good, _ = runs
+    stats = length_stats(xtr_ids, maxlen=P["MAXLEN"])
+    epoch, _ = best_epoch(good)
+    pct = round(100 * good.test_accuracy, 2)
+    out = hand_in(tmp_path, {"median_length": stats["median"], "share_truncated": stats["share_truncated"]}, good.model, good,
+                  {"best_epoch": epoch, "test_accuracy": pct}, [{"name": "SimpleRNN", "test_accuracy": pct}], {"SimpleRNN": good.model}, xte)
+    acc = good.test_accuracy
+    res = score_artifacts(out, QUESTIONS, P, reference={"q2": {"accuracies": [acc - 0.01, acc, acc + 0.01]}}, iso=iso)
+    assert res["q3"]["points"] == 2 and res["q4"]["points"] == 2, (res["q3"]["messages"], res["q4"]["messages"])
+    msg = next(d["message"] for d in res["q2"]["diagnoses"] if d["code"] == "accuracy-reference")
+    assert "over 3 seeds" in msg and "95 % interval on" in msg, msg
+
+
+def test_one_model_under_two_rows_does_not_verify(tmp_path, reviews, runs, iso):
+    "The same model handed in for two table rows: `row-same-model`, and neither row counts."
+    _, _, _, xte, _ = reviews
+    good, _ = runs
+    rows = [{"name": n, "test_accuracy": good.test_accuracy, "params": good.params} for n in ("SimpleRNN", "SimpleRNN again")]
+    out = hand_in(tmp_path, {}, good.model, good, {}, rows, {"SimpleRNN": good.model, "SimpleRNN again": good.model}, xte)
+    res = score_artifacts(out, QUESTIONS, P, iso=iso)
+    assert "row-same-model" in codes(res, "q4") and res["q4"]["points"] == 0, res["q4"]["messages"]
+
+
+def test_a_model_far_better_on_its_own_test_reviews_is_a_test_leak():
+    "Measured on both sets: far better on the notebook's test reviews than on held-out ones (4 standard errors) is `test-leak`."
+    from imdb_course.grading.score import test_leak
+    m = lambda a, b: {"sets": {"notebook": {"accuracy": a, "n": 1000}, "held": {"accuracy": b, "n": 1000}}}
+    assert test_leak(m(0.95, 0.78)).code == "test-leak"
+    assert test_leak(m(0.806, 0.779)) is None   # within honest noise (a diluted leak is not visible either)
+    assert test_leak(m(0.76, 0.79)) is None

@@ -116,7 +116,7 @@ def test_fixture_case(graded, case):
     text = " ".join([r.message, *r.notes, *(m for q in r.questions.values() for m in q["messages"])])
     for t in exp.get("text", []): assert t in text, (t, text[:1500])
     for t in exp.get("feedback", []): assert t in Path(r.feedback).read_text(), (t, r.feedback)
-    assert r.max_total == 5.0 and r.sha256 == graded["before"][f"{case}.ipynb"]
+    assert r.max_total == 6.0 and r.sha256 == graded["before"][f"{case}.ipynb"]
     if r.status != "invalid":  # kept for the instructor, with the failing cell's error visible
         assert Path(r.executed).is_file() and Path(r.feedback).is_file()
 

@@ -6,19 +6,22 @@ Docs: https://github.com/imdb-course/imdb-course/evidence.html.md"""
 
 # %% ../../nbs/09c2_evidence.ipynb #99915224
 from __future__ import annotations
-import math
+import math, re
 from dataclasses import dataclass, field
 import numpy as np
 from ..checks import Diagnoses, as_history, error, ok, warning
 from ..anatomy import rnn_param_count
 
 # %% auto #0
-__all__ = ['ACC_TOL', 'HISTORY_TOL', 'REFERENCE_TOL', 'RULE_KINDS', 'Evidence', 'Check', 'check_history_evidence',
-           'verify_answer', 'check_rules']
+__all__ = ['ACC_TOL', 'HISTORY_TOL', 'HISTORY_Z', 'LEARNED', 'REFERENCE_TOL', 'NEAR_SAME', 'RULE_KINDS', 'Evidence', 'Check',
+           'as_fraction', 'history_tolerance', 'check_history_evidence', 'name_promises', 'verify_answer',
+           'check_rules']
 
 # %% ../../nbs/09c2_evidence.ipynb #f9a7d16b
 ACC_TOL = 0.01  # reported vs re-measured accuracy on the same reviews (rounding, float noise)
-HISTORY_TOL = 0.10  # a history's validation accuracy vs the model's re-measured test accuracy (different reviews)
+HISTORY_TOL = 0.02  # a history's validation accuracy vs the model's test accuracy: allowed beyond sampling noise
+HISTORY_Z = 3.5  # sampling noise allowed: standard errors of the difference of two accuracies on different reviews
+LEARNED = 0.6  # below this a model is near chance: a validation accuracy below it claims nothing
 REFERENCE_TOL = 0.002  # deterministic answers vs the reference solution's (relative)
 
 @dataclass
@@ -49,6 +52,11 @@ class Check:
     status: str  # verified | disagrees | manual
     message: str  # what was compared, with both numbers
     fraction: float = 0.0  # share of the key verified (tables: verified rows / rows)
+    findings: list = field(default_factory=list)  # named findings besides the check itself: (code, message, hint)
+
+    def findings_diagnoses(self) -> list:
+        "The named findings as error diagnoses (e.g. `row-same-model`, `row-architecture-mismatch`)."
+        return [error(c, m, h) for c, m, h in self.findings]
 
     def diagnosis(self):
         hint = ("report what your own code computed on the given data; the grader re-measures it and never uses the "
@@ -67,15 +75,31 @@ def _close(a, b, tol:float) -> bool:
 
 def _fmt(v) -> str: return f"{v:.4g}" if isinstance(v, float) else repr(v)
 
+def as_fraction(v) -> float|None:
+    "A reported accuracy as a fraction: percentages (1 < v <= 100) divided by 100; None for what is not a number."
+    v = _num(v)
+    return v / 100 if v is not None and 1 < v <= 100 else v
+
 # %% ../../nbs/09c2_evidence.ipynb #39364ef2
+def history_tolerance(p:float, # the model's re-measured accuracy
+                      n:int|None, # test reviews it was measured on
+                      n_val:int|None=None, # validation reviews of the history (None: as many as `n`)
+                      tolerance:float=HISTORY_TOL, # allowed beyond sampling noise (validation and test reviews differ)
+                     ) -> float:
+    "Largest honest gap between a history's validation accuracy and the model's test accuracy: `HISTORY_Z` standard errors + `tolerance`."
+    if not n: return tolerance + 0.10
+    p = min(max(float(p), 0.05), 0.95)
+    return tolerance + HISTORY_Z * math.sqrt(p * (1 - p) * (1 / n + 1 / (n_val or n)))
+
 def check_history_evidence(history, # the history handed in
                            measured_acc:float|None, # the model's re-measured accuracy on the notebook's test reviews
                            n:int|None=None, # reviews it was measured on: fewer reviews, more sampling noise allowed
-                           tolerance:float=HISTORY_TOL, # accepted distance to the closest epoch's val_accuracy (plus noise)
+                           tolerance:float=HISTORY_TOL, # allowed beyond sampling noise (see `history_tolerance`)
                           ) -> Diagnoses:
-    "Impossible values (`history-impossible`), or no epoch near the re-measured accuracy (`history-disagrees`)."
+    """Impossible values (`history-impossible`), or a history of another run (`history-disagrees`): the model handed in
+    is the run's last state (or its best, restored), so its accuracy must sit near the last or the best epoch's
+    validation accuracy, neither far below it nor, for a model that learned, far above it."""
     out = Diagnoses()
-    if n: tolerance = tolerance + 1.5 / math.sqrt(n)  # validation and test reviews differ: ~3 standard errors each
     try: h = as_history(history)
     except TypeError: return out
     for k, vals in h.items():
@@ -84,15 +108,20 @@ def check_history_evidence(history, # the history handed in
             out.append(error("history-impossible", f"the history's {k} holds {_fmt(bad[0])}, which no training run can produce",
                              "hand in the history model.fit returned (or the train.Run), not numbers written by hand"))
     val = [v for v in h.get("val_accuracy", []) if _num(v) is not None]
-    if measured_acc is not None and val:
-        # the model handed in is the run's last state (or its best, restored): its last validation accuracy cannot be
-        # far above what the model scores. Below it is no claim (a small, unbalanced validation split at chance).
-        if val[-1] > measured_acc + tolerance:
-            out.append(error("history-disagrees", f"the history claims a validation accuracy of {val[-1]:.3f} at its last epoch "
-                             f"({', '.join(f'{v:.3f}' for v in val[:8])}), far above the {measured_acc:.3f} the grader "
-                             "measured for the model handed in with it",
-                             "hand in the model and the history of the same training run: submit(..., model=model, history=run)"))
-        else: out.append(ok("history-agrees", f"the history's last validation accuracy {val[-1]:.3f} fits the re-measured {measured_acc:.3f}"))
+    if measured_acc is None or not val: return out
+    tol = history_tolerance(measured_acc, n, tolerance=tolerance)
+    last, best = val[-1], max(val)
+    shown = ", ".join(f"{v:.3f}" for v in val[:8])
+    fix = "hand in the model and the history of the same training run: submit(..., model=model, history=run)"
+    if min(last, best) > measured_acc + tol:
+        out.append(error("history-disagrees", f"the history claims a validation accuracy of {last:.3f} at its last epoch "
+                         f"({shown}), far above the {measured_acc:.3f} the grader measured for the model handed in with it "
+                         f"(more than {tol:.3f} apart)", fix))
+    elif measured_acc >= LEARNED and measured_acc > max(last, best) + tol:
+        out.append(error("history-disagrees", f"the model handed in reaches {measured_acc:.3f}, far above anything its history "
+                         f"records ({shown}; more than {tol:.3f} apart): the history belongs to another run", fix))
+    else: out.append(ok("history-agrees", f"the history's validation accuracy ({last:.3f} last, {best:.3f} best) fits the "
+                        f"re-measured {measured_acc:.3f} (within {tol:.3f})"))
     return out
 
 # %% ../../nbs/09c2_evidence.ipynb #91b1f3dd
@@ -114,7 +143,7 @@ def _verify_history(key, value, kind, q, ev) -> Check:
     if kind == "best_val_accuracy":
         b = _best(h, "val_accuracy")
         if b is None: return Check(key, "manual", f"{key}: the history of {q} has no val_accuracy")
-        good = _close(value, b[1], ACC_TOL)
+        good = _close(as_fraction(value), b[1], ACC_TOL)
         return Check(key, "verified" if good else "disagrees",
                      f"{key} = {_fmt(value)}; {q}'s history is best at {b[1]:.4f} (epoch {b[0]})", float(good))
     bests = {b[0] for m in ("val_accuracy", "val_loss") if (b := _best(h, m))}
@@ -128,21 +157,86 @@ def _verify_history(key, value, kind, q, ev) -> Check:
 def _verify_accuracy(key, value, q, ev) -> Check:
     acc = ev.accuracy(q)
     if acc is None: return Check(key, "manual", f"{key}: no model of {q} could be re-measured")
-    v = _num(value)
-    v = v / 100 if v is not None and 1 < v <= 100 else v
-    good = _close(v, acc, ACC_TOL)
+    good = _close(as_fraction(value), acc, ACC_TOL)
     return Check(key, "verified" if good else "disagrees",
                  f"{key} = {_fmt(value)}; the grader measured {acc:.4f} for {q}'s model on the notebook's test reviews", float(good))
 
 def _row_name(row:dict):
     return row.get("name", row.get("index"))
 
+def name_promises(name:str, # a table row's name, e.g. "2 layers", "BiLSTM", "units=64", "maxlen=100"
+                  row:dict|None=None, # the row (its own `units`, `maxlen`, `num_words` columns count too)
+                 ) -> dict:
+    "What a row's name (and columns) promise about its model: `layers`, `bidirectional`, `cell`, `units`, `maxlen`, `vocab`."
+    name, row, out = str(name), row or {}, {}
+    if m := re.search(r"(\d+)\s*(?:recurrent\s+|rnn\s+|lstm\s+|gru\s+)?layers?\b", name, re.I): out["layers"] = int(m.group(1))
+    if re.match(r"\s*bi", name, re.I) or "bidirectional" in name.lower(): out["bidirectional"] = True
+    if "LSTM" in name: out["cell"] = "lstm"
+    elif "GRU" in name: out["cell"] = "gru"
+    elif re.search(r"(?:^|[^A-Za-z])(?:Bi)?(?:Simple)?RNN\b", name) or "SimpleRNN" in name: out["cell"] = "simple_rnn"
+    for k, col in (("units", "units"), ("maxlen", "maxlen"), ("vocab", "num_words")):
+        v = row.get(col)
+        if m := re.search(rf"\b{col}\s*=\s*(\d+)", name): v = int(m.group(1))
+        if isinstance(v, (int, np.integer)) and not isinstance(v, bool): out[k] = int(v)
+    return out
+
+def _arch_mismatch(promise:dict, m:dict, table_has_bi:bool) -> list:
+    "What the measured model `m` does not keep of `promise`, in words."
+    info, bad = m.get("info") or {}, []
+    rnns = info.get("recurrent") or []
+    if "layers" in promise and len(rnns) != promise["layers"]: bad.append(f"{len(rnns)} recurrent layer(s)")
+    bi = any(r.get("bidirectional") for r in rnns)
+    if promise.get("bidirectional") and not bi: bad.append("no Bidirectional layer")
+    elif table_has_bi and "cell" in promise and not promise.get("bidirectional") and bi: bad.append("a Bidirectional layer")
+    if "cell" in promise and rnns and any(r.get("cell") != promise["cell"] for r in rnns):
+        bad.append(f"{', '.join(sorted({str(r.get('cell')) for r in rnns}))} cells")
+    if "units" in promise and rnns and rnns[0].get("units") != promise["units"]: bad.append(f"{rnns[0].get('units')} units")
+    if "maxlen" in promise and m.get("input_length") and m["input_length"] != promise["maxlen"]:
+        bad.append(f"an input length of {m['input_length']}")
+    if "vocab" in promise and m.get("vocab"):
+        vocabs = {e.get("vocab") for e in m.get("encodings") or []} | {m["vocab"]}
+        if not any(v and 0.9 * promise["vocab"] <= v <= promise["vocab"] for v in vocabs):
+            bad.append(f"a vocabulary of {m['vocab']:,} words")
+    return bad
+
+NEAR_SAME = 0.002  # mean absolute difference of two rows' probabilities below which they are one model
+
+def _same_models(keys:dict, ev) -> list:
+    "Groups (lists of row names) whose models give (near) identical probabilities on the notebook's test reviews."
+    proba, size = {}, {}
+    for name, k in keys.items():
+        p = (((ev.measured.get(k) or {}).get("sets") or {}).get("notebook") or {}).get("proba")
+        if p is not None: proba[name], size[name] = np.asarray(p, dtype=float), (ev.info(k) or {}).get("n_params")
+    groups, used = [], set()
+    names = list(proba)
+    for i, a in enumerate(names):
+        if a in used: continue
+        g = [a] + [b for b in names[i + 1:] if b not in used and len(proba[b]) == len(proba[a]) and size[b] == size[a]
+                   and float(np.abs(proba[b] - proba[a]).mean()) < NEAR_SAME]
+        if len(g) > 1: groups.append(g); used.update(g)
+    return groups
+
 def _verify_rows(key, rows, q, ev, own:bool) -> Check:
-    "Each row's test_accuracy (and params) against the re-measured model of that row."
+    "Each row's test_accuracy (and params) against the re-measured model of that row; one model per row, as its name says."
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         return Check(key, "disagrees", f"{key} is not a table (a list of rows with name and test_accuracy)")
     models = ev.row_models.get(q) or {}
-    good, notes, seen = 0, [], set()
+    good, notes, seen, findings = 0, [], set(), []
+    named = {str(_row_name(r)): models[str(_row_name(r))] for r in rows if str(_row_name(r)) in models}
+    same = _same_models(named, ev)
+    shared = {n for g in same for n in g}
+    for g in same:
+        findings.append(("row-same-model", f"rows {', '.join(map(repr, g))} of {key} hand in one model (identical predictions on the "
+                         "notebook's test reviews): each row needs the model trained for it",
+                         "train one model per row and hand each in: submit(..., models={row name: its model or run})"))
+    table_has_bi = any(name_promises(_row_name(r)).get("bidirectional") for r in rows)
+    epochs = {str(_row_name(r)): r.get("epochs") for r in rows if isinstance(r.get("epochs"), (int, np.integer))}
+    h = _history_of(ev, q) if own else None
+    if h and h.get("loss"): epochs.setdefault("(the question's history)", len(h["loss"]))
+    if len(set(epochs.values())) > 1:
+        findings.append(("rows-trained-differently", f"the rows of {key} were not trained the same way: "
+                         + ", ".join(f"{n}: {e} epochs" for n, e in epochs.items()),
+                         "train every row with the same settings (EPOCHS epochs, BATCH_SIZE) so the table compares the models only"))
     for r in rows:
         name = _row_name(r)
         if str(name) in seen: notes.append(f"row {name!r} appears twice"); continue
@@ -151,19 +245,26 @@ def _verify_rows(key, rows, q, ev, own:bool) -> Check:
         acc = ev.accuracy(mkey) if mkey else None
         if acc is None:
             notes.append(f"row {name!r}: no model handed in for it" + ("" if own else f" in {q}")); continue
-        ok_acc = _close(r.get("test_accuracy"), acc, ACC_TOL)
+        ok_acc = _close(as_fraction(r.get("test_accuracy")), acc, ACC_TOL)
         n = (ev.info(mkey) or {}).get("n_params")
         ok_par = "params" not in r or n is None or _num(r.get("params")) == n
-        if ok_acc and ok_par: good += 1
-        else: notes.append(f"row {name!r}: reports {_fmt(r.get('test_accuracy'))}" + ("" if ok_par else f" and {r.get('params')} params")
-                           + f", the grader measured {acc:.4f}" + ("" if ok_par else f" and {n} params"))
+        bad = _arch_mismatch(name_promises(name, r), ev.measured.get(mkey) or {}, table_has_bi)
+        if bad:
+            findings.append(("row-architecture-mismatch", f"row {name!r} of {key}: its name promises what its model does not have "
+                             f"({'; '.join(bad)})", "hand in, for each row, the model its name describes"))
+        if ok_acc and ok_par and not bad and str(name) not in shared and len(set(epochs.values())) <= 1: good += 1
+        elif not (ok_acc and ok_par):
+            notes.append(f"row {name!r}: reports {_fmt(r.get('test_accuracy'))}" + ("" if ok_par else f" and {r.get('params')} params")
+                         + f", the grader measured {acc:.4f}" + ("" if ok_par else f" and {n} params"))
     ref_rows = (ev.reference_answers.get(q) or {}).get(key) if own else None
     expected = max(len(rows), len(ref_rows) if isinstance(ref_rows, list) else 0)  # leaving rows out earns nothing
     if expected > len(rows): notes.append(f"{expected - len(rows)} row(s) fewer than the reference solution's table")
     frac = good / expected
     status = "verified" if frac == 1 else "disagrees"
-    detail = "; ".join(notes[:4])
-    return Check(key, status, f"{key}: {good} of {len(rows)} rows agree with the re-measured models" + (f" ({detail})" if detail else ""), frac)
+    detail = "; ".join(notes[:4] + [f[1] for f in findings][:2])
+    return Check(key, status, f"{key}: {good} of {len(rows)} rows verified against the re-measured models" + (f" ({detail})" if detail else ""),
+                 frac, findings)
+
 
 # %% ../../nbs/09c2_evidence.ipynb #b5a5e41e
 def _rnns(ev, q) -> tuple[list, int|None]:
@@ -248,7 +349,7 @@ def _verify_best_row(key, value, kind, qs, ev) -> Check:
     if not rows: return Check(key, "manual", f"{key}: no table rows of {', '.join(qs)} could be re-measured")
     top = max(a for _, a in rows)
     if kind == "best_row":
-        good = _close(value, top, ACC_TOL)
+        good = _close(as_fraction(value), top, ACC_TOL)
         return Check(key, "verified" if good else "disagrees", f"{key} = {_fmt(value)}; the best re-measured row reaches {top:.4f}", float(good))
     names = [k for k, a in rows if a >= top - ACC_TOL / 2]
     good = str(value) in names

@@ -30,9 +30,9 @@ from ..integrity import IntegrityError, check_fingerprint, package_fingerprint
 from .remote import run_dask
 
 # %% auto #0
-__all__ = ['VIOLATIONS', 'FINDINGS', 'PROCESS_FLOOD', 'NEEDS_DASK', 'GradingContext', 'find_violations', 'discard_spares',
-           'grade_one', 'reference_run', 'dask_distributed', 'submission_times', 'grading_context', 'prepare_data',
-           'grade_folder', 'grade_submission']
+__all__ = ['VIOLATIONS', 'FINDINGS', 'PROCESS_FLOOD', 'SEED_STEP', 'NEEDS_DASK', 'GradingContext', 'find_violations',
+           'discard_spares', 'grade_one', 'reference_run', 'dask_distributed', 'submission_times', 'grading_context',
+           'prepare_data', 'grade_folder', 'grade_submission']
 
 # %% ../../nbs/09e_grade.ipynb #53e6be67
 @dataclass
@@ -53,6 +53,7 @@ class GradingContext:
     grading_reference: bool = False  # set by `reference_run` only: the solution's own answers are the reference
     sandbox: str = "auto"  # `[grading] sandbox` (a Dask worker chooses its own isolation under it)
     prestart: bool = True  # start the scorer while the notebook runs; pool workers also pre-start the next kernel
+    reference_seeds: int = 3  # runs of the reference solution (`[grading] reference_seeds`): the accuracy band
 
 def _blank_questions(ctx:GradingContext, why:str) -> dict:
     return {q: {"points": None if s["kind"] == "written" else 0.0, "max_points": s["points"], "messages": [why],
@@ -400,27 +401,56 @@ def _finish(record:GradeResult, t0:float) -> GradeResult:
     return record
 
 # %% ../../nbs/09e_grade.ipynb #ac0bb0ac
-def reference_run(ctx:GradingContext, # grading context (its `reference` is ignored)
-                  solution:str|Path, # the solution notebook
-                 ) -> dict:
-    "question -> `{accuracy, model_sha256, points, max_points}` of the solution run under `ctx.params`; cached."
-    folder = Path(ctx.out)/"reference"/ctx.params_hash
-    cache = folder/"reference.json"
-    if cache.is_file(): return json.loads(cache.read_text())["questions"]
+SEED_STEP = 1000  # reference run k injects SEED + k * SEED_STEP (k = 0: the students' own parameters)
+
+def _reference_one(ctx:GradingContext, solution:str|Path, k:int) -> dict:
+    "`{seed, questions, total, ...}` of the solution's run `k` (0: under `ctx.params`; k >= 1: SEED moved), cached in its folder."
+    folder = Path(ctx.out)/"reference"/(ctx.params_hash if k == 0 else f"{ctx.params_hash}-seed{k}")
+    cache = folder/("reference.json" if k == 0 else "seed.json")
+    if cache.is_file(): return json.loads(cache.read_text())
     rctx = copy.copy(ctx); rctx.reference, rctx.grading_reference = None, True
+    if k: rctx.params = {**ctx.params, "SEED": int(ctx.params.get("SEED") or 0) + k * SEED_STEP}
     res = grade_one(rctx, Submission("reference", Path(solution).resolve()), folder=folder)  # the instructor's file: a link is fine
     if res.status != "ok":
         raise GradeError(f"the solution notebook {solution} does not run cleanly under the grading parameters "
-                         f"({res.status}: {res.message}); fix it (see {res.executed or folder}) before grading")
+                         f"(SEED={rctx.params.get('SEED')}; {res.status}: {res.message}); fix it (see {res.executed or folder}) before grading")
     ref = {}
     for q, r in res.questions.items():
         model = folder/"artifacts"/q/"model.keras"
         ref[q] = {"accuracy": r.get("accuracy"), "model_sha256": regular_file_sha(model), "points": r["points"],
                   "max_points": r["max_points"], "answer": r.get("answer") or {}}
         if model.is_file(): model.unlink()
-    cache.write_text(json.dumps({"params": ctx.params, "questions": ref, "total": res.total, "max_total": res.max_total,
-                                 "seconds": res.seconds}, indent=1, default=str))
+    run = {"params": rctx.params, "seed": rctx.params.get("SEED"), "questions": ref, "total": res.total,
+           "max_total": res.max_total, "seconds": res.seconds}
+    cache.write_text(json.dumps(run, indent=1, default=str))
+    return json.loads(cache.read_text())
+
+def _combine_reference(ctx:GradingContext, runs:list) -> dict:
+    """question -> run 0's `{accuracy, model_sha256, points, max_points, answer}` plus `accuracies` (one per run: the band)
+    and `seeds`; written into run 0's reference.json (`runs` says how many runs it holds)."""
+    base = runs[0]
+    ref = {q: {**r, "accuracies": [a for x in runs if (a := (x["questions"].get(q) or {}).get("accuracy")) is not None] or None,
+               "seeds": [x.get("seed") for x in runs]} for q, r in base["questions"].items()}
+    cache = Path(ctx.out)/"reference"/ctx.params_hash/"reference.json"
+    cache.write_text(json.dumps({**base, "questions": ref, "runs": len(runs)}, indent=1, default=str))
     return ref
+
+def _cached_reference(ctx:GradingContext, seeds:int) -> dict|None:
+    "The combined reference when reference.json already holds `seeds` runs."
+    cache = Path(ctx.out)/"reference"/ctx.params_hash/"reference.json"
+    if not cache.is_file(): return None
+    d = json.loads(cache.read_text())
+    return d["questions"] if int(d.get("runs") or 0) >= seeds else None
+
+def reference_run(ctx:GradingContext, # grading context (its `reference` is ignored)
+                  solution:str|Path, # the solution notebook
+                  seeds:int|None=None, # runs of the solution (default `ctx.reference_seeds`); each one cached
+                 ) -> dict:
+    """question -> `{accuracy, accuracies, seeds, model_sha256, points, max_points, answer}` of the solution run under
+    `ctx.params` (answers, model) and with `seeds - 1` other SEEDs (`accuracies`: the band students are compared with); cached."""
+    seeds = max(1, int(seeds or ctx.reference_seeds or 1))
+    if (ref := _cached_reference(ctx, seeds)) is not None: return ref
+    return _combine_reference(ctx, [_reference_one(ctx, solution, k) for k in range(seeds)])
 
 # %% ../../nbs/09e_grade.ipynb #dask0001
 NEEDS_DASK = "scheduler= needs Dask: pip install 'imdb-course[dask]' (dask[distributed]); or drop --scheduler"
@@ -523,7 +553,8 @@ def grading_context(assignment:str, # assignment name (e.g. `03_embedding_lstm`)
     pkg = Path(imdb_course.__file__).resolve().parent
     iso = choose_isolation(s.grading["sandbox"])  # `required` without bubblewrap stops here, naming the fix
     ctx = GradingContext(name, questions, params, lim, out.resolve(), phash, tol, None, iso=iso,
-                         on_violation=s.grading["on_violation"], sandbox=s.grading["sandbox"])
+                         on_violation=s.grading["on_violation"], sandbox=s.grading["sandbox"],
+                         reference_seeds=int(s.grading.get("reference_seeds") or 3))
     return ctx, solution
 
 def prepare_data(ctx:GradingContext):
@@ -621,7 +652,7 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
                         if shas[x.student] is None: on_result(grade_one(ctx, x))
                     runnable = [x for x in todo if shas[x.student] is not None]
                     if runnable:
-                        ctx.reference = _reference(ctx, solution, scheduler)
+                        ctx.reference = _reference(ctx, solution, scheduler, workers)
                         check_fingerprint(fingerprint)
                         _run_pool(ctx, runnable, workers, on_result, scheduler, worker_data)
                 finally: bar.close()
@@ -634,16 +665,18 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
     if report: write_reports(ctx.out, ctx.assignment, students=set(graded))
     return scores_frame(results)
 
-def _reference(ctx, solution, scheduler=None) -> dict:
-    "The reference results, computed in a worker process (TensorFlow stays out of the parent)."
-    cache = Path(ctx.out)/"reference"/ctx.params_hash/"reference.json"
-    if cache.is_file(): return json.loads(cache.read_text())["questions"]
-    with ProcessPoolExecutor(1, mp_context=_mp_context()) as pool:
-        return pool.submit(_reference_work, ctx, solution).result()
+def _reference(ctx, solution, scheduler=None, workers:int=1) -> dict:
+    "The reference results, computed in worker processes (TensorFlow stays out of the parent): its seeds in parallel, each cached."
+    seeds = max(1, int(ctx.reference_seeds or 1))
+    if (ref := _cached_reference(ctx, seeds)) is not None: return ref
+    with ProcessPoolExecutor(max(1, min(int(workers or 1), seeds)), mp_context=_mp_context()) as pool:
+        jobs = [pool.submit(_reference_work, ctx, solution, k) for k in range(seeds)]
+        runs = [j.result() for j in jobs]
+    return _combine_reference(ctx, runs)
 
-def _reference_work(ctx, solution):
+def _reference_work(ctx, solution, k:int=0):
     _init_worker(ctx.limits.kernel_threads)
-    return reference_run(ctx, solution)
+    return _reference_one(ctx, solution, k)
 
 def grade_submission(path:str|Path, # one student notebook
                      assignment:str, # assignment name

@@ -31,7 +31,9 @@ from ..checks import (CHANCE_MARGIN, Diagnoses, accuracy, chance_level, check_ac
 from .evidence import Evidence, check_history_evidence, verify_answer
 
 # %% auto #0
-__all__ = ['ITEM_WEIGHTS', 'INFORMATIVE_REFERENCE', 'EVAL_SEED', 'QuestionScore', 'score_question', 'eval_sets', 'eval_data',
+__all__ = ['ITEM_WEIGHTS', 'INFORMATIVE_REFERENCE', 'CONFIDENCE_Z', 'LEAK_GAP', 'EVAL_SEED', 'QuestionScore', 'wilson_interval',
+           'reference_band', 'cost_line', 'score_question', 'test_leak', 'measured_encoding',
+           'check_predictions_encoded', 'align_encoding', 'drawn_indices', 'held_out_indices', 'eval_sets', 'eval_data',
            'train_length_stats', 'safe_copytree', 'regular_file_sha', 'submission_models', 'gather_evidence',
            'score_artifacts']
 
@@ -89,31 +91,64 @@ def _eval_x(x, maxlen):
     return keras.utils.pad_sequences(list(x), maxlen=maxlen, padding="post", truncating="post")
 
 INFORMATIVE_REFERENCE = 0.6  # below this, the reference solution itself is near chance under the grading budget
-def _score_accuracy(acc, spec, reference, tolerance, out, chance=None) -> float|None:
-    "Fraction of the accuracy item met; None when the reference shows accuracy can't be assessed under this budget."
-    spec = spec if isinstance(spec, dict) else {}
-    if reference is not None and reference < INFORMATIVE_REFERENCE:
+CONFIDENCE_Z = 1.96  # the student's accuracy is compared through its 95 % Wilson interval on the held-out reviews
+LEAK_GAP = 0.05  # test-leak: at least this much (and 4 standard errors) better on the notebook's test reviews than on held-out ones
+
+def wilson_interval(p:float, # an accuracy
+                    n:int|None, # reviews it was measured on
+                    z:float=CONFIDENCE_Z) -> tuple[float, float]:
+    "`(low, high)` of the Wilson score interval of accuracy `p` on `n` reviews (95 % by default); `(p, p)` without `n`."
+    if not n: return p, p
+    d = 1 + z * z / n
+    c, h = (p + z * z / (2 * n)) / d, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, c - h), min(1.0, c + h)
+
+def reference_band(reference) -> list:
+    "The reference solution's accuracies as a list: a number (one run), a list (one per seed) or None (no reference)."
+    if reference is None: return []
+    vals = reference if isinstance(reference, (list, tuple)) else [reference]
+    return [float(v) for v in vals if isinstance(v, (int, float)) and math.isfinite(float(v))]
+
+def _band_text(band:list, runs:int|None=None) -> str:
+    "The band in words; `runs`: how many reference runs there were (those that stayed at chance are left out of `band`)."
+    runs = runs or len(band)
+    if len(band) == 1 and runs == 1: return f"reference {band[0]:.3f} (one run)"
+    left = f" ({runs - len(band)} of {runs} runs stayed at chance under the grading budget)" if runs > len(band) else ""
+    return (f"reference {min(band):.3f}–{max(band):.3f} over {len(band)} seeds" if len(band) > 1 else f"reference {band[0]:.3f}") + left
+
+def _score_accuracy(acc, spec, reference, tolerance, out, chance=None, n=None) -> float|str|None:
+    """Fraction of the accuracy item met; None when the reference shows accuracy can't be assessed under this budget.
+    The accuracy passes when its 95 % Wilson interval on the `n` held-out reviews reaches the reference band (the lowest
+    of the reference solution's seeds; one run: that run minus `tolerance`, the legacy rule), and it is above chance."""
+    spec, runs = spec if isinstance(spec, dict) else {}, reference_band(reference)
+    band = [a for a in runs if a >= INFORMATIVE_REFERENCE]   # runs that learned; the others show the budget's luck
+    if runs and len(band) * 2 <= len(runs):
         out.append(warning("accuracy-not-assessed",
-                           f"accuracy {acc:.3f} not scored: the reference solution itself reaches only {reference:.3f} "
-                           "under the grading budget, so accuracy cannot tell a right model from a wrong one here",
+                           f"accuracy {acc:.3f} not scored: the reference solution itself reaches only {min(runs):.3f} "
+                           f"under the grading budget ({', '.join(f'{a:.3f}' for a in runs)}), so accuracy cannot tell a right "
+                           "model from a wrong one here; it costs no points",
                            "instructor: raise [grading] train_samples / epochs in settings.ini for an accuracy item"))
         return None
+    lo_ci, hi_ci = wilson_interval(acc, n)
+    shown = f"{acc:.3f} ± {(hi_ci - lo_ci) / 2:.3f}" + (f" (95 % interval on {n:,} held-out reviews)" if n else "")
+    ref_floor = None if not band else round(min(band) - (tolerance if len(band) == 1 else 0.0), 4)
     met = []
     if spec.get("min") is not None:
-        floor = spec["min"] if reference is None else min(spec["min"], round(reference - tolerance, 4))
-        if chance is not None: floor = max(floor, chance)  # never below chance + margin (check_accuracy says why)
-        met.append(acc >= floor)
-        out.append(ok("accuracy-min", f"accuracy {acc:.3f} ≥ {floor}") if met[-1] else
-                   error("below-min-accuracy", f"accuracy {acc:.3f} on the grader's reviews is below the required {floor}",
-                         "check the diagnoses above; train for EPOCHS epochs on the given data"))
+        floor = spec["min"] if ref_floor is None else min(spec["min"], ref_floor)
+        met.append(hi_ci >= floor and (chance is None or acc >= chance))  # never below chance + margin (check_accuracy says why)
+        out.append(ok("accuracy-min", f"accuracy {shown} reaches {floor}") if met[-1] else
+                   error("below-min-accuracy", f"accuracy {shown} on the grader's reviews is below the required "
+                         f"{max(floor, chance or 0):.3f}; this cost the accuracy item's points",
+                         "train the model the question asks for, for EPOCHS epochs, on the given data (see the other findings of this question)"))
     if spec.get("vs_reference"):
-        if reference is None:
+        if not band:
             out.append(warning("no-reference", "no reference accuracy was given; only the minimum applies", ""))
         else:
-            met.append(acc >= reference - tolerance)
-            out.append(ok("accuracy-reference", f"accuracy {acc:.3f} within {tolerance} of the reference {reference:.3f}") if met[-1] else
-                       error("below-reference", f"accuracy {acc:.3f} is more than {tolerance} below the reference solution's {reference:.3f} "
-                             "(same parameters)", "compare your architecture and training with the question; see the diagnoses above"))
+            met.append(hi_ci >= ref_floor)
+            out.append(ok("accuracy-reference", f"accuracy {shown}; {_band_text(band, len(runs))}") if met[-1] else
+                       error("below-reference", f"accuracy {shown} is below the {_band_text(band, len(runs))}"
+                             + (f" minus {tolerance}" if len(band) == 1 else "") + " (same parameters); this cost the accuracy item's points",
+                             "compare your architecture and training with what the question asks for"))
     return sum(met) / len(met) if met else 1.0
 
 # %% ../../nbs/09d_score.ipynb #43bd7eba
@@ -130,12 +165,19 @@ def _in_process_measure(qdir:Path, eval_data, predictions_x, maxlen) -> dict:
     if predictions_x is not None: sets["notebook"] = (list(np.asarray(predictions_x)), np.zeros(len(predictions_x), "int8"))
     return {qdir.name: measure_model(f, sets, int(maxlen or 1))}
 
+def cost_line(s:QuestionScore) -> str:
+    "Which items of the question cost points (so a listed problem says whether it cost any), one line."
+    tw = sum(v["weight"] for v in s.items.values()) or 1
+    lost = [f"{i} {v['points']:g} of {s.max_points * v['weight'] / tw:.3g}" for i, v in s.items.items() if v["fraction"] < 1]
+    if lost: return "points lost in: " + ", ".join(lost)
+    return "no points lost" + (" (the findings listed cost no points)" if s.diagnoses.errors else "")
+
 def score_question(question_dir:str|Path, # OUTPUT_DIR/<question> written by submit
                    rubric:dict, # the question's rubric (keys model, epochs, accuracy, answer_keys, evidence)
                    points:float, # points available for the question
                    params:dict, # parameters the GRADER injected (NUM_WORDS, MAXLEN, EPOCHS, ...)
                    eval_data:tuple|None=None, # (x_test, y_test) held by the grader (in-process measuring only)
-                   reference_accuracy:float|None=None, # the reference solution's accuracy under the same params
+                   reference_accuracy:float|list|None=None, # the reference solution's accuracy (a list: one per seed, the band)
                    tolerance:float=0.05, # accuracy accepted below the reference
                    predictions_x=None, # reviews predictions.npy was made on (in-process measuring only)
                    measured:dict|None=None, # the scorer's measurements of this submission (key q, or q/row)
@@ -157,11 +199,20 @@ def score_question(question_dir:str|Path, # OUTPUT_DIR/<question> written by sub
     if "model.keras" in needed and "model.keras" not in art.missing and m.get("error") and not m.get("info"):
         art.corrupt.setdefault("model.keras", m["error"])  # it could not be loaded safely: as good as corrupt
     frac = dict.fromkeys(applicable, 0.0)
+    missing = [f for f in needed if f in art.missing]
+    if missing and not qdir.is_dir():   # one root cause, without the grader's paths: submit never ran for this question
+        out.append(error("missing-artifact", f"not graded: submit({qdir.name!r}, ...) did not run, so nothing of {qdir.name} "
+                         f"was handed in ({', '.join(missing)})",
+                         f"fix the first failing cell before the cell that calls submit({qdir.name!r}, ...), then run the notebook from the top"))
+    elif missing:
+        args = [f.split(".")[0] for f in missing if f != "answer.json"]
+        out.append(error("missing-artifact", f"{', '.join(missing)} missing: " + (f"submit({qdir.name!r}, ...) was called without "
+                         + " and ".join(f"{a}=" for a in args) if args else f"{qdir.name} was handed in without it"),
+                         (f"pass {', '.join(f'{a}=...' for a in args)} to submit({qdir.name!r}, ...) as the question asks" if args
+                          else "run the notebook again from the top so submit writes every file")))
     for f in needed:
-        if f in art.missing: out.append(error("missing-artifact", f"{f} is missing: {art.why_missing(f)}",
-                                              f"call submit({qdir.name!r}, ...) with the {f.split('.')[0]} in the notebook"))
-        elif f in art.corrupt: out.append(error("corrupt-artifact", f"{f} is unreadable: {art.corrupt[f]}",
-                                                "run the notebook again so submit rewrites its files; don't edit them by hand"))
+        if f in art.corrupt: out.append(error("corrupt-artifact", f"{f} is unreadable: {art.corrupt[f]}",
+                                              "run the notebook again so submit rewrites its files; don't edit them by hand"))
     acc, pending = None, []
     if not out.errors:
         frac["artifacts"] = 1.0
@@ -169,6 +220,8 @@ def score_question(question_dir:str|Path, # OUTPUT_DIR/<question> written by sub
     for f, why in art.corrupt.items():
         if f not in needed: out.append(warning("corrupt-artifact", f"{f} is unreadable and was ignored: {why}", ""))
     applicable = [i for i in applicable if frac[i] is not None]   # an item can be found not assessable
+    to_review = [i for i in applicable if frac[i] == "manual"]   # left to the instructor: not awarded, not failed
+    for i in to_review: frac[i] = 0.0
     if set(applicable) == {"artifacts", "answers"}: applicable.remove("artifacts")  # answer-only: points for verified answers only
     total_w = sum(ITEM_WEIGHTS[i] for i in applicable)
     items = {i: dict(weight=ITEM_WEIGHTS[i], fraction=round(frac[i], 4),
@@ -176,9 +229,69 @@ def score_question(question_dir:str|Path, # OUTPUT_DIR/<question> written by sub
     earned = round(points * sum(ITEM_WEIGHTS[i] * frac[i] for i in applicable) / total_w, 2)
     share = round(points * ITEM_WEIGHTS["answers"] / total_w * len(pending) / max(1, len(rubric.get("answer_keys") or [])), 2) \
         if pending and "answers" in applicable else 0.0
-    return QuestionScore(qdir.name, earned, points, out, acc, items, manual=pending, pending_points=share)
+    share = round(share + sum(points * ITEM_WEIGHTS[i] / total_w for i in to_review), 2)
+    return QuestionScore(qdir.name, earned, points, out, acc, items, manual=pending + [f"the {i} item" for i in to_review],
+                         pending_points=share)
 
 # %% ../../nbs/09d_score.ipynb #8ef8c66d
+def test_leak(m:dict, # the scorer's measurement of one model
+              gap:float=LEAK_GAP) -> object|None:
+    """A `test-leak` error when the model is far better on the notebook's own test reviews than on held-out ones (at least
+    `gap` and 4 standard errors of the difference): it was trained or tuned on its test reviews. None otherwise."""
+    sets = m.get("sets") or {}
+    a, b = sets.get("notebook") or {}, sets.get("held") or {}
+    if a.get("accuracy") is None or b.get("accuracy") is None or not a.get("n") or not b.get("n"): return None
+    pa, pb = a["accuracy"], b["accuracy"]
+    se = math.sqrt(max(pa * (1 - pa), 0.01) / a["n"] + max(pb * (1 - pb), 0.01) / b["n"])
+    if pa - pb < max(gap, 4 * se): return None
+    return error("test-leak", f"the model reaches {pa:.3f} on the notebook's own test reviews but {pb:.3f} on {b['n']:,} reviews it "
+                 f"never saw ({pa - pb:.3f} apart, more than 4 standard errors): it has seen its test reviews while training or "
+                 "tuning; this cost the accuracy item's points",
+                 "train on the training reviews only; the test reviews are for the final evaluation")
+
+def measured_encoding(m:dict) -> Diagnoses:
+    "Says how the reviews were encoded for the model when it is not the course's own post-padding (the scorer chose it)."
+    enc, out = m.get("encoding") or {}, Diagnoses()
+    if enc and (enc.get("padding") != "post" or enc.get("truncating") != "post" or (enc.get("vocab") and enc.get("vocab") != m.get("vocab"))):
+        tried = "; ".join(f"{e['label']}: {a:.3f}" for e in m.get("encodings") or []
+                          if (a := ((e.get("sets") or {}).get("notebook") or {}).get("accuracy")) is not None)
+        out.append(ok("measured-as-fed", f"the model was measured on reviews {enc.get('label')}, the way its own data was encoded "
+                      f"(accuracy on the notebook's test reviews — {tried})"))
+    return out
+
+def check_predictions_encoded(predictions, # predictions.npy handed in
+                              m:dict, # the scorer's measurement of the model
+                             ) -> Diagnoses:
+    "`check_predictions` against the encoding the model was measured with, else against any other candidate encoding."
+    from imdb_course.checks import check_predictions
+    nb = (m.get("sets") or {}).get("notebook") or {}
+    first = check_predictions(predictions, np.asarray(nb["proba"]))
+    if first.ok: return first
+    for e in m.get("encodings") or []:
+        p = ((e.get("sets") or {}).get("notebook") or {}).get("proba")
+        if p is not None and p != nb["proba"] and check_predictions(predictions, np.asarray(p)).ok:
+            return Diagnoses([ok("predictions", f"predictions match the handed-in model on reviews {e['label']}")])
+    return first
+
+def align_encoding(measured:dict, # the scorer's measurements, key -> result (changed in place)
+                   artifacts:Path, # the collected OUTPUT_DIR
+                  ) -> dict:
+    """Where a question's `predictions.npy` is reproduced by another candidate encoding than the scorer chose, that one is
+    how the notebook fed its model: its measurements are used for every set (reported numbers, the accuracy item)."""
+    from imdb_course.checks import check_predictions
+    for key, m in measured.items():
+        if "/" in key or not m.get("encodings"): continue
+        pred = load_artifacts(Path(artifacts)/key, load_model=False).predictions
+        nb = (m.get("sets") or {}).get("notebook") or {}
+        if pred is None or nb.get("proba") is None or check_predictions(pred, np.asarray(nb["proba"])).ok: continue
+        for e in m["encodings"]:
+            p = ((e.get("sets") or {}).get("notebook") or {}).get("proba")
+            if p is not None and check_predictions(pred, np.asarray(p)).ok:
+                m["sets"] = e["sets"]
+                m["encoding"] = {**{k: v for k, v in e.items() if k != "sets"}, "chosen_on": "predictions.npy"}
+                break
+    return measured
+
 def _model_info(m:dict, out) -> ModelInfo|None:
     "The scorer's description of a model as `ModelInfo`; a finding when it could not be measured."
     if m.get("info"):
@@ -209,10 +322,20 @@ def _score_measured_accuracy(m, rubric, reference, tolerance, out, frac):
                            f"vocabulary ({m.get('vocab')}) and were read as out-of-vocabulary, as its own data would have been",
                            "Embedding(input_dim) should be NUM_WORDS: the vocabulary the data was loaded with"))
     y = np.repeat([0, 1], [sum(row) for row in held["confusion"]]) if held.get("confusion") else None  # the labels, from [[TN, FP], [FN, TP]]
-    if reference is None or reference >= INFORMATIVE_REFERENCE:
+    band = reference_band(reference)
+    if not band or sum(a >= INFORMATIVE_REFERENCE for a in band) * 2 > len(band):   # the reference learns under this budget
         out += check_accuracy(acc, y, what="accuracy on the grader's reviews")
     # learning, as the self-check judges it: beat always-one-label by CHANCE_MARGIN (a rubric `min` of 0.5 would pay for nothing)
-    frac["accuracy"] = _score_accuracy(acc, rubric["accuracy"], reference, tolerance, out, round(chance_level(y) + CHANCE_MARGIN, 4))
+    chance = round(chance_level(y) + CHANCE_MARGIN, 4)
+    frac["accuracy"] = _score_accuracy(acc, rubric["accuracy"], reference, tolerance, out, chance, held.get("n") or (len(y) if y is not None else None))
+    if frac["accuracy"] == 0 and band and acc < chance and frac.get("model") == 1:
+        # the architecture is right, the reference learns, this run did not: the budget's luck, or a training mistake
+        out.append(warning("accuracy-manual", f"the model has the asked-for architecture but stayed at chance ({acc:.3f}) under the "
+                           f"grading budget, where the {_band_text(band)}: the instructor decides on the accuracy item's points",
+                           "check how the model was trained (EPOCHS epochs on the given data, the question's optimizer and loss)"))
+        frac["accuracy"] = "manual"
+    if (leak := test_leak(m)) is not None:
+        out.append(leak); frac["accuracy"] = 0.0
     return acc
 
 def _score_answers(art, rubric, evidence, out, frac) -> list:
@@ -230,6 +353,7 @@ def _score_answers(art, rubric, evidence, out, frac) -> list:
         if k in missing: continue
         c = verify_answer(art.path.name, k, answer[k], rules.get(k), evidence)
         out.append(c.diagnosis())
+        for d in c.findings_diagnoses(): out.append(d)
         if c.status == "manual": pending.append(k)
         got += c.fraction
     frac["answers"] = got / len(keys) if keys else 1.0
@@ -245,8 +369,9 @@ def _score_loaded(art, rubric, p, m, reference, tolerance, out, frac, evidence=N
     if info is not None: _score_model(info, rubric, p, out, frac)
     acc = _score_measured_accuracy(m, rubric, reference, tolerance, out, frac) if "accuracy" in rubric and info is not None else None
     nb = (m.get("sets") or {}).get("notebook") or {}
+    out += measured_encoding(m)
     if art.predictions is not None and nb.get("proba") is not None:
-        out += check_predictions(art.predictions, np.asarray(nb["proba"]))
+        out += check_predictions_encoded(art.predictions, m)
     if "epochs" in rubric:
         epochs = p["EPOCHS"] if rubric["epochs"] == "EPOCHS" else int(rubric["epochs"])
         hd = check_history(art.history, epochs)
@@ -268,14 +393,50 @@ def _test_split(params:dict) -> tuple:
         _EVAL_CACHE[key] = load_imdb(num_words=params.get("NUM_WORDS"), source=params.get("DATA_SOURCE"), verbose=False)
     return _EVAL_CACHE[key]
 
-def eval_sets(params:dict) -> dict:
-    """The grader's reviews, unpadded: `held` (TEST_SAMPLES test reviews drawn with the grader's own seed: the accuracy item)
-    and `notebook` (the test reviews the notebook itself draws with SEED: reported numbers are re-measured on them)."""
+def drawn_indices(y, # labels of a whole split
+                  n:int|None, # reviews drawn (TRAIN_SAMPLES / TEST_SAMPLES)
+                  seed:int, # the notebook's SEED
+                 ) -> np.ndarray:
+    "Positions of the reviews `imdb_course.data.subsample` keeps: the same stratified draw, made on positions."
     from imdb_course.data import subsample
-    _, (x, y) = _test_split(params)
-    n, out = params.get("TEST_SAMPLES"), {}
-    for name, seed in (("held", EVAL_SEED), ("notebook", params.get("SEED"))):
-        out[name] = subsample(x, y, n, seed=seed)  # as the notebook draws them (n None: all, in the notebook's order)
+    idx, _ = subsample(np.arange(len(y)), np.asarray(y), n, seed=seed)
+    return np.asarray(idx, dtype=int)
+
+def _key(r) -> bytes: return np.asarray(r, dtype="int32").tobytes()
+
+def held_out_indices(params:dict) -> tuple[np.ndarray, np.ndarray]:
+    """`(test positions, train positions)` of the reviews the notebook can never see under `params`: not among the TRAIN_SAMPLES
+    training and TEST_SAMPLES test reviews it draws with SEED, nor a word-for-word copy of one of them."""
+    (xtr, ytr), (x, y) = _test_split(params)
+    seed = params.get("SEED")
+    nb_train, nb_test = drawn_indices(ytr, params.get("TRAIN_SAMPLES"), seed), drawn_indices(y, params.get("TEST_SAMPLES"), seed)
+    seen = {_key(xtr[i]) for i in nb_train} | {_key(x[i]) for i in nb_test}
+    test = np.setdiff1d(np.arange(len(y)), nb_test)
+    train = np.setdiff1d(np.arange(len(ytr)), nb_train)
+    return (np.array([i for i in test if _key(x[i]) not in seen], dtype=int),
+            np.array([i for i in train if _key(xtr[i]) not in seen], dtype=int))
+
+def eval_sets(params:dict) -> dict:
+    """The grader's reviews, unpadded: `notebook` (the test reviews the notebook itself draws with SEED: reported numbers are
+    re-measured on them) and `held` (up to TEST_SAMPLES reviews the notebook never sees, drawn with the grader's own seed from
+    the rest of the test split, then from the training reviews it does not draw: the accuracy item)."""
+    from imdb_course.data import subsample
+    key = ("sets", str(params.get("DATA_SOURCE")), params.get("NUM_WORDS"), params.get("TRAIN_SAMPLES"),
+           params.get("TEST_SAMPLES"), params.get("SEED"))
+    if key in _EVAL_CACHE: return _EVAL_CACHE[key]
+    (xtr, ytr), (x, y) = _test_split(params)
+    n = params.get("TEST_SAMPLES")
+    out = {"notebook": subsample(x, y, n, seed=params.get("SEED"))}  # as the notebook draws them (n None: all, in its order)
+    test, train = held_out_indices(params)
+    want = min(n or len(test) + len(train), 5_000 if not n else n)
+    xs = [x[i] for i in test] + ([xtr[i] for i in train] if len(test) < want else [])
+    ys = np.concatenate([y[test], ytr[train] if len(test) < want else ytr[:0]])
+    if len(ys) < 2 or len(set(ys.tolist())) < 2:
+        raise ValueError(f"no held-out reviews are left: the notebook draws every review (TRAIN_SAMPLES={params.get('TRAIN_SAMPLES')}, "
+                         f"TEST_SAMPLES={n}); lower them in [grading] of settings.ini so the grader keeps reviews no notebook sees")
+    xs_arr = np.empty(len(xs), dtype=object); xs_arr[:] = xs
+    out["held"] = subsample(xs_arr, ys, min(want, len(ys)), seed=EVAL_SEED)
+    _EVAL_CACHE[key] = out
     return out
 
 def eval_data(params:dict) -> tuple:
@@ -386,24 +547,28 @@ def score_artifacts(artifacts:str|Path, # the collected OUTPUT_DIR (one folder p
     "question -> `{points, max_points, messages, diagnoses, accuracy, history, pending_points, answer}`; never raises for bad artifacts."
     artifacts, reference = Path(artifacts), reference or {}
     measured, rows, failure = _measure(artifacts, questions, params, iso, slot, scorer)
+    align_encoding(measured, artifacts)
     ev = gather_evidence(artifacts, questions, params, measured, rows, reference, self_reference)
     out = {}
     for q, spec in questions.items():
-        if spec["kind"] == "written":
-            out[q] = {"points": None, "max_points": spec["points"], "messages": ["written answer: graded by the instructor"],
-                      "diagnoses": [], "accuracy": None, "history": None}
+        if spec["kind"] == "written":   # its maximum is fixed from the start (settings.ini points), pending until graded by hand
+            from imdb_course.gradebook import written_max
+            mx = written_max({"max_points": spec["points"]})
+            out[q] = {"points": None, "max_points": mx, "pending_points": mx, "diagnoses": [], "accuracy": None, "history": None,
+                      "messages": [f"written answer: {mx:g} point(s), graded by the instructor (pending)"]}
             continue
         qdir = artifacts/q
         ref = reference.get(q, {})
         try:
             m = measured if not failure else {q: {"error": f"the grader's scorer failed on this submission's models ({failure})"}}
-            s = score_question(qdir, spec["rubric"], spec["points"], params, reference_accuracy=ref.get("accuracy"),
+            s = score_question(qdir, spec["rubric"], spec["points"], params, reference_accuracy=ref.get("accuracies") or ref.get("accuracy"),
                                tolerance=tolerance, measured=m, evidence=ev)
             res = {"points": float(s.points), "max_points": float(s.max_points), "accuracy": s.accuracy,
                    "diagnoses": [d.to_dict() for d in s.diagnoses], "items": s.items,
                    "messages": [d.message for d in s.diagnoses if d.level == "error"] or ["ok"],
                    "pending_points": s.pending_points, "manual_keys": s.manual}
             if s.manual: res["messages"].append(f"{s.pending_points:g} point(s) for {', '.join(s.manual)} wait for the instructor's review")
+            if s.diagnoses.errors or s.points < s.max_points: res["messages"].append(cost_line(s))
         except Exception as e:  # a bug in a check must cost this question, not the whole class
             res = {"points": 0.0, "max_points": spec["points"], "accuracy": None, "items": {},
                    "diagnoses": [{"level": "error", "code": "grader-error", "message": f"{type(e).__name__}: {e}", "hint": "tell the instructor"}],

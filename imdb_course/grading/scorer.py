@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['EVAL_FILE', 'JOB_FILE', 'RESULT_BYTES', 'SCORER_TIMEOUT', 'SCORER_MEMORY_MB', 'pack_reviews', 'unpack_reviews',
-           'write_eval', 'read_eval', 'encode_for', 'model_geometry', 'measure_model', 'run_scoring', 'warm_up',
+__all__ = ['EVAL_FILE', 'JOB_FILE', 'RESULT_BYTES', 'SCORER_TIMEOUT', 'SCORER_MEMORY_MB', 'UNIFORM_INIT', 'CHOICE_MARGIN',
+           'pack_reviews', 'unpack_reviews', 'write_eval', 'read_eval', 'encode_for', 'model_geometry',
+           'trained_vocabulary', 'candidate_encodings', 'encoding_label', 'measure_model', 'run_scoring', 'warm_up',
            'wait_for', 'main', 'ScorerError', 'ScorerProcess', 'measure_models']
 
 # %% ../../nbs/09c1_scorer.ipynb #00af7229
@@ -55,6 +56,8 @@ def read_eval(path:str|Path) -> dict:
 def encode_for(x:list, # reviews as id arrays (the grading vocabulary)
                vocab:int|None, # input_dim of the model's first Embedding (None: no Embedding, ids as they are)
                maxlen:int, # the model's input length, or MAXLEN
+               padding:str="post", # "post" like `imdb_course.data.pad`; "pre" like `keras.utils.pad_sequences`' defaults
+               truncating:str="post", # which end of a longer review is cut
               ) -> tuple[np.ndarray, int]:
     "`(padded matrix, how many ids were mapped to OOV)` of `x` for a model with that vocabulary and input length."
     from imdb_course.data import OOV, pad
@@ -67,7 +70,7 @@ def encode_for(x:list, # reviews as id arrays (the grading vocabulary)
             mapped += int(big.sum())
             out.append(np.where(big, OOV if OOV < vocab else 0, r))
         x = out
-    return pad(x, maxlen=maxlen), mapped
+    return pad(x, maxlen=maxlen, padding=padding, truncating=truncating), mapped
 
 # %% ../../nbs/09c1_scorer.ipynb #b0dbbda5
 def model_geometry(model, # a loaded Keras model
@@ -81,18 +84,56 @@ def model_geometry(model, # a loaded Keras model
     except Exception: length = None
     return vocab, int(length) if isinstance(length, int) and length > 0 else int(maxlen)
 
+UNIFORM_INIT = 0.05  # Keras' default Embedding initializer draws uniformly from [-0.05, 0.05]
+
+def trained_vocabulary(model, # a loaded Keras model
+                       vocab:int|None, # its Embedding's input_dim
+                       step:int=500, # students choose round vocabularies: the estimate is rounded up to this
+                      ) -> int|None:
+    """The smaller vocabulary the model's data evidently used, or None: rows of the first Embedding that training never
+    moved out of Keras' initial range (|w| <= 0.05) from some row on, i.e. ids its data never contained."""
+    from imdb_course.anatomy import flat_layers
+    import keras
+    if not vocab: return None
+    emb = next((l for l in flat_layers(model) if isinstance(l, keras.layers.Embedding)), None)
+    init = getattr(emb, "embeddings_initializer", None)
+    if emb is None or type(init).__name__ != "RandomUniform" or abs(float(getattr(init, "maxval", 0)) - UNIFORM_INIT) > 1e-9: return None
+    w = np.asarray(keras.ops.convert_to_numpy(emb.embeddings))
+    moved = np.flatnonzero(np.abs(w).max(axis=1) > UNIFORM_INIT + 1e-6)
+    if not len(moved): return None
+    v = int(-(-(int(moved[-1]) + 1) // step) * step)
+    return v if v < vocab else None
+
+def candidate_encodings(model, # a loaded Keras model
+                        vocab:int|None, # its Embedding's input_dim
+                       ) -> list[dict]:
+    """The ways the student's pipeline may have fed the model, the course's own first: post-padded (`imdb_course.data.pad`)
+    and pre-padded (`keras.utils.pad_sequences`' defaults), each with the Embedding's vocabulary and, when the Embedding
+    shows its data used fewer words, that smaller one."""
+    vocabs = [vocab] + ([v] if (v := trained_vocabulary(model, vocab)) else [])
+    return [dict(padding=p, truncating=p, vocab=v) for v in vocabs for p in ("post", "pre")]
+
+def encoding_label(enc:dict, # from `candidate_encodings`
+                   vocab:int|None=None, # the Embedding's own input_dim: not named when the encoding uses it
+                  ) -> str:
+    "How the reviews were encoded, in words."
+    pad = {"post": "post-padded (zeros after the review)", "pre": "pre-padded (zeros before the review, Keras' pad_sequences default)"}
+    s = pad.get(enc["padding"], enc["padding"])
+    if enc["truncating"] != enc["padding"]: s += f", cut at the {'end' if enc['truncating'] == 'post' else 'start'}"
+    return s + (f", ids from {enc['vocab']:,} on read as out-of-vocabulary" if enc.get("vocab") and enc["vocab"] != vocab else "")
+
 # %% ../../nbs/09c1_scorer.ipynb #9ae9fac8
 def _confusion(y, labels) -> list:
     "[[TN, FP], [FN, TP]] like sklearn.metrics.confusion_matrix(y, labels, labels=[0, 1])."
     from sklearn.metrics import confusion_matrix
     return confusion_matrix(np.asarray(y).astype(int), labels, labels=[0, 1]).tolist()
 
-def _predict_sets(model, sets:dict, vocab, length:int, keep_proba:tuple) -> dict:
+def _predict_sets(model, sets:dict, vocab, length:int, keep_proba:tuple, padding:str="post", truncating:str="post") -> dict:
     "name -> `{accuracy, confusion, mapped, n[, proba]}` or `{error}`: every set in one `predict` (one trace of the model)."
     from imdb_course.checks import error_text, positive_proba, predicted_labels
     out, encoded = {}, {}
     for name, (x, y) in sets.items():
-        try: encoded[name] = encode_for(x, vocab, length)
+        try: encoded[name] = encode_for(x, vocab, length, padding, truncating)
         except Exception as e: out[name] = {"error": f"predicting failed: {error_text(e)}"}
     if not encoded: return out
     sizes = [len(sets[n][1]) for n in encoded]
@@ -111,12 +152,30 @@ def _predict_sets(model, sets:dict, vocab, length:int, keep_proba:tuple) -> dict
         except Exception as e: out[name] = {"error": f"predicting failed: {error_text(e)}"}
     return {n: out[n] for n in sets}
 
+CHOICE_MARGIN = 0.03  # another encoding is chosen over the course's own only when it is this much more accurate
+
+def _measure_encoded(model, sets:dict, vocab, length:int, keep_proba:tuple, choose_on:str, margin:float=CHOICE_MARGIN) -> dict:
+    """`{sets, encoding, encodings}`: every set measured under every candidate encoding; the course's own (post-padding) is
+    kept unless another is clearly more accurate (by `margin`) on the `choose_on` set, the notebook's own test reviews: a
+    model trained on pre-padded reviews collapses on post-padded ones. The grader can still pick the candidate that
+    reproduces the notebook's own predictions (`grading.score.align_encoding`)."""
+    cands = candidate_encodings(model, vocab)
+    tried = [(c, _predict_sets(model, sets, c["vocab"], length, keep_proba, c["padding"], c["truncating"])) for c in cands]
+    acc = lambda r: (r.get(choose_on) or {}).get("accuracy")
+    best, best_res = tried[0]
+    if acc(best_res) is not None:
+        for c, r in tried[1:]:
+            if acc(r) is not None and acc(r) > acc(best_res) + (margin if best is cands[0] else 0): best, best_res = c, r
+    encodings = [{**c, "label": encoding_label(c, vocab), "sets": r} for c, r in tried]
+    return {"sets": best_res, "encoding": {**best, "label": encoding_label(best, vocab), "chosen_on": choose_on}, "encodings": encodings}
+
 def measure_model(path:str|Path, # a model.keras
                   sets:dict, # name -> (reviews, labels) from `read_eval`
                   maxlen:int, # MAXLEN
                   keep_proba:tuple=("notebook",), # sets whose probabilities are returned too
+                  choose_on:str="notebook", # the set whose accuracy picks the encoding (`candidate_encodings`)
                  ) -> dict:
-    "`{info, vocab, input_length, sets: {name: {accuracy, confusion, mapped[, proba]}}}` or `{error}`; never raises."
+    "`{info, vocab, input_length, encoding, encodings, sets: {name: {accuracy, confusion, mapped[, proba]}}}` or `{error}`; never raises."
     from imdb_course.anatomy import describe_model
     from imdb_course.checks import error_text
     try:
@@ -130,7 +189,7 @@ def measure_model(path:str|Path, # a model.keras
     out = {"info": asdict(describe_model(model, loss=loss))}
     try: vocab, length = model_geometry(model, maxlen)
     except Exception as e: return {**out, "error": f"the model's input could not be read: {error_text(e)}"}
-    out.update(vocab=vocab, input_length=length, sets=_predict_sets(model, sets, vocab, length, keep_proba))
+    out.update(vocab=vocab, input_length=length, **_measure_encoded(model, sets, vocab, length, keep_proba, choose_on))
     return out
 
 # %% ../../nbs/09c1_scorer.ipynb #b0d31141

@@ -1,0 +1,83 @@
+"""Fairness suite: grades mean what they say (issue 25).
+
+Per assignment, students who wrote their own correct solutions differently (Functional API, plain `model.fit`, another
+width, pre-padding, answers in percent) earn every automatic point, and quiet cheats (training on the test reviews, a
+history of another run, one model under several table rows) are caught with their named findings. The submissions are
+written by tests/fixtures/make_fairness.py from the solutions. Each assignment is graded once (one `grade_folder` batch,
+2 workers, the course's own settings.ini: the bundled sample under the grading budget) and the tests read that batch.
+"""
+from __future__ import annotations
+import json, shutil
+from pathlib import Path
+
+import pytest
+
+from imdb_course.gradebook import Gradebook
+from imdb_course.grading.grade import grade_folder
+
+pytestmark = pytest.mark.slow  # every submission trains its models under the grading budget
+
+ROOT = Path(__file__).resolve().parents[1]
+F = ROOT/"tests"/"fixtures"/"fairness"
+CAUGHT = json.loads((F/"caught.json").read_text())
+ASSIGNMENTS = sorted(p.name for p in F.iterdir() if p.is_dir())
+KW = dict(solutions_dir=ROOT/"solutions", settings=ROOT/"settings.ini", progress=False, workers=2)
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def batch(request, tmp_path_factory):
+    "One assignment's variants graded in one batch: `(assignment, {student: result dict}, out folder)`."
+    a = request.param
+    out = tmp_path_factory.mktemp(f"fair-{a}")
+    grade_folder(F/a, a, out=out, **KW)
+    with Gradebook(out) as gb:
+        results = {r.student: r.to_dict() for r in gb.results(a)}
+    return a, results, out
+
+
+def _codes(r, q): return [d["code"] for d in r["questions"][q].get("diagnoses") or []]
+
+
+def test_honest_variants_earn_every_automatic_point(batch):
+    a, results, _ = batch
+    honest = {s: r for s, r in results.items() if s.startswith("honest_")}
+    assert len(honest) >= 2, f"{a}: honest variants missing from {sorted(results)}"
+    for s, r in honest.items():
+        assert r["status"] == "ok", (a, s, r["status"], r["message"])
+        for q, res in r["questions"].items():
+            if res.get("points") is None: continue  # written: graded by hand
+            assert res["points"] + (res.get("pending_points") or 0) == res["max_points"], (a, s, q, res.get("messages"), res.get("diagnoses"))
+            assert "wrong-model" not in _codes(r, q) and "reported-disagrees" not in _codes(r, q), (a, s, q, res.get("messages"))
+
+
+def test_quiet_cheats_are_caught_with_their_findings(batch):
+    a, results, _ = batch
+    for s, want in CAUGHT[a].items():
+        r = results[s]
+        for q, codes in want.items():
+            got = _codes(r, q)
+            for c in codes: assert c in got, (a, s, q, c, r["questions"][q].get("messages"))
+            assert r["questions"][q]["points"] < r["questions"][q]["max_points"], (a, s, q, r["questions"][q])
+
+
+def test_the_reference_band_is_shown(batch):
+    "The reference runs 3 seeds (cached next to the run) and the feedback says the band."
+    a, results, out = batch
+    ref = json.loads(next((out/"reference").glob("*/reference.json")).read_text())
+    assert ref["runs"] == 3 and len({*map(str, next(iter(ref["questions"].values()))["seeds"])}) == 3
+    shown = [d["message"] for r in results.values() for q in r["questions"].values() for d in q.get("diagnoses") or []
+             if d["code"] in ("accuracy-reference", "below-reference", "accuracy-not-assessed")]
+    assert any("reference" in m and ("seeds" in m or "runs" in m) for m in shown), shown[:3]
+
+
+def test_the_same_submission_graded_twice_gets_identical_points(batch, tmp_path):
+    "Deterministic grades: one honest variant regraded from scratch (its own run, the reference reused) scores the same."
+    a, results, out = batch
+    if a != ASSIGNMENTS[0]: pytest.skip("one assignment is enough: a regrade costs a full run")
+    s = sorted(x for x in results if x.startswith("honest_"))[0]
+    (tmp_path/"subs").mkdir(); shutil.copy(F/a/f"{s}.ipynb", tmp_path/"subs")
+    shutil.copytree(out/"reference", tmp_path/"out"/"reference")
+    grade_folder(tmp_path/"subs", a, out=tmp_path/"out", **{**KW, "workers": 1})
+    with Gradebook(tmp_path/"out") as gb: again = gb.results(a)[0].to_dict()
+    first = {q: r["points"] for q, r in results[s]["questions"].items()}
+    assert {q: r["points"] for q, r in again["questions"].items()} == first
