@@ -290,8 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
 # %% ../nbs/11_cli.ipynb #1a3c7d9f
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `imdb-course` console script."
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from imdb_course.config import SettingsError
+    from imdb_course.config import SettingsError, quiet_tensorflow
+    quiet_tensorflow()  # every kernel and process a command starts inherits it
     from imdb_course.data import DataError
     from imdb_course.integrity import IntegrityError
     parser = build_parser()

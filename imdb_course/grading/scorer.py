@@ -10,6 +10,7 @@ import json, os, resource, subprocess, sys, tempfile, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
+from ..config import quiet_tensorflow
 
 # %% auto #0
 __all__ = ['EVAL_FILE', 'JOB_FILE', 'RESULT_FILE', 'SCORER_TIMEOUT', 'SCORER_MEMORY_MB', 'pack_reviews', 'unpack_reviews',
@@ -169,7 +170,7 @@ def main(argv=None):
     wait = bool(args) and args[0] == "--wait"
     if wait: args = args[1:]
     job_path, result_path = args[:2]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow()
     if wait:  # pre-started: the job's memory limit is SCORER_MEMORY_MB too (measure_models writes it)
         mem = SCORER_MEMORY_MB * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
