@@ -35,9 +35,9 @@ COLLECT = """
 import json as _json
 from imdb_course.train import Run as _Run
 def _runs(v, key, seen, out):
-    if isinstance(v, _Run):
-        if id(v) not in seen:
-            seen.add(id(v)); out.append(dict(var=key, name=v.name, test_accuracy=v.test_accuracy, epochs=v.epochs,
+    if isinstance(v, _Run):  # a table's copies carry copies of its runs: one row per (name, numbers)
+        if (key_ := (v.name, v.test_accuracy, v.epochs, round(v.seconds, 3))) not in seen:
+            seen.add(key_); out.append(dict(var=key, name=v.name, test_accuracy=v.test_accuracy, epochs=v.epochs,
                                              best_epoch=v.best_epoch, seconds=round(v.seconds, 1)))
     elif isinstance(v, dict):
         for k, x in v.items(): _runs(x, f"{key}[{k!r}]", seen, out)

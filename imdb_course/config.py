@@ -12,9 +12,9 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['SETTINGS_ENV', 'SETTINGS_NAME', 'SOURCE_NAMES', 'DATA_KEYS', 'COURSE_KEYS', 'ASSIGNMENT_KEYS', 'GRADING_KEYS',
-           'SECTIONS', 'QUIET_TF_ENV', 'BACKENDS', 'BACKEND_ENV', 'SettingsError', 'Key', 'parse_points', 'parse_value',
-           'find_settings', 'Settings', 'load_settings', 'quiet_tensorflow', 'keras_backend', 'backend_env',
-           'settings_table']
+           'SECTIONS', 'QUIET_TF_ENV', 'EXTRA_OF', 'BACKENDS', 'BACKEND_ENV', 'SettingsError', 'Key', 'parse_points',
+           'parse_value', 'find_settings', 'Settings', 'load_settings', 'quiet_tensorflow', 'extra_hint',
+           'keras_backend', 'backend_env', 'settings_table']
 
 # %% ../nbs/00_config.ipynb #0cd12777
 SETTINGS_ENV = "IMDB_COURSE_SETTINGS"  # environment variable naming a settings.ini
@@ -192,6 +192,21 @@ def quiet_tensorflow(environ:dict|None=None, # environment to change (default: o
     new = {k: v for k, v in QUIET_TF_ENV.items() if k not in environ}
     environ.update(new)
     return new
+
+# %% ../nbs/00_config.ipynb #dad7faaa
+EXTRA_OF = {**{m: "instructor" for m in ("papermill", "nbclient", "nbformat", "ipykernel", "jupyter_client", "psutil",
+                                          "tqdm", "jinja2", "flask", "copydetect")},
+            "dask": "dask", "distributed": "dask", "tensorflow": "tensorflow", "jax": "jax"}  # module -> pyproject extra
+
+def extra_hint(module:str|None, # the missing module's name (`ModuleNotFoundError.name`)
+              ) -> str|None:
+    "What to install when `module` is missing: the pip line of the extra that brings it; None if it is no optional dependency."
+    extra = EXTRA_OF.get((module or "").split(".")[0])
+    if extra is None: return None
+    what = {"instructor": "the instructor tools (grading, review, copy detection)", "dask": "grading on a Dask cluster",
+            "tensorflow": "a Keras backend", "jax": "the JAX backend"}[extra]
+    return (f"{module} is not installed: it belongs to {what}, which a student install leaves out; "
+            f'install it with: pip install "imdb-course[{extra}]"')
 
 # %% ../nbs/00_config.ipynb #4141b45a
 BACKENDS = ("tensorflow", "jax")  # Keras backends the course supports (jax: `pip install "imdb-course[jax]"`)

@@ -97,12 +97,13 @@ def test_parameters_contract_and_settings(name, settings):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_first_cell_installs_package_and_quiets_tf(name, settings):
-    first = read("solutions", name).cells[1]
-    assert first.cell_type == "code"
-    source = json.dumps(settings.get("course", "package_source"))
-    assert f"PACKAGE_SOURCE = {source}" in first.source, "run `imdb-course release`: it writes [course] package_source"
-    assert 'glob.glob("imdb_course-*.whl")' in first.source, "the first cell installs the wheel beside the notebook first"
-    assert "TF_CPP_MIN_LOG_LEVEL" in first.source and "except ImportError" in first.source
+    from imdb_course.release import install_cell
+    for kind in ("solutions", "assignments"):
+        first = read(kind, name).cells[1]
+        assert first.cell_type == "code"
+        assert first.source == install_cell(settings.get("course", "package_source")), \
+            f"{kind}/{name}: the first cell is generated: run `imdb-course release` (solutions: copy it from an assignment)"
+    for var in QUIET_TF_ENV: assert f'os.environ.setdefault("{var}"' in first.source  # before anything imports keras
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -276,3 +277,53 @@ def test_imdb_course_run_is_quiet(tmp_path):
     out = nbformat.read(tmp_path / "nb.executed.ipynb", as_version=4)
     assert out.cells[0].outputs[-1]["data"]["text/plain"] == "True"
     assert tf_noise(out) == [] and [line for line in r.stderr.splitlines() if TF_NOISE.search(line)] == []
+
+
+# --- exercises a student can follow (issue 24.6) -------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", NAMES)
+def test_generated_text_matches_settings(name):
+    "The grading paragraph and the closing 'What to hand in' are written by `imdb-course release` from settings.ini."
+    from imdb_course.config import load_settings
+    from imdb_course.release import GENERATED_KEY, set_generated_cells
+    for kind in ("solutions", "assignments"):
+        nb = read(kind, name)
+        kinds = [c.metadata.get(GENERATED_KEY) for c in nb.cells if c.metadata.get(GENERATED_KEY)]
+        assert kinds == ["grading", "hand_in"], f"{kind}/{name}: generated cells {kinds}"
+        assert nb.cells[-1].metadata.get(GENERATED_KEY) == "hand_in", f"{kind}/{name} must end with what to hand in"
+        fresh = read("solutions", name)
+        set_generated_cells(fresh, name, load_settings(REPO / "settings.ini"))
+        want = [c.source for c in fresh.cells if c.metadata.get(GENERATED_KEY)]
+        got = [c.source for c in nb.cells if c.metadata.get(GENERATED_KEY)]
+        assert got == want, f"{kind}/{name}: generated text is out of date; run `imdb-course release` (and copy it to the solution)"
+
+
+def _assigned_in_solutions(nb) -> set:
+    "Names assigned inside the notebook's solution regions (what the student writes)."
+    names = set()
+    for c in nb.cells:
+        if c.cell_type != "code" or "### BEGIN SOLUTION" not in c.source: continue
+        region = c.source.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0]
+        for m in re.finditer(r"^\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=(?!=)", region, re.M):
+            names.update(n.strip() for n in m.group(1).split(","))
+    return names
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_exercise_text_names_what_the_grader_reads(name):
+    "Every variable a question's submit() hands in that the student builds is named (in backticks) in its exercise text."
+    from imdb_course.release import handed_in
+    nb = read("solutions", name)
+    built = _assigned_in_solutions(nb)
+    handed = handed_in(nb)
+    text, missing = "", {}
+    for c in nb.cells:
+        if c.cell_type == "markdown":
+            text += c.source
+            continue
+        for q in re.findall(r'submit\("(q\d+)"', c.source):
+            spans = " ".join(re.findall(r"`([^`]+)`", text))
+            lacking = [v for v in handed.get(q, []) if v in built and not re.search(rf"\b{v}\b", spans)]
+            if lacking: missing[q] = lacking
+            text = ""  # the next exercise's text starts after this graded cell
+    assert not missing, f"{name}: the exercise text does not name {missing}"
