@@ -11,6 +11,7 @@ TF-IDF baseline - 5 points; <= 5 minutes per notebook on this 2-core CPU.
     python benchmarks/bench_defaults.py                          # every assignment x {sample, full}
     python benchmarks/bench_defaults.py --assignments 01 02 --sources sample
     python benchmarks/bench_defaults.py --quick                  # smoke test: 01 on the sample only
+    python benchmarks/bench_defaults.py --merge results/a.json results/b.json --readme   # one table from several runs
 
 Writes results/defaults.json (or --out) and prints the table; `--readme` rewrites the table in benchmarks/README.md.
 """
@@ -132,7 +133,20 @@ def main(argv=None):
     p.add_argument("--assignments", nargs="*", default=None, help="prefixes, e.g. 01 03 (default: all)")
     p.add_argument("--sources", nargs="*", default=["sample", "full"], help="sample and/or full (full: --source)")
     p.add_argument("--readme", action="store_true", help="also rewrite the table in benchmarks/README.md")
+    p.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                   help="run nothing: merge these result files (a later file's row wins per assignment and data) into --out")
     a = p.parse_args(argv)
+    if a.merge:
+        rows = {}
+        for f in a.merge:
+            for r in json.loads(Path(f).read_text())["rows"]: rows[(r["assignment"], r["data"])] = r
+        rows = [rows[k] for k in sorted(rows, key=lambda k: (k[0], k[1] != "sample"))]
+        out = Path(a.out) if a.out else C.RESULTS/"defaults.json"
+        out.write_text(json.dumps(dict(merged_from=[Path(f).name for f in a.merge], goals=dict(accuracy=GOAL_ACCURACY,
+                       baseline_gap=GOAL_BASELINE_GAP, seconds=GOAL_SECONDS), rows=rows), indent=1))
+        print(table_md(rows))
+        if a.readme: write_readme(rows, C.HERE/"README.md")
+        return
     names = [n for n in ASSIGNMENTS if not a.assignments or any(n.startswith(x) for x in a.assignments)]
     sources = a.sources
     if a.quick: names, sources = names[:1], ["sample"]
