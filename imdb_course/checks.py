@@ -14,11 +14,12 @@ from .anatomy import *
 
 # %% auto #0
 __all__ = ['LEVELS', 'REVIEW_CODES', 'MARKS', 'PARAM_NAMES', 'OUTPUT_HINT', 'LEN_CODES', 'OVERFIT_RISE', 'CHANCE_MARGIN',
-           'CRASHES', 'Diagnosis', 'ok', 'warning', 'error', 'Diagnoses', 'print_diagnoses', 'collect_params',
-           'normalize_params', 'is_frame', 'as_history', 'n_epochs', 'positive_proba', 'predicted_labels', 'accuracy',
-           'check_padded', 'check_embedding', 'check_stacking', 'check_output', 'check_architecture',
-           'check_param_counts', 'check_history', 'check_overfitting', 'chance_level', 'check_accuracy',
-           'check_predictions', 'check_params', 'check_claims', 'diagnose_crash', 'error_text', 'predict', 'self_check']
+           'LEARNING_MARGIN', 'MEMORISED', 'CRASHES', 'Diagnosis', 'ok', 'warning', 'error', 'Diagnoses',
+           'print_diagnoses', 'collect_params', 'normalize_params', 'is_frame', 'as_history', 'n_epochs',
+           'positive_proba', 'predicted_labels', 'accuracy', 'check_padded', 'check_embedding', 'check_stacking',
+           'check_output', 'check_architecture', 'check_param_counts', 'check_history', 'check_overfitting',
+           'chance_level', 'check_accuracy', 'check_predictions', 'check_learning', 'check_params', 'check_claims',
+           'diagnose_crash', 'error_text', 'predict', 'self_check']
 
 # %% ../nbs/06_checks.ipynb #d52b7985
 LEVELS = ("ok", "warning", "error")
@@ -394,7 +395,7 @@ def check_overfitting(history, # History, dict, DataFrame or train.Run
     if best < n and len(loss) == n and val[-1] > val[best - 1] * (1 + OVERFIT_RISE) and loss[-1] < loss[best - 1]:
         return Diagnoses([warning("overfitting", f"val_loss was lowest at epoch {best} ({val[best - 1]:.3f}) and rose to "
                                   f"{val[-1]:.3f} by epoch {n} while the training loss kept falling: the model memorises the training reviews",
-                                  f"train for about {best} epochs, add dropout, or use "
+                                  f"train for about {best} epoch{'s' if best > 1 else ''}, add dropout, or use "
                                   "keras.callbacks.EarlyStopping(patience=1, restore_best_weights=True)")])
     more = " (still improving: more epochs may help)" if best == n and n > 1 else ""
     return Diagnoses([ok("best-epoch", f"best epoch {best} of {n} (val_loss {val[best - 1]:.3f}){more}")])
@@ -437,6 +438,45 @@ def check_predictions(predictions, # predictions handed in (e.g. predictions.npy
                                 f"({1 - agree:.0%} of the labels differ): another model was evaluated",
                                 "hand in the model you trained and evaluated, and let submit compute the predictions (x_test=...)")])
     return Diagnoses([ok("predictions", "predictions match the handed-in model")])
+
+# %% ../nbs/06_checks.ipynb #05ec7ad6
+LEARNING_MARGIN = 0.15  # a model of this course that learns ends at least this far above chance (0.65 on balanced reviews)
+MEMORISED = 0.90  # training accuracy at or above this, with validation near chance: the model memorises the training reviews
+
+def _learning_causes(h:dict, params:dict) -> str:
+    "The likely causes of a run near chance, read from its curves and parameters."
+    train_acc = [v for v in h.get("accuracy", []) if math.isfinite(v)]
+    val_acc = [v for v in h.get("val_accuracy", []) if math.isfinite(v)]
+    n = params.get("TRAIN_SAMPLES")
+    few = f"only {n:,} training reviews (TRAIN_SAMPLES): use more; " if isinstance(n, int) and n < 5000 else ""
+    if train_acc and train_acc[-1] >= MEMORISED:
+        return (f"it memorises: training accuracy {train_acc[-1]:.2f} but validation at best {max(val_acc, default=float('nan')):.2f}. "
+                f"Likely causes: {few}too many words to learn from too few reviews (lower NUM_WORDS, e.g. 5,000), reviews too long "
+                "for a SimpleRNN (lower MAXLEN, e.g. 100), no dropout; more training reviews help most")
+    if train_acc and train_acc[-1] <= 0.5 + LEARNING_MARGIN:
+        return (f"it does not even learn the training reviews (training accuracy {train_acc[-1]:.2f}). Likely causes: {few}"
+                "no Embedding (raw word ids), labels not 0/1 or shuffled apart from the reviews, Dense(1, 'sigmoid') with "
+                "binary_crossentropy missing, mask_zero=True with padding='pre', too few epochs or a learning rate far off")
+    return (f"Likely causes: {few}too few epochs, a vocabulary or MAXLEN too large for the number of reviews, "
+            "a missing or too small Embedding, the padding on the wrong side (pad(..., padding='post') with mask_zero=True)")
+
+def check_learning(acc:float, # test (or validation) accuracy of a model that should learn
+                   y=None, # the labels it was measured on (chance = share of the majority class)
+                   history=None, # the run's History, dict or train.Run: names the likely causes
+                   params:dict|None=None, # notebook parameters (TRAIN_SAMPLES, NUM_WORDS, MAXLEN, ...)
+                   what:str="test accuracy", # how to call it in the message
+                  ) -> Diagnoses:
+    "Did the model learn? A warning naming the likely causes when the accuracy sits near chance (the student's self-check)."
+    chance = chance_level(y)
+    if acc > chance + LEARNING_MARGIN: return Diagnoses([ok("accuracy", f"{what} {acc:.3f} (chance: {chance:.2f})")])
+    try: h = as_history(history) if history is not None else {}
+    except TypeError: h = {}
+    causes = _learning_causes(h, normalize_params(params))
+    if acc <= chance + CHANCE_MARGIN:
+        return Diagnoses([warning("chance-accuracy", f"{what} {acc:.3f} is at chance level ({chance:.2f}: always guessing "
+                                  "one class does as well)", causes)])
+    return Diagnoses([warning("little-learning", f"{what} {acc:.3f} is only {acc - chance:.2f} above chance ({chance:.2f}): "
+                              "the model has learned little", causes)])
 
 # %% ../nbs/06_checks.ipynb #aefb2555
 def _same(a, b) -> bool:
@@ -636,10 +676,10 @@ def self_check(question:str, # question id, e.g. "q1" (used as title)
         elif predictions is not None and predictions is not model_pred: out += check_predictions(predictions, model_pred)
         else: predictions = model_pred
     if predictions is not None and y is not None:
-        try: out += check_accuracy(accuracy(predictions, y), y)
+        try: out += check_learning(accuracy(predictions, y), y, history=history, params=p)
         except ValueError as e: out.append(error("predictions-shape", str(e), "predict on the padded test reviews: model.predict(x_test)"))
     elif history is not None:
         try: val = [v for v in as_history(history).get("val_accuracy", []) if math.isfinite(v)]
         except TypeError: val = []
-        if val: out += check_accuracy(val[-1], what="final validation accuracy")
+        if val: out += check_learning(val[-1], history=history, params=p, what="final validation accuracy")
     return out

@@ -338,14 +338,18 @@ def build_parser() -> argparse.ArgumentParser:
 # %% ../nbs/11_cli.ipynb #1a3c7d9f
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `imdb-course` console script."
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from imdb_course.config import SettingsError
+    from imdb_course.config import SettingsError, extra_hint, quiet_tensorflow
+    quiet_tensorflow()  # every kernel and process a command starts inherits it
     from imdb_course.data import DataError
     from imdb_course.integrity import IntegrityError
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args) or 0
+    except ModuleNotFoundError as e:  # a student install without the [instructor] extra (or no Keras backend)
+        if (hint := extra_hint(e.name)) is None: raise
+        print(f"imdb-course {args.command}: {hint}", file=sys.stderr)
+        return 2
     except (DataError, SettingsError, IntegrityError, FileNotFoundError, FileExistsError, ValueError, OSError) as e:
         print(f"imdb-course {args.command}: error: {e}", file=sys.stderr)
         return 2

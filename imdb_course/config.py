@@ -12,8 +12,9 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['SETTINGS_ENV', 'SETTINGS_NAME', 'SOURCE_NAMES', 'DATA_KEYS', 'COURSE_KEYS', 'ASSIGNMENT_KEYS', 'GRADING_KEYS',
-           'SECTIONS', 'BACKENDS', 'BACKEND_ENV', 'SettingsError', 'Key', 'parse_points', 'parse_value',
-           'find_settings', 'Settings', 'load_settings', 'keras_backend', 'backend_env', 'settings_table']
+           'SECTIONS', 'QUIET_TF_ENV', 'EXTRA_OF', 'BACKENDS', 'BACKEND_ENV', 'SettingsError', 'Key', 'parse_points',
+           'parse_value', 'find_settings', 'Settings', 'load_settings', 'quiet_tensorflow', 'extra_hint',
+           'keras_backend', 'backend_env', 'settings_table']
 
 # %% ../nbs/00_config.ipynb #0cd12777
 SETTINGS_ENV = "IMDB_COURSE_SETTINGS"  # environment variable naming a settings.ini
@@ -183,6 +184,33 @@ def load_settings(path:str|Path|None=None, # explicit settings.ini (see `find_se
     return Settings(data=_section(parser, "data", DATA_KEYS), course=_section(parser, "course", COURSE_KEYS),
                     grading=_section(parser, "grading", GRADING_KEYS), assignments=assignments, path=path)
 
+# %% ../nbs/00_config.ipynb #2cc19a5a
+QUIET_TF_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2",  # TensorFlow's C++ INFO and WARNING lines
+                "TF_ENABLE_ONEDNN_OPTS": "0"}  # its oneDNN notices, printed before any log level applies
+
+def quiet_tensorflow(environ:dict|None=None, # environment to change (default: os.environ)
+                    ) -> dict:
+    "Set `QUIET_TF_ENV` where not set already (call it before TensorFlow loads); the variables it set."
+    environ = os.environ if environ is None else environ
+    new = {k: v for k, v in QUIET_TF_ENV.items() if k not in environ}
+    environ.update(new)
+    return new
+
+# %% ../nbs/00_config.ipynb #dad7faaa
+EXTRA_OF = {**{m: "instructor" for m in ("papermill", "nbclient", "nbformat", "ipykernel", "jupyter_client", "psutil",
+                                          "tqdm", "jinja2", "flask", "copydetect")},
+            "dask": "dask", "distributed": "dask", "tensorflow": "tensorflow", "jax": "jax"}  # module -> pyproject extra
+
+def extra_hint(module:str|None, # the missing module's name (`ModuleNotFoundError.name`)
+              ) -> str|None:
+    "What to install when `module` is missing: the pip line of the extra that brings it; None if it is no optional dependency."
+    extra = EXTRA_OF.get((module or "").split(".")[0])
+    if extra is None: return None
+    what = {"instructor": "the instructor tools (grading, review, copy detection)", "dask": "grading on a Dask cluster",
+            "tensorflow": "a Keras backend", "jax": "the JAX backend"}[extra]
+    return (f"{module} is not installed: it belongs to {what}, which a student install leaves out; "
+            f'install it with: pip install "imdb-course[{extra}]"')
+
 # %% ../nbs/00_config.ipynb #4141b45a
 BACKENDS = ("tensorflow", "jax")  # Keras backends the course supports (jax: `pip install "imdb-course[jax]"`)
 BACKEND_ENV = "KERAS_BACKEND"  # the Keras way of choosing a backend; it wins over `[course] backend`
@@ -206,7 +234,7 @@ def backend_env(settings:Settings|None=None, # parsed settings (default: `load_s
                 environ:dict|None=None, # environment to read (default: os.environ)
                ) -> dict:
     "Environment variables that put a child process (e.g. a graded kernel) on the backend in force."
-    env = {BACKEND_ENV: keras_backend(settings, environ), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {BACKEND_ENV: keras_backend(settings, environ), **QUIET_TF_ENV}
     if env[BACKEND_ENV] == "jax": env["JAX_PLATFORMS"] = (environ or os.environ).get("JAX_PLATFORMS", "cpu")
     return env
 

@@ -10,12 +10,14 @@ import copy, hashlib, json, re
 from dataclasses import dataclass
 from pathlib import Path
 import nbformat
+import imdb_course
 
 # %% auto #0
 __all__ = ['BEGIN_CODE', 'END_CODE', 'BEGIN_MD', 'END_MD', 'CODE_STUB', 'MD_STUB', 'SOLUTION_TAG', 'DROP_CELL_METADATA',
-           'DROP_NB_METADATA', 'ReleaseError', 'find_regions', 'strip_regions', 'is_solution_cell', 'release_cell',
-           'set_package_source', 'release_nb', 'render', 'release_notebook', 'solution_notebooks', 'release',
-           'find_leaks', 'check_release']
+           'DROP_NB_METADATA', 'INSTALL_CELL', 'GENERATED_KEY', 'ReleaseError', 'find_regions', 'strip_regions',
+           'is_solution_cell', 'release_cell', 'install_cell', 'set_package_source', 'handed_in', 'grading_text',
+           'hand_in_text', 'set_generated_cells', 'release_nb', 'render', 'release_notebook', 'solution_notebooks',
+           'release', 'find_leaks', 'check_release']
 
 # %% ../nbs/08_release.ipynb #7d3d1743
 BEGIN_CODE, END_CODE = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -101,14 +103,22 @@ def release_cell(cell, # a solution notebook cell
 
 # %% ../nbs/08_release.ipynb #e9b0fc37
 _SOURCE_LINE = re.compile(r'^(PACKAGE_SOURCE = )(".*?"|\'.*?\')', re.M)
+INSTALL_CELL = Path(imdb_course.__file__).parent/"templates"/"install_cell.py.tmpl"  # the first cell of every exercise notebook
+
+def install_cell(source:str, # pip requirement, index/wheel URL or wheel path; "" = only a wheel beside the notebook
+                ) -> str:
+    "The source of the exercises' first cell (`templates/install_cell.py.tmpl`) with `PACKAGE_SOURCE = source`."
+    text = INSTALL_CELL.read_text(encoding="utf-8").rstrip("\n")
+    if not _SOURCE_LINE.search(text): raise ReleaseError(f"{INSTALL_CELL} has no `PACKAGE_SOURCE = \"...\"` line")
+    return _SOURCE_LINE.sub(lambda m: m.group(1) + json.dumps(source), text, count=1)
 
 def set_package_source(nb, # notebook (nbformat node), changed in place
                        source:str, # pip requirement, index/wheel URL or wheel path; "" = only a wheel beside the notebook
                       ) -> bool:
-    "Write `source` into the first code cell assigning `PACKAGE_SOURCE = \"...\"`; True if there is one."
+    "Replace the first code cell assigning `PACKAGE_SOURCE = \"...\"` by `install_cell(source)`; True if there is one."
     for c in nb.cells:
         if c.cell_type == "code" and _SOURCE_LINE.search(c.source):
-            c.source = _SOURCE_LINE.sub(lambda m: m.group(1) + json.dumps(source), c.source, count=1)
+            c.source = install_cell(source)
             return True
     return False
 
@@ -118,14 +128,98 @@ def _package_source(source:str|None) -> str:
     from imdb_course.config import load_settings
     return load_settings().course["package_source"]
 
+# %% ../nbs/08_release.ipynb #1929f2cb
+GENERATED_KEY = "imdb_course_generated"  # cell metadata: a markdown cell the release writes ("grading", "hand_in")
+_IGNORED_NAMES = {"OUTPUT_DIR", "PARAMS"}  # handed to every submit() by the notebook itself
+
+def handed_in(nb) -> dict:
+    "question -> the names of the notebook's variables its `submit(...)` call hands in, in order of appearance."
+    import ast
+    out = {}
+    for c in nb.cells:
+        if c.cell_type != "code": continue
+        try: tree = ast.parse(c.source)
+        except SyntaxError: continue
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "submit" and node.args
+                    and isinstance(node.args[0], ast.Constant)): continue
+            funcs = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+            names = out.setdefault(node.args[0].value, [])
+            for kw in node.keywords:
+                for n in ast.walk(kw.value):
+                    if isinstance(n, ast.Name) and id(n) not in funcs and n.id not in _IGNORED_NAMES and n.id not in names:
+                        names.append(n.id)
+    return out
+
+# %% ../nbs/08_release.ipynb #a96a4f35
+_SOURCES = {"sample": "the reviews bundled with the course, read offline", "keras": "the Keras download of aclImdb",
+            "auto": "the course's default data"}
+
+def _n(v) -> str: return "all" if v is None else f"{v:,}"
+
+def grading_text(assignment:str, # assignment name, e.g. `01_epochs`
+                 settings=None, # `Settings` (default: the settings.ini in force)
+                ) -> str:
+    "The notebook's *How the grader runs it* paragraph, from `[grading]` and `[assignment.NAME]` of settings.ini."
+    from imdb_course.config import load_settings
+    s = settings or load_settings()
+    g, a = s.grading, s.assignments.get(assignment, {})
+    points = a.get("points") or {}
+    pts = ", ".join(f"{q} {p:g}" for q, p in points.items())
+    limit = a.get("time_limit")
+    return (f"**How the grader runs this notebook.** It runs your whole notebook again, from the top, with its own values "
+            f"in place of the `parameters` cell: `DATA_SOURCE = {json.dumps(g['source'])}` ({_SOURCES.get(g['source'], g['source'])}), "
+            f"`TRAIN_SAMPLES = {_n(g['train_samples'])}` (`train` holds back 20 % of them for validation), "
+            f"`EPOCHS = {g['epochs']}`, `MAXLEN = {g['maxlen']}`, `NUM_WORDS = {_n(g['num_words'])}`, "
+            f"`TEST_SAMPLES = {_n(g['test_samples'])}`; `BATCH_SIZE = {a.get('batch_size')}` and `SEED = {a.get('seed')}` stay. "
+            f"It then re-measures every model you hand in on {_n(g['test_samples'])} test reviews of its own. So always "
+            "write these names, never their numbers: code that hard-codes `200` breaks when the grader sets `MAXLEN = "
+            f"{g['maxlen']}`. The whole run must finish within {_n(limit)} s (each cell within {g['cell_timeout']} s). "
+            f"Points: {pts or 'none'} (written questions are read by your instructor).")
+
+# %% ../nbs/08_release.ipynb #3319744c
+def hand_in_text(nb, # the exercise notebook (its `submit` calls name what is handed in)
+                 assignment:str, # assignment name, e.g. `01_epochs`
+                 settings=None, # `Settings` (default: the settings.ini in force)
+                ) -> str:
+    "The notebook's closing *What to hand in* section."
+    from imdb_course.config import load_settings
+    s = settings or load_settings()
+    points = (s.assignments.get(assignment, {}) or {}).get("points") or {}
+    rows = "\n".join(f"| {q} | {points.get(q, 0):g} | {', '.join(f'`{v}`' for v in names)} |"
+                      for q, names in handed_in(nb).items())
+    return (f"## What to hand in\n\nThis notebook, `{assignment}.ipynb`, renamed to your course login as your "
+            "instructor asks (for example `ada.ipynb`: the grader knows you by the file's name). Before you hand it in, "
+            "run **Kernel → Restart & Run All**: it must run from top to bottom without an error, because the grader "
+            "runs it again (see *How the grader runs this notebook* above). The `OUTPUT_DIR` folder is not needed: "
+            "the grader makes its own. It reads what each `submit(...)` call hands in, so keep these calls and the "
+            "names of the variables they hand in:\n\n"
+            f"| question | points | the variables it hands in |\n|---|---|---|\n{rows}\n\n"
+            "Written questions are read by your instructor: answer them in their markdown cells.")
+
+def set_generated_cells(nb, # notebook (nbformat node), changed in place
+                        assignment:str, # assignment name, e.g. `01_epochs`
+                        settings=None, # `Settings` (default: the settings.ini in force)
+                       ) -> int:
+    "Write every generated markdown cell (`GENERATED_KEY` in its metadata); how many there are."
+    texts = {"grading": lambda: grading_text(assignment, settings), "hand_in": lambda: hand_in_text(nb, assignment, settings)}
+    cells = [c for c in nb.cells if c.cell_type == "markdown" and c.metadata.get(GENERATED_KEY)]
+    for c in cells:
+        kind = c.metadata[GENERATED_KEY]
+        if kind not in texts: raise ReleaseError(f"{assignment}: generated cell kind {kind!r} is unknown; use one of {sorted(texts)}")
+        c.source = texts[kind]()
+    return len(cells)
+
 # %% ../nbs/08_release.ipynb #a6080705
 def release_nb(nb, # a solution notebook (nbformat node); not modified
                name:str="notebook", # file name, used in messages and for missing cell ids
                package_source:str|None=None, # written into the install cell's `PACKAGE_SOURCE = ...` (None: kept)
+               settings=None, # `Settings` for the generated cells (default: the settings.ini in force)
               ):
     "The student version of notebook `nb`."
     new = copy.deepcopy(nb)
-    new.cells = [release_cell(c, f"{name}, cell {i+1}") for i, c in enumerate(nb.cells)]
+    set_generated_cells(new, Path(name).stem, settings)  # from the solution's own submit() calls
+    new.cells = [release_cell(c, f"{name}, cell {i+1}") for i, c in enumerate(new.cells)]
     if package_source is not None: set_package_source(new, package_source)
     for k in DROP_NB_METADATA: new.metadata.pop(k, None)
     new.metadata["imdb_course"] = {**new.metadata.get("imdb_course", {}), "release":

@@ -81,14 +81,16 @@ class Run:
 
     @property
     def best_epoch(self) -> int|None:
-        "Epoch (from 1) with the highest validation accuracy; None without validation."
-        if "val_accuracy" not in self.history or self.history.val_accuracy.isna().all(): return None
-        return int(self.history.val_accuracy.idxmax())
+        "The best epoch (from 1): the lowest validation loss (the course's one definition), else the highest validation accuracy; None without validation."
+        for col, pick in (("val_loss", "idxmin"), ("val_accuracy", "idxmax")):
+            if col in self.history and self.history[col].notna().any(): return int(getattr(self.history[col], pick)())
+        return None
 
     @property
     def best_val_accuracy(self) -> float|None:
+        "Validation accuracy at the best epoch (lowest validation loss)."
         e = self.best_epoch
-        return None if e is None else float(self.history.val_accuracy[e])
+        return None if e is None or "val_accuracy" not in self.history else float(self.history.val_accuracy[e])
 
     @property
     def sec_per_epoch(self) -> float|None:

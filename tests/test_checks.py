@@ -446,3 +446,19 @@ def test_crash_diagnosis_reaches_record_feedback_and_summary(tmp_path):
     m = mistakes([record]).set_index("code")
     assert m.loc["missing-return-sequences", "question"] == "q1" and "return_sequences=True" in m.loc["missing-return-sequences", "hint"]
     assert "missing-return-sequences" in summary_html([record])
+
+
+def test_self_check_notices_a_run_that_learned_little():
+    "Issue 24.2: 0.60 on balanced reviews is no success; the self-check says why, from the run's own curves."
+    from imdb_course.checks import self_check
+    y = np.array([0, 1] * 500)
+    right = np.random.default_rng(0).random(1000) < 0.6  # 60 % right
+    p = np.where(right, y, 1 - y).astype(float)[:, None]
+    memorised = {"loss": [0.6, 0.2, 0.01], "accuracy": [0.7, 0.95, 0.998],
+                 "val_loss": [0.69, 0.8, 1.1], "val_accuracy": [0.55, 0.58, 0.584]}
+    d = self_check("q2", history=memorised, predictions=p, y=y, params={"EPOCHS": 3, "TRAIN_SAMPLES": 5000})
+    (w,) = [x for x in d if x.code == "little-learning"]
+    assert w.level == "warning" and "memorises" in w.hint and "NUM_WORDS" in w.hint
+    assert "accuracy" not in d.codes  # no tick for it
+    good = np.where(np.random.default_rng(1).random(1000) < 0.8, y, 1 - y).astype(float)[:, None]
+    assert "accuracy" in self_check("q2", predictions=good, y=y).codes

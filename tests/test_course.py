@@ -9,7 +9,7 @@ imdb_course (its dist-info, the editable finder and its .pth) and pip/setuptools
 dependencies (pip counts them as installed, so `pip install imdb_course-*.whl` needs no index: PIP_NO_INDEX=1) but
 no imdb_course at all until a wheel is installed; PYTHONPATH is dropped so the worktree cannot shadow it either.
 """
-import os, shutil, subprocess, sys, sysconfig, zipfile
+import os, re, shutil, subprocess, sys, sysconfig, zipfile
 from pathlib import Path
 
 import nbformat
@@ -174,3 +174,116 @@ def test_demo_from_a_pip_install_in_an_empty_folder(pip_installed, tmp_path):
     copied = pairs[(pairs.student_a + pairs.student_b).str.contains("fay_copied_from_dee")
                    & (pairs.student_a + pairs.student_b).str.contains("dee_no_embedding")]
     assert copied.flagged.all() and len(copied) == 1
+
+
+# --- a student's install (issues 23.4 and 24.5) ------------------------------------------------------------------
+# Fresh venvs that see the scientific stack and Keras but no Keras backend (no TensorFlow, no JAX): (a) as such, where
+# the first cell must install a backend; (b) with a `tensorflow` already installed, as on Colab, which it must keep.
+# Real TensorFlow wheels are far too big per test: a tiny fake dist (a `tensorflow` module with a version) stands in.
+_BACKENDS = ("tensorflow", "tensorflow_cpu", "jax", "jaxlib")
+
+
+@pytest.fixture(scope="module")
+def farm_without_backend(tmp_path_factory):
+    "The running venv's site-packages minus imdb_course, pip, setuptools and every Keras backend, as symlinks."
+    site = Path(sysconfig.get_paths()["purelib"])
+    farm = tmp_path_factory.mktemp("deps-nobackend")
+    farm.chmod(0o755)
+    for entry in site.iterdir():
+        if entry.name.startswith(_SKIP) or entry.suffix == ".pth" or entry.name.split("-")[0] in _BACKENDS: continue
+        (farm/entry.name).symlink_to(entry)
+    return farm
+
+
+def fake_wheel(dest:Path, dist:str, version:str, module:str="tensorflow") -> Path:
+    "A minimal wheel of distribution `dist` (`version`) holding an importable `module`."
+    stem = dist.replace("-", "_")
+    path = dest/f"{stem}-{version}-py3-none-any.whl"
+    info = f"{stem}-{version}.dist-info"
+    files = {f"{module}/__init__.py": f'__version__ = "{version}"  # a stand-in for the real package\n',
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n",
+             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: imdb-course-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    files[f"{info}/RECORD"] = "".join(f"{n},,\n" for n in files) + f"{info}/RECORD,,\n"
+    dest.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as z:
+        for n, text in files.items(): z.writestr(n, text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def student_wheel(tmp_path_factory):
+    return build_wheel(tmp_path_factory.mktemp("student-wheel"))
+
+
+def test_student_wheel_requires_no_instructor_tools(student_wheel):
+    meta = zipfile.ZipFile(student_wheel).read(f"imdb_course-{student_wheel.name.split('-')[1]}.dist-info/METADATA").decode()
+    requires = [l.split(":", 1)[1].strip() for l in meta.splitlines() if l.startswith("Requires-Dist:")]
+    plain = [r for r in requires if "extra ==" not in r]
+    names = {re.split(r"[ ;<>=!\[]", r)[0].lower() for r in plain}
+    assert names == {"keras", "numpy", "pandas", "scikit-learn", "matplotlib", "seaborn", "platformdirs"}, plain
+    for extra, needs in {"instructor": {"papermill", "flask", "copydetect", "nbclient"}, "dask": {"dask"},
+                         "tensorflow": {"tensorflow", "tensorflow-cpu"}}.items():
+        got = {re.split(r"[ ;<>=!\[]", r)[0].lower() for r in requires if f'extra == "{extra}"' in r}
+        assert needs <= got, (extra, got)
+
+
+def _first_cell(tmp_path:Path, wheel:Path) -> Path:
+    "The released first cell as a script, in a folder holding the student wheel and a decoy that sorts after it as text."
+    from imdb_course.release import install_cell
+    folder = tmp_path/"assignment"
+    folder.mkdir()
+    shutil.copy(wheel, folder/wheel.name)
+    version = wheel.name.split("-")[1]
+    (folder/f"imdb_course-{version}rc1-py3-none-any.whl").write_text("not a wheel: a text sort would pick me")
+    cell = folder/"first_cell.py"
+    cell.write_text(install_cell("") + "\nimport imdb_course.checks, imdb_course.config\nprint('imported', imdb_course.__file__)\n")
+    return cell
+
+
+def _dist_version(py:Path, dist:str, cwd:Path) -> str:
+    code = f"import importlib.metadata as m\ntry: print(m.version({dist!r}))\nexcept m.PackageNotFoundError: print('absent')"
+    return _run([py, "-c", code], cwd).stdout.strip()
+
+
+def test_first_cell_installs_a_backend_only_where_none_is(tmp_path, farm_without_backend, student_wheel):
+    "(a) No Keras backend: the cell installs the kit and TensorFlow (here a stand-in from a local folder), and says so."
+    py = make_venv(tmp_path/"venv", farm_without_backend)
+    links = tmp_path/"links"
+    fake_wheel(links, "tensorflow-cpu", "2.99.0")
+    cell = _first_cell(tmp_path, student_wheel)
+    r = _run([py, cell], cell.parent, env=_env(PIP_FIND_LINKS=str(links)), timeout=600)
+    out = r.stdout
+    assert f"installing {cell.parent/student_wheel.name} and TensorFlow (no Keras backend found)" in out, out
+    assert "Successfully installed" in out and "tensorflow-cpu-2.99.0" in out  # pip's own output is shown
+    assert "is ready" in out and f"imported {tmp_path/'venv'}" in out, out
+    assert _dist_version(py, "tensorflow-cpu", tmp_path) == "2.99.0"
+
+
+def test_first_cell_keeps_an_installed_tensorflow(tmp_path, farm_without_backend, student_wheel):
+    "(b) Colab: a `tensorflow` is installed; the cell installs the kit beside it and replaces nothing."
+    py = make_venv(tmp_path/"venv", farm_without_backend)
+    _run([py, "-m", "pip", "install", "-q", "--no-deps", fake_wheel(tmp_path/"colab", "tensorflow", "2.98.0")], tmp_path)
+    links = tmp_path/"links"
+    fake_wheel(links, "tensorflow", "2.99.0")  # a newer one pip could reach: it must not take it
+    fake_wheel(links, "tensorflow-cpu", "2.99.0")
+    keras = _dist_version(py, "keras", tmp_path)
+    cell = _first_cell(tmp_path, student_wheel)
+    r = _run([py, cell], cell.parent, env=_env(PIP_FIND_LINKS=str(links)), timeout=600)
+    assert f"keeping tensorflow==2.98.0, keras=={keras} as installed" in r.stdout, r.stdout
+    assert "no Keras backend" not in r.stdout and f"imported {tmp_path/'venv'}" in r.stdout, r.stdout
+    assert _dist_version(py, "tensorflow", tmp_path) == "2.98.0" and _dist_version(py, "tensorflow-cpu", tmp_path) == "absent"
+    assert _dist_version(py, "keras", tmp_path) == keras
+    # run again: imdb_course is there now, the cell installs nothing
+    r = _run([py, cell], cell.parent)
+    assert "installing" not in r.stdout and "imported" in r.stdout
+
+
+def test_command_needing_the_instructor_extra_says_what_to_install(tmp_path, monkeypatch, capsys):
+    "A student install has no papermill: `imdb-course run` names the extra instead of a bare ModuleNotFoundError."
+    from imdb_course.cli import main
+    nb = tmp_path/"nb.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), nb)
+    monkeypatch.setitem(sys.modules, "papermill", None)  # `import papermill` now raises ModuleNotFoundError
+    assert main(["run", str(nb)]) == 2
+    err = capsys.readouterr().err
+    assert "imdb-course run: papermill is not installed" in err and 'pip install "imdb-course[instructor]"' in err, err

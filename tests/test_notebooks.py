@@ -17,6 +17,7 @@ import nbformat
 import pytest
 
 from imdb_course.checks import PARAM_NAMES
+from imdb_course.config import QUIET_TF_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ["01_epochs", "02_stacked", "03_embedding_lstm", "04_gru", "05_tuning"]
@@ -27,6 +28,20 @@ SETTING_OF = {"NUM_WORDS": "num_words", "MAXLEN": "maxlen", "EPOCHS": "epochs", 
 TINY = dict(DATA_SOURCE="sample", NUM_WORDS=2000, MAXLEN=80, EPOCHS=1, BATCH_SIZE=64, TRAIN_SAMPLES=300,
             TEST_SAMPLES=300, SEED=0)
 STUB = "raise NotImplementedError()"
+# TensorFlow / absl / XLA C++ start-up lines (issue 24.4): none may reach a student's notebook or a command's output
+TF_NOISE = re.compile(r"absl::InitializeLog|oneDNN|cpu_feature_guard|AVX-?512|^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ |"
+                      r"cuda|XLA service|StreamExecutor|TF-TRT|rebuild TensorFlow", re.M | re.I)
+
+
+def tf_noise(nb) -> list:
+    "Lines of the notebook's outputs that TensorFlow's C++ side printed."
+    lines = []
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            text = o.get("text", "") if o.output_type == "stream" else "\n".join(
+                str(v) for k, v in o.get("data", {}).items() if k.startswith("text/plain"))
+            lines += [line for line in text.splitlines() if TF_NOISE.search(line)]
+    return lines
 
 
 def read(kind, name):
@@ -82,12 +97,13 @@ def test_parameters_contract_and_settings(name, settings):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_first_cell_installs_package_and_quiets_tf(name, settings):
-    first = read("solutions", name).cells[1]
-    assert first.cell_type == "code"
-    source = json.dumps(settings.get("course", "package_source"))
-    assert f"PACKAGE_SOURCE = {source}" in first.source, "run `imdb-course release`: it writes [course] package_source"
-    assert 'glob.glob("imdb_course-*.whl")' in first.source, "the first cell installs the wheel beside the notebook first"
-    assert "TF_CPP_MIN_LOG_LEVEL" in first.source and "except ImportError" in first.source
+    from imdb_course.release import install_cell
+    for kind in ("solutions", "assignments"):
+        first = read(kind, name).cells[1]
+        assert first.cell_type == "code"
+        assert first.source == install_cell(settings.get("course", "package_source")), \
+            f"{kind}/{name}: the first cell is generated: run `imdb-course release` (solutions: copy it from an assignment)"
+    for var in QUIET_TF_ENV: assert f'os.environ.setdefault("{var}"' in first.source  # before anything imports keras
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -170,7 +186,7 @@ def executed(tmp_path_factory):
     mp.setenv("IMDB_COURSE_CACHE", os.environ.get("IMDB_COURSE_CACHE") or str(root / "imdb_cache"))
     mp.setenv("IMDB_COURSE_SETTINGS", str(REPO / "settings.ini"))
     mp.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    mp.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    for var in QUIET_TF_ENV: mp.delenv(var, raising=False)  # as on a student's machine: the notebook quiets TensorFlow
     mp.setenv("MPLBACKEND", "agg")
     sources = {p: p.read_bytes() for kind in ("solutions", "assignments") for p in (REPO / kind).glob("*.ipynb")}
     start = time.perf_counter()
@@ -227,3 +243,87 @@ def test_assignment_stops_at_first_exercise(name, executed):
     first_stub = next(i for i, c in enumerate(code) if STUB in c.source)
     assert failed == [first_stub], f"{name}: expected the first error in code cell {first_stub}, got {failed}"
     assert all(c.execution_count is not None for c in code[:first_stub]), "every cell before the first exercise runs"
+
+
+@pytest.mark.parametrize("kind", ["solutions", "assignments"])
+@pytest.mark.parametrize("name", NAMES)
+def test_no_tensorflow_startup_lines(kind, name, executed):
+    nb = nbformat.read(executed[(kind, name)]["out"], as_version=4)
+    assert tf_noise(nb) == [], f"{kind}/{name}: TensorFlow start-up lines in the outputs (set QUIET_TF_ENV before keras loads)"
+
+
+def test_tf_noise_pattern():
+    seen = ["WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+            "I0000 00:00:1796604739.717719    7467 port.cc:153] oneDNN custom operations are on.",
+            "E0000 00:00:1796604752.042625    7320 util.cc:131] oneDNN supports DT_BOOL only on platforms with AVX-512."]
+    assert all(TF_NOISE.search(line) for line in seen)
+    assert not TF_NOISE.search("Epoch 1/3 - loss 0.69 - accuracy 0.51 - val_accuracy 0.55")
+
+
+def test_imdb_course_run_is_quiet(tmp_path):
+    "`imdb-course run` on a notebook that trains a Keras model: no start-up lines, neither in the copy nor on stderr."
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import numpy as np, keras\nm = keras.Sequential([keras.Input((5,)), keras.layers.Embedding(10, 4, mask_zero=True), "
+        "keras.layers.SimpleRNN(3), keras.layers.Dense(1)])\nm.compile('adam', 'mse')\n"
+        "m.fit(np.ones((8, 5)), np.ones(8), verbose=0).history['loss'][0] > 0")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "nb.ipynb")
+    env = {k: v for k, v in os.environ.items() if k not in QUIET_TF_ENV}
+    env.update(PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])), MPLBACKEND="agg",
+               JUPYTER_PATH=str(Path(sys.prefix) / "share" / "jupyter"))
+    r = subprocess.run([sys.executable, "-c", "import sys; from imdb_course.cli import main; sys.exit(main())", "run", str(tmp_path / "nb.ipynb"), "-q"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = nbformat.read(tmp_path / "nb.executed.ipynb", as_version=4)
+    assert out.cells[0].outputs[-1]["data"]["text/plain"] == "True"
+    assert tf_noise(out) == [] and [line for line in r.stderr.splitlines() if TF_NOISE.search(line)] == []
+
+
+# --- exercises a student can follow (issue 24.6) -------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", NAMES)
+def test_generated_text_matches_settings(name):
+    "The grading paragraph and the closing 'What to hand in' are written by `imdb-course release` from settings.ini."
+    from imdb_course.config import load_settings
+    from imdb_course.release import GENERATED_KEY, set_generated_cells
+    for kind in ("solutions", "assignments"):
+        nb = read(kind, name)
+        kinds = [c.metadata.get(GENERATED_KEY) for c in nb.cells if c.metadata.get(GENERATED_KEY)]
+        assert kinds == ["grading", "hand_in"], f"{kind}/{name}: generated cells {kinds}"
+        assert nb.cells[-1].metadata.get(GENERATED_KEY) == "hand_in", f"{kind}/{name} must end with what to hand in"
+        fresh = read("solutions", name)
+        set_generated_cells(fresh, name, load_settings(REPO / "settings.ini"))
+        want = [c.source for c in fresh.cells if c.metadata.get(GENERATED_KEY)]
+        got = [c.source for c in nb.cells if c.metadata.get(GENERATED_KEY)]
+        assert got == want, f"{kind}/{name}: generated text is out of date; run `imdb-course release` (and copy it to the solution)"
+
+
+def _assigned_in_solutions(nb) -> set:
+    "Names assigned inside the notebook's solution regions (what the student writes)."
+    names = set()
+    for c in nb.cells:
+        if c.cell_type != "code" or "### BEGIN SOLUTION" not in c.source: continue
+        region = c.source.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0]
+        for m in re.finditer(r"^\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=(?!=)", region, re.M):
+            names.update(n.strip() for n in m.group(1).split(","))
+    return names
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_exercise_text_names_what_the_grader_reads(name):
+    "Every variable a question's submit() hands in that the student builds is named (in backticks) in its exercise text."
+    from imdb_course.release import handed_in
+    nb = read("solutions", name)
+    built = _assigned_in_solutions(nb)
+    handed = handed_in(nb)
+    text, missing = "", {}
+    for c in nb.cells:
+        if c.cell_type == "markdown":
+            text += c.source
+            continue
+        for q in re.findall(r'submit\("(q\d+)"', c.source):
+            spans = " ".join(re.findall(r"`([^`]+)`", text))
+            lacking = [v for v in handed.get(q, []) if v in built and not re.search(rf"\b{v}\b", spans)]
+            if lacking: missing[q] = lacking
+            text = ""  # the next exercise's text starts after this graded cell
+    assert not missing, f"{name}: the exercise text does not name {missing}"

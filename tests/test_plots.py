@@ -20,7 +20,7 @@ HIST = {"loss": [0.69, 0.45, 0.31, 0.22], "accuracy": [0.52, 0.80, 0.88, 0.92],
 def texts(ax): return [t.get_text() for t in ax.texts]
 
 
-def labels(ax): return [l.get_label() for l in ax.lines]
+def labels(ax): return [l.get_label() for l in ax.lines if not l.get_label().startswith("_")]  # not the best-epoch line
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +46,7 @@ def test_history_inputs_agree(kind, tmp_path):
     (tmp_path/"history.json").write_text(json.dumps(HIST))
     df = history_frame(h)
     assert list(df.index) == [1, 2, 3, 4] and list(df.columns) == list(HIST)
-    assert best_epoch(h) == (3, 0.84)
+    assert best_epoch(h) == (2, 0.40)  # the course's best epoch: lowest validation loss
 
 
 def test_plot_history_content():
@@ -58,16 +58,17 @@ def test_plot_history_content():
         assert labels(ax) == ["train", "validation"]
         assert list(ax.lines[0].get_ydata()) == HIST[col] and list(ax.lines[1].get_ydata()) == HIST[f"val_{col}"]
         assert list(ax.lines[0].get_xdata()) == [1, 2, 3, 4]  # epochs count from 1
-        assert len(ax.collections) == 1  # the best-epoch star
-    # best epoch by val_accuracy (3) is marked on both axes, with that epoch's value
-    assert texts(acc_ax) == ["best epoch 3\n0.840"] and texts(loss_ax) == ["best epoch 3\n0.420"]
-    star = acc_ax.collections[0].get_offsets()[0]
-    assert tuple(star) == (3, 0.84)
+    # the best epoch (lowest val_loss, 2) is starred on the loss panel, where that minimum is; the accuracy panel
+    # shows the same epoch as a dotted line with its validation accuracy (not its own maximum, epoch 3)
+    assert len(loss_ax.collections) == 1 and len(acc_ax.collections) == 0
+    assert texts(loss_ax) == ["best epoch 2\n0.400"] and texts(acc_ax) == ["at best epoch 2: 0.810"]
+    assert tuple(loss_ax.collections[0].get_offsets()[0]) == (2, 0.40)
+    assert [list(l.get_xdata()) for l in acc_ax.lines if l.get_label().startswith("_")] == [[2, 2]]
 
 
 def test_plot_history_monitor_and_no_validation():
-    fig = plot_history(HIST, monitor="val_loss")
-    assert texts(fig.axes[1]) == ["best epoch 2\n0.810"]
+    fig = plot_history(HIST, monitor="val_accuracy")  # another definition, asked for: starred on its own panel
+    assert texts(fig.axes[1]) == ["best epoch 3\n0.840"] and texts(fig.axes[0]) == ["at best epoch 3: 0.420"]
     fig = plot_history({"loss": [0.7, 0.5], "accuracy": [0.5, 0.7]})
     assert [len(a.lines) for a in fig.axes] == [1, 1] and all(not a.texts and not a.collections for a in fig.axes)
     fig = plot_history({"loss": [0.7, 0.5], "val_loss": [0.6, 0.55]})  # compiled without metrics
@@ -96,9 +97,10 @@ def test_plot_history_with_real_run_record():
     train = pytest.importorskip("imdb_course.train")
     run = train.Run.from_dict({"name": "LSTM", "history": HIST})
     fig = plot_history(run)
-    assert texts(fig.axes[1]) == [f"best epoch {run.best_epoch}\n0.840"]
+    assert run.best_epoch == 2 and run.best_val_accuracy == 0.81
+    assert texts(fig.axes[1]) == ["at best epoch 2: 0.810"]
     fig = plot_histories([run, train.Run.from_dict({"name": "GRU", "history": HIST})])
-    assert labels(fig.axes[0]) == ["LSTM (best 0.840 @ 3)", "GRU (best 0.840 @ 3)"]
+    assert labels(fig.axes[0]) == ["LSTM (best epoch 2: 0.810)", "GRU (best epoch 2: 0.810)"]
 
 
 def test_plot_histories():
@@ -106,10 +108,11 @@ def test_plot_histories():
     fig = plot_histories(runs)
     ax = fig.axes[0]
     assert ax.get_title() == "val_accuracy" and ax.get_ylabel() == "val_accuracy"
-    assert labels(ax) == ["SimpleRNN (best 0.700 @ 2)", "LSTM (best 0.840 @ 3)", "GRU (best 0.850 @ 2)"]
+    # LSTM: starred at its lowest val_loss (2), not at its highest val_accuracy (3); without val_loss: the plotted metric
+    assert labels(ax) == ["SimpleRNN (best epoch 2: 0.700)", "LSTM (best epoch 2: 0.810)", "GRU (best epoch 2: 0.850)"]
     assert len(ax.collections) == 3
     fig = plot_histories({"LSTM": HIST}, metric="val_loss", title="Validation loss")
-    assert fig.axes[0].get_title() == "Validation loss" and labels(fig.axes[0]) == ["LSTM (best 0.400 @ 2)"]
+    assert fig.axes[0].get_title() == "Validation loss" and labels(fig.axes[0]) == ["LSTM (best epoch 2: 0.400)"]
     with pytest.raises(ValueError, match="'SimpleRNN' has no 'loss'"): plot_histories(runs, metric="loss")
     with pytest.raises(ValueError, match="no histories"): plot_histories({})
 

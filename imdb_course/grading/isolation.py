@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import imdb_course
+from ..config import QUIET_TF_ENV
 
 # %% auto #0
 __all__ = ['SANDBOX_MODES', 'WORK_MOUNT', 'JOB_MOUNT', 'SANDBOX_UID', 'MAX_PROCESSES', 'HOST_FILES', 'SCRATCH_MB',
@@ -182,7 +183,7 @@ def sandbox_env(extra:dict|None=None, # variables to add (e.g. the run's marker,
            "HOME": WORK_MOUNT, "TMPDIR": "/tmp", "LANG": "C.UTF-8", "MPLCONFIGDIR": "/tmp/matplotlib",
            "XDG_CACHE_HOME": "/tmp/cache", "XDG_CONFIG_HOME": "/tmp/config", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
            "JUPYTER_PLATFORM_DIRS": "1", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
-           "PYTHONPATH": str(package_dir().parent), "TF_CPP_MIN_LOG_LEVEL": "2"}
+           "PYTHONPATH": str(package_dir().parent), **QUIET_TF_ENV}
     for k in ("KERAS_BACKEND",):
         if os.environ.get(k): env[k] = os.environ[k]
     return {**env, **(extra or {})}

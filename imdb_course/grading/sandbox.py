@@ -17,7 +17,7 @@ import pandas as pd
 import psutil
 
 import imdb_course
-from ..config import ASSIGNMENT_KEYS, Settings, SettingsError, load_settings
+from ..config import ASSIGNMENT_KEYS, QUIET_TF_ENV, Settings, SettingsError, load_settings
 from .inspect import *
 from .audit import AUDIT_ENV, ALLOWED_ENV, READABLE_ENV, SCRATCH_ENV
 from .boundary import (CROSSING_CODES, MAX_TREE_BYTES, Crossing, Drain, frame, loads_json, parse_witness,
@@ -101,7 +101,7 @@ def _kernel_env(work:Path, job:Path, marker:str, limits:Limits) -> dict:
         JOB_ENV: marker, AUDIT_ENV: str(job/WITNESS_FIFO), ALLOWED_ENV: os.pathsep.join([str(work), str(job/"ipython")]),
         READABLE_ENV: str(job),
         "TF_NUM_INTRAOP_THREADS": str(limits.kernel_threads), "TF_NUM_INTEROP_THREADS": str(limits.kernel_threads),
-        "OMP_NUM_THREADS": str(limits.kernel_threads), "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": str(limits.kernel_threads), **QUIET_TF_ENV, "MPLBACKEND": "Agg",
         "PYTHONHASHSEED": "0", "JUPYTER_RUNTIME_DIR": str(job/"jupyter")})
     return env
 

@@ -10,6 +10,7 @@ import json, os, resource, subprocess, sys, tempfile, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
+from ..config import quiet_tensorflow
 
 # %% auto #0
 __all__ = ['EVAL_FILE', 'JOB_FILE', 'RESULT_BYTES', 'SCORER_TIMEOUT', 'SCORER_MEMORY_MB', 'UNIFORM_INIT', 'CHOICE_MARGIN',
@@ -230,7 +231,7 @@ def main(argv=None):
     if wait: args = args[1:]
     job_path, out_fd = args[0], int(args[1])
     os.set_inheritable(out_fd, False)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow()
     if wait:  # pre-started: the job's memory limit is SCORER_MEMORY_MB too (measure_models writes it)
         mem = SCORER_MEMORY_MB * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
