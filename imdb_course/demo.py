@@ -73,8 +73,8 @@ model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"]
                 "run = train(model, ((x_train, y_train)": '''keras.utils.set_random_seed(SEED)
 history = model.fit(x_train, y_train, epochs=EPOCHS, batch_size=BATCH_SIZE, validation_split=0.2, verbose=2)
 submit("q2", output_dir=OUTPUT_DIR, model=model, history=history, params=PARAMS, x_test=x_test, y_test=y_test)''',
-                "epoch, val_accuracy = best_epoch(run)": '''vals = history.history["val_accuracy"]
-epoch, val_accuracy = int(np.argmax(vals)) + 1, float(max(vals))
+                "epoch, val_loss = best_epoch(run)": '''losses = history.history["val_loss"]
+epoch, val_accuracy = int(np.argmin(losses)) + 1, float(max(history.history["val_accuracy"]))
 test_accuracy = float(model.evaluate(x_test, y_test, verbose=0)[1])
 submit("q3", output_dir=OUTPUT_DIR, history=history, params=PARAMS,
        answer={"best_epoch": epoch, "best_val_accuracy": round(100 * val_accuracy, 2), "test_accuracy": round(100 * test_accuracy, 2)})'''},

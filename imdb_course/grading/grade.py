@@ -189,11 +189,12 @@ def find_violations(ex:Execution, # the run (witness records, leftovers, what th
 
 def _check_original(record:GradeResult, sub:Submission, original:bytes, ex:Execution):
     "Blame by evidence: an original changed during the run is restored and blamed only when the witness saw the run write it."
-    try: now = sub.path.read_bytes()
-    except OSError: now = None
+    now = read_submission(sub.path, getattr(sub, "root", None)).data  # never through a link
     if now == original: return
-    if os.path.realpath(sub.path) in ex.outside_writes:
-        sub.path.write_bytes(original)
+    if os.path.realpath(sub.path) in ex.outside_writes and not os.path.islink(sub.path):
+        part = sub.path.with_name(f".{sub.path.name}.restore-{uuid.uuid4().hex[:8]}")
+        with open(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644), "wb") as f: f.write(original)
+        os.replace(part, sub.path)  # replaces the entry itself, never a link's target
         record.notes.append("the notebook modified its own original file; the grader restored it")
         record.codes.append("modified-original")
     else: record.notes.append("the submitted file changed on disk while it was graded (not by this run, as far as the "

@@ -14,7 +14,7 @@ import imdb_course
 from ..data import CACHE_ENV, resolve_source, sha256_file
 from ..integrity import package_fingerprint
 from ..result import GradeResult, save_result
-from .inspect import GradeError, Submission, safe_name
+from .inspect import GradeError, Submission, read_submission, safe_name, text_name
 from .boundary import MAX_TREE_BYTES, Crossing, unpack_tar
 from .isolation import choose_isolation, package_dir
 
@@ -181,7 +181,7 @@ def make_task(ctx, # the client's `GradingContext` (its `reference` set)
     "The task for `sub`: the notebook's bytes and a copy of `ctx` without the client's paths."
     wctx = copy.copy(ctx)
     wctx.out, wctx.read_only, wctx.cache, wctx.iso = Path("."), [], None, None
-    return RemoteTask(sub.student, Path(sub.path).name, Path(sub.path).read_bytes(), wctx, plan,
+    return RemoteTask(sub.student, Path(sub.path).name, read_submission(sub.path, getattr(sub, "root", None)).data, wctx, plan,
                       imdb_course.__version__, fingerprint)
 
 # %% ../../nbs/09f_remote.ipynb #297fb635
@@ -264,7 +264,7 @@ def receive_result(res:RemoteResult, # what `grade_task` returned
     if folder.exists(): shutil.rmtree(folder)
     unpack_folder(res.files, folder)
     record = GradeResult.from_dict(_rewrite(res.result, res.folder.rstrip("/"), str(folder)))
-    record.file, record.folder = str(sub.path), str(folder)
+    record.file, record.folder = text_name(sub.path), str(folder)
     record.params = {**ctx.params, "OUTPUT_DIR": "<temp dir>/course_output"}
     save_result(record)
     return record
