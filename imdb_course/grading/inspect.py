@@ -254,7 +254,7 @@ def distinct_ids(subs:list[Submission]) -> list[Submission]:
             s.renamed, s.student = s.student, new
             used.add(_id_key(s.student))
         warnings.warn(f"student ids {before} (from {[_text(_entry_name(s)) for s in g]}) would share one folder name: graded as "
-                      f"{[s.student for s in g]}; rename the files to choose the ids", stacklevel=2)
+                      f"{[s.student for s in g]}; rename the files to choose the ids", stacklevel=3)  # where find_submissions was called
     return subs
 
 def find_submissions(submissions:str|Path, # folder of `*.ipynb` and/or `student/*.ipynb`, or one .ipynb file
