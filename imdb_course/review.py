@@ -391,7 +391,8 @@ def create_app(grading_dir:str|Path, # grading output folder (holds gradebook.sq
         if not name: abort(400, "type your name: every score you save is recorded under it")
         session["grader"] = name
         back = request.form.get("back", "/")
-        return redirect(back if back.startswith("/") and not back.startswith("//") else "/", 303)
+        local = back.startswith("/") and not back.startswith(("//", "/\\")) and "\\" not in back   # never another site
+        return redirect(back if local else "/", 303)
     return app
 
 # %% ../nbs/17_review.ipynb #f79d18a3

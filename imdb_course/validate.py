@@ -100,10 +100,12 @@ def _static_findings(ins) -> list:
 
 def _run_findings(r, have:set) -> list:
     "Findings of a graded run: its codes (with the run's message) and every error/warning diagnosis, budget ones left out."
+    from imdb_course.grading.grade import VIOLATIONS
     out = []
     for c in dict.fromkeys(r.codes):
         if c in have or c in BUDGET_CODES: continue
-        out.append({"code": c, "level": "error", "question": "", "message": r.message if r.status != "ok" else "; ".join(r.notes[-2:]), "hint": ""})
+        msg = VIOLATIONS.get(c) or (r.message if r.status != "ok" else "; ".join(r.notes[-2:]))
+        out.append({"code": c, "level": "error", "question": "", "message": msg, "hint": ""})
         have.add(c)
     for q, s in r.questions.items():
         for d in s.get("diagnoses", []):
@@ -146,9 +148,11 @@ def validate(notebook:str|Path, # the student's notebook, as saved
     if s.grading.get("sandbox") == "required": s.grading["sandbox"] = "auto"   # the student's own machine: bubblewrap if it is there
     out = Path(tempfile.mkdtemp(prefix="imdb-validate-"))
     try:
+        # a private copy of the template: the grader watches the solution's folder, and Jupyter autosaving the student's
+        # notebook beside the released one must not read as the notebook writing outside its folder
+        (out/"template").mkdir(); tpl = Path(shutil.copy(tpl, out/"template"/f"{name}.ipynb"))
         probe, _ = grading_context(str(tpl), out, None, tpl.parent, s, limits)
-        ctx, _ = grading_context(str(tpl), out, _budget(probe.params, params_override), tpl.parent, s, limits,
-                                 watch=[notebook.resolve().parent])
+        ctx, _ = grading_context(str(tpl), out, _budget(probe.params, params_override), tpl.parent, s, limits)
         ctx.assignment = name
         prepare_data(ctx)
         ctx.reference = None   # no reference solution on a student's machine: nothing is compared with it

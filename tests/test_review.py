@@ -390,3 +390,15 @@ def test_override_conflict_and_comment_rules(client, grading_dir):
     r = client.post(f"/a/{A}/q1w/comments", data={"points": "-0.5", "text": " ", "back": "ann", "_csrf": token}, headers=OK)
     assert r.status_code == 400 and "needs a text" in r.get_data(as_text=True)
     with ManualScores(grading_dir) as ms: assert ms.comments(A) == []
+
+
+@pytest.mark.parametrize("back,to", [("/a/x/q1w/ann", "/a/x/q1w/ann"), ("//evil.example/", "/"), ("/\\evil.example", "/"),
+                                     ("https://evil.example/", "/"), ("", "/")])
+def test_grader_name_per_session(client, grading_dir, back, to):
+    "Each browser names its grader; the form's way back stays on this page."
+    token = _token(client, URL)
+    r = client.post("/grader", data={"grader": "  ta   two ", "back": back, "_csrf": token}, headers=OK)
+    assert r.status_code == 303 and r.headers["Location"] == to
+    page = client.get(URL, headers={"Host": "127.0.0.1:8000"}).get_data(as_text=True)
+    assert 'value="ta two"' in page
+    assert client.post("/grader", data={"grader": " ", "_csrf": token}, headers=OK).status_code == 400

@@ -14,6 +14,9 @@ F = Path(__file__).resolve().parent/"fixtures"
 SUBS, TEMPLATE, SETTINGS = F/"submissions", F/"mini_assignment"/"solutions"/"mini.ipynb", F/"mini_assignment"/"settings.ini"
 # a clean one, the classic "passes locally" (EPOCHS hard-coded), no parameters tag, an exception, a damaged file
 CASES = ["correct", "hardcoded_epochs", "missing_parameters", "q2_exception", "corrupted_json"]
+# the same limits for the grader and validate, roomy enough for a loaded CI machine (a 120 s cell limit cut an honest
+# set-up cell once at load 30 on 2 cores): the comparison is about findings, not about timing
+LIMITS = {"cell_timeout": 300, "notebook_timeout": 900}
 KW = dict(template=TEMPLATE, settings=SETTINGS)
 
 
@@ -22,14 +25,15 @@ def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("validate")
     subs = base/"subs"; subs.mkdir()
     for c in CASES: shutil.copy(SUBS/f"{c}.ipynb", subs)
-    grade_folder(subs, "mini", out=base/"out", workers=2, solutions_dir=TEMPLATE.parent, settings=SETTINGS, progress=False)
+    grade_folder(subs, "mini", out=base/"out", workers=2, solutions_dir=TEMPLATE.parent, settings=SETTINGS, progress=False,
+                 limits=LIMITS)
     with Gradebook(base/"out") as gb: return {r.student: r for r in gb.results("mini")}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES)
 def test_validate_agrees_with_the_grader(graded, case):
-    v = validate(SUBS/f"{case}.ipynb", "mini", **KW)
+    v = validate(SUBS/f"{case}.ipynb", "mini", limits=LIMITS, **KW)
     grader = finding_codes(graded[case])
     assert v.codes == grader, (case, v.codes, grader, v.text())
     assert v.ok == (not grader), v.text()                       # clean for the grader <=> clean for validate
