@@ -152,11 +152,12 @@ def similarity_pairs(codes:dict, # student -> code (`notebook_code`)
                      guarantee:int=GUARANTEE, # every match this long is found
                      threshold:float=THRESHOLD, # flag when the matched share of either student reaches this
                      min_match:int=MIN_MATCH, # ... and the match is at least this many filtered characters
+                     common_share:float|None=COMMON_SHARE, # code in this share of the class counts as boilerplate (None: off)
                     ) -> tuple:
     "`(pairs, details)`: a DataFrame of every pair (most similar first) and `(a, b) -> compare(...)` (with the `code_a`, `code_b` compared)."
     if not 0 < threshold <= 1: raise SimilarityError(f"threshold={threshold}; use a share between 0 and 1, e.g. 0.6")
     own = {s: strip_template(c, template) if template else c for s, c in codes.items()}
-    bp = np.union1d(template_hashes(template, noise) if template else np.array([], dtype=np.int64), class_boilerplate(own, noise))
+    bp = np.union1d(template_hashes(template, noise) if template else np.array([], dtype=np.int64), class_boilerplate(own, noise, common_share) if common_share else np.array([], dtype=np.int64))
     fps = {s: fingerprint(c, bp if len(bp) else None, noise, guarantee, f"{s}.py") for s, c in own.items()}
     rows, details = [], {}
     for a, b in itertools.combinations(sorted(fps), 2):
@@ -246,6 +247,7 @@ def similarity_report(grading_dir:str|Path, # grading output folder (`grading/`)
                       min_match:int=MIN_MATCH, # ... and at least this many filtered characters match
                       noise:int=NOISE, # shortest match that counts (filtered characters)
                       guarantee:int=GUARANTEE, # every match this long is found
+                      common_share:float|None=COMMON_SHARE, # code in this share of the class counts as boilerplate (None: off)
                      ) -> pd.DataFrame:
     "Compare every pair of submissions of an assignment; write the HTML page and the CSV; return the pairs."
     from imdb_course.grading.inspect import assignment_name, inspect_submission
@@ -265,7 +267,7 @@ def similarity_report(grading_dir:str|Path, # grading output folder (`grading/`)
         raise SimilarityError(f"{len(codes)} readable notebook(s) of {name} under {root}; at least two are needed; "
                               "pass the grading output folder or the submissions folder holding the whole class")
     tpl = notebook_code(template) if template is not False else ""
-    pairs, details = similarity_pairs(codes, tpl, noise, guarantee, threshold, min_match)
+    pairs, details = similarity_pairs(codes, tpl, noise, guarantee, threshold, min_match, common_share)
     pairs["file_a"] = [str(notebooks[s]) for s in pairs.student_a]
     pairs["file_b"] = [str(notebooks[s]) for s in pairs.student_b]
     graded = next((f for f in (root/name, root) if _graded(f)), None)  # the grader's assignment folder, if that is the input

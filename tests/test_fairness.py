@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 F = ROOT/"tests"/"fixtures"/"fairness"
 CAUGHT = json.loads((F/"caught.json").read_text())
 ASSIGNMENTS = sorted(p.name for p in F.iterdir() if p.is_dir())
-KW = dict(solutions_dir=ROOT/"solutions", settings=ROOT/"settings.ini", progress=False, workers=2)
+# the class's cells train up to three models each: on a busy 2-core runner one can exceed settings.ini's 300 s per cell
+KW = dict(solutions_dir=ROOT/"solutions", settings=ROOT/"settings.ini", progress=False, workers=2,
+          limits={"cell_timeout": 1200, "notebook_timeout": 3600})
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)

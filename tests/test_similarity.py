@@ -128,8 +128,11 @@ def test_independent_and_template_pairs_are_not_flagged(course):
 def test_without_the_template_its_code_matches(course, tmp_path):
     "The control for the test above: the template code is what dee shares, so excluding it is what keeps her clean."
     _, grading = course
-    pairs = similarity_report(grading, "07_words", template=False, out=tmp_path/"raw").set_index(["student_a", "student_b"])
+    pairs = similarity_report(grading, "07_words", template=False, out=tmp_path/"raw", common_share=None).set_index(["student_a", "student_b"])
     assert pairs.loc[("ann", "dee"), "matched"] > 0 and pairs.loc[("cy", "dee"), "matched"] > 0
+    # code the whole class shares counts as boilerplate too (MOSS' -m): without the template, dee still matches nobody
+    shared = similarity_report(grading, "07_words", template=False, out=tmp_path/"raw2").set_index(["student_a", "student_b"])
+    assert shared.loc[("ann", "dee"), "matched"] == 0 and shared.loc[("ann", "bob"), "flagged"]
 
 
 def test_csv_columns_and_submissions_folder(course, tmp_path, monkeypatch):

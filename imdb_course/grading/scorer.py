@@ -155,18 +155,25 @@ def _predict_sets(model, sets:dict, vocab, length:int, keep_proba:tuple, padding
 
 CHOICE_MARGIN = 0.03  # another encoding is chosen over the course's own only when it is this much more accurate
 
-def _measure_encoded(model, sets:dict, vocab, length:int, keep_proba:tuple, choose_on:str, margin:float=CHOICE_MARGIN) -> dict:
+def _measure_encoded(model, sets:dict, vocab, length:int, keep_proba:tuple, choose_on:str, margin:float=CHOICE_MARGIN,
+                     every_set:bool=True) -> dict:
     """`{sets, encoding, encodings}`: every set measured under every candidate encoding; the course's own (post-padding) is
     kept unless another is clearly more accurate (by `margin`) on the `choose_on` set, the notebook's own test reviews: a
     model trained on pre-padded reviews collapses on post-padded ones. The grader can still pick the candidate that
     reproduces the notebook's own predictions (`grading.score.align_encoding`)."""
     cands = candidate_encodings(model, vocab)
-    tried = [(c, _predict_sets(model, sets, c["vocab"], length, keep_proba, c["padding"], c["truncating"])) for c in cands]
+    only = {choose_on: sets[choose_on]} if not every_set and choose_on in sets else sets   # a table row: the others need no more
+    tried = [(c, _predict_sets(model, sets if i == 0 else only, c["vocab"], length, keep_proba, c["padding"], c["truncating"]))
+             for i, c in enumerate(cands)]
     acc = lambda r: (r.get(choose_on) or {}).get("accuracy")
     best, best_res = tried[0]
     if acc(best_res) is not None:
         for c, r in tried[1:]:
             if acc(r) is not None and acc(r) > acc(best_res) + (margin if best is cands[0] else 0): best, best_res = c, r
+    if set(best_res) != set(sets):   # chosen from the choose_on set only: measure the rest with it
+        best_res = {**_predict_sets(model, {n: s for n, s in sets.items() if n not in best_res}, best["vocab"], length, keep_proba,
+                                    best["padding"], best["truncating"]), **best_res}
+        best_res = {n: best_res[n] for n in sets}
     encodings = [{**c, "label": encoding_label(c, vocab), "sets": r} for c, r in tried]
     return {"sets": best_res, "encoding": {**best, "label": encoding_label(best, vocab), "chosen_on": choose_on}, "encodings": encodings}
 
@@ -175,6 +182,7 @@ def measure_model(path:str|Path, # a model.keras
                   maxlen:int, # MAXLEN
                   keep_proba:tuple=("notebook",), # sets whose probabilities are returned too
                   choose_on:str="notebook", # the set whose accuracy picks the encoding (`candidate_encodings`)
+                  every_set:bool=True, # False: other encodings are measured on `choose_on` only (table rows: no predictions.npy)
                  ) -> dict:
     "`{info, vocab, input_length, encoding, encodings, sets: {name: {accuracy, confusion, mapped[, proba]}}}` or `{error}`; never raises."
     from imdb_course.anatomy import describe_model
@@ -190,7 +198,7 @@ def measure_model(path:str|Path, # a model.keras
     out = {"info": asdict(describe_model(model, loss=loss))}
     try: vocab, length = model_geometry(model, maxlen)
     except Exception as e: return {**out, "error": f"the model's input could not be read: {error_text(e)}"}
-    out.update(vocab=vocab, input_length=length, **_measure_encoded(model, sets, vocab, length, keep_proba, choose_on))
+    out.update(vocab=vocab, input_length=length, **_measure_encoded(model, sets, vocab, length, keep_proba, choose_on, every_set=every_set))
     return out
 
 # %% ../../nbs/09c1_scorer.ipynb #b0d31141
@@ -203,7 +211,7 @@ def run_scoring(job:dict, # {"maxlen", "models": {key: relative path of a model.
     for key, rel in job["models"].items():
         f = (root/rel)
         if f.is_symlink() or not f.is_file(): out[key] = {"error": f"{rel} is not a regular file"}; continue
-        out[key] = measure_model(f, sets, int((job.get("maxlen_of") or {}).get(key, job["maxlen"])))
+        out[key] = measure_model(f, sets, int((job.get("maxlen_of") or {}).get(key, job["maxlen"])), every_set="/" not in key)
     return out
 
 def warm_up():
