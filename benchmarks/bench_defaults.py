@@ -90,6 +90,13 @@ def verdict(assignment:str, runs:list, out:Path) -> dict:
                 goal_met=low >= GOAL_ACCURACY)
 
 
+def _default(nb:Path, name:str):
+    "The literal default of `name` in the notebook's parameters cell."
+    import ast, nbformat
+    cell = next(c for c in nbformat.read(nb, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
+    return next((ast.literal_eval(n.value) for n in ast.parse(cell.source).body if n.targets[0].id == name), None)
+
+
 def run_one(assignment:str, source:str, label:str, work:Path) -> dict:
     from imdb_course.grading.sandbox import run_copy
     nb = C.ROOT/"solutions"/f"{assignment}.ipynb"
@@ -102,7 +109,7 @@ def run_one(assignment:str, source:str, label:str, work:Path) -> dict:
     except Exception as e: err = f"{type(e).__name__}: {str(e)[-400:]}"
     wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
     runs = collected_runs(out/"executed.ipynb") if not err else []
-    row = dict(assignment=assignment, data=label, wall_s=round(wall, 1), kernel_cpu_s=round(cpu, 1),
+    row = dict(assignment=assignment, data=label, epochs=_default(nb, "EPOCHS"), wall_s=round(wall, 1), kernel_cpu_s=round(cpu, 1),
                load_1min=round(os.getloadavg()[0], 2), error=err, runs=runs)
     row.update(verdict(assignment, runs, out/"handed_in") if not err else dict(judged="failed", lowest=None, goal_met=False))
     row["time_goal_met"] = wall <= GOAL_SECONDS
@@ -110,10 +117,11 @@ def run_one(assignment:str, source:str, label:str, work:Path) -> dict:
 
 
 def table_md(rows) -> str:
-    lines = ["| assignment | data | test accuracy judged | goal | wall s | kernel CPU s | load |", "|---|---|---|---|---|---|---|"]
+    lines = ["| assignment | data | epochs | test accuracy judged | goal | wall s | kernel CPU s | load |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         goal = "met" if r["goal_met"] else "**missed**"
-        lines.append(f"| {r['assignment']} | {r['data']} | {r['judged']} | {goal} | {r['wall_s']:.0f}"
+        judged = ", ".join(dict.fromkeys(r["judged"].split(", ")))  # a table's copies of a run: once
+        lines.append(f"| {r['assignment']} | {r['data']} | {r.get('epochs', '')} | {judged} | {goal} | {r['wall_s']:.0f}"
                      f"{'' if r['time_goal_met'] else ' (> 300)'} | {r['kernel_cpu_s']:.0f} | {r['load_1min']} |")
     return "\n".join(lines)
 
