@@ -334,6 +334,9 @@ def _score_measured_accuracy(m, rubric, reference, tolerance, out, frac):
                            f"grading budget, where the {_band_text(band)}: the instructor decides on the accuracy item's points",
                            "check how the model was trained (EPOCHS epochs on the given data, the question's optimizer and loss)"))
         frac["accuracy"] = "manual"
+        for i, d in enumerate(out):   # left to the instructor: these findings say so instead of a cost
+            if d.code in ("below-min-accuracy", "below-reference"):
+                out[i] = warning(d.code, d.message.replace("this cost the accuracy item's points", "the instructor reviews the accuracy item"), d.hint)
     if (leak := test_leak(m)) is not None:
         out.append(leak); frac["accuracy"] = 0.0
     return acc
