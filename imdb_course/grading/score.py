@@ -168,7 +168,8 @@ def _in_process_measure(qdir:Path, eval_data, predictions_x, maxlen) -> dict:
 def cost_line(s:QuestionScore) -> str:
     "Which items of the question cost points (so a listed problem says whether it cost any), one line."
     tw = sum(v["weight"] for v in s.items.values()) or 1
-    lost = [f"{i} {v['points']:g} of {s.max_points * v['weight'] / tw:.3g}" for i, v in s.items.items() if v["fraction"] < 1]
+    lost = [f"{i} {v['points']:g} of {s.max_points * v['weight'] / tw:.3g}" for i, v in s.items.items()
+            if v["fraction"] < 1 and f"the {i} item" not in s.manual]   # an item left to the instructor is pending, not lost
     if lost: return "points lost in: " + ", ".join(lost)
     return "no points lost" + (" (the findings listed cost no points)" if s.diagnoses.errors else "")
 
