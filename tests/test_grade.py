@@ -187,7 +187,7 @@ def test_reports_and_csv(graded):
     summary = (out/"mini"/"summary.html").read_text()
     assert "Most common mistakes" in summary and "sigmoid-two-units" in summary and "data:image/png" in summary
     page = Path(graded["results"]["correct"].feedback).read_text()
-    assert "5 / 5" in page.replace("<b>", "").replace("</b>", "") and "data:image/png;base64" in page
+    assert "5 / 6" in page.replace("<b>", "").replace("</b>", "") and "data:image/png;base64" in page   # q3w: 1 written point, pending
     assert "href='executed.ipynb'" in page
     csv = pd.read_csv(export_csv(out, out/"grades.csv"))
     assert len(csv) == len(graded["results"]) and {"student", "q1", "q2", "total"} <= set(csv.columns)

@@ -56,7 +56,9 @@ class GradingContext:
     reference_seeds: int = 3  # runs of the reference solution (`[grading] reference_seeds`): the accuracy band
 
 def _blank_questions(ctx:GradingContext, why:str) -> dict:
-    return {q: {"points": None if s["kind"] == "written" else 0.0, "max_points": s["points"], "messages": [why],
+    from imdb_course.gradebook import written_max   # a written answer's maximum is fixed from the start, as score_artifacts gives it
+    return {q: {"points": None if s["kind"] == "written" else 0.0, "messages": [why],
+                "max_points": written_max({"max_points": s["points"]}) if s["kind"] == "written" else s["points"],
                 "diagnoses": [], "accuracy": None, "history": None} for q, s in ctx.questions.items()}
 
 # %% ../../nbs/09e_grade.ipynb #1fdddcf1

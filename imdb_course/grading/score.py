@@ -168,7 +168,8 @@ def _in_process_measure(qdir:Path, eval_data, predictions_x, maxlen) -> dict:
 def cost_line(s:QuestionScore) -> str:
     "Which items of the question cost points (so a listed problem says whether it cost any), one line."
     tw = sum(v["weight"] for v in s.items.values()) or 1
-    lost = [f"{i} {v['points']:g} of {s.max_points * v['weight'] / tw:.3g}" for i, v in s.items.items() if v["fraction"] < 1]
+    lost = [f"{i} {v['points']:g} of {s.max_points * v['weight'] / tw:.3g}" for i, v in s.items.items()
+            if v["fraction"] < 1 and f"the {i} item" not in s.manual]   # an item left to the instructor is pending, not lost
     if lost: return "points lost in: " + ", ".join(lost)
     return "no points lost" + (" (the findings listed cost no points)" if s.diagnoses.errors else "")
 
@@ -334,6 +335,9 @@ def _score_measured_accuracy(m, rubric, reference, tolerance, out, frac):
                            f"grading budget, where the {_band_text(band)}: the instructor decides on the accuracy item's points",
                            "check how the model was trained (EPOCHS epochs on the given data, the question's optimizer and loss)"))
         frac["accuracy"] = "manual"
+        for i, d in enumerate(out):   # left to the instructor: these findings say so instead of a cost
+            if d.code in ("below-min-accuracy", "below-reference"):
+                out[i] = warning(d.code, d.message.replace("this cost the accuracy item's points", "the instructor reviews the accuracy item"), d.hint)
     if (leak := test_leak(m)) is not None:
         out.append(leak); frac["accuracy"] = 0.0
     return acc
