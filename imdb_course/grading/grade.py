@@ -66,9 +66,13 @@ def _load_executed(ex:Execution, fallback, limits:Limits, record:GradeResult):
     "The executed notebook the runner sent (written by the grader), huge outputs truncated (or dropped when too big to send)."
     max_b = limits.max_output_mb * 2**20
     path = ex.executed
-    if path is None and not ex.notebook_size:
-        record.notes.append("no executed notebook came back (the run ended before papermill saved it)")
-        return None
+    if path is None and not ex.notebook_size:  # the runner was stopped: keep the notebook as handed in, said so on top
+        record.notes.append("no executed notebook came back (the run was stopped before its runner could send it); "
+                            "the notebook kept is the one handed in, without outputs")
+        nb = copy.deepcopy(fallback)
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell("**Grader:** this run sent no executed notebook back (it was stopped); "
+                                                         "this is the notebook as handed in, without outputs."))
+        return nb
     size = ex.notebook_size or path.stat().st_size
     if path is None or size > 4 * max_b:
         record.notes.append(f"the executed notebook was {size/2**20:.0f} MB (limit {limits.max_output_mb} MB): its outputs were "
