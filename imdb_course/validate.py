@@ -187,6 +187,10 @@ def validate_this_notebook(path:str|Path|None=None, # the notebook (default: the
         return None
     saved = time.strftime("%H:%M:%S", time.localtime(path.stat().st_mtime))
     print(f"checking {path.name} as saved at {saved} (save first to check your latest changes); this runs the whole notebook once, at 1 epoch…")
-    v = validate(path, **kwargs)
+    try: v = validate(path, **kwargs)
+    except ModuleNotFoundError as e:  # a student install: the pre-check needs the grader's packages
+        from imdb_course.config import extra_hint
+        print(f"validate: {extra_hint(e.name) or e}; or run `imdb-course validate {path.name}` where the instructor tools are installed")
+        return None
     print(v.text())
     return v
