@@ -34,9 +34,9 @@ for mode in sys.argv[1:]:
     iso = choose_isolation(mode)
     with tempfile.TemporaryDirectory() as d:
         work = Path(d)/"work"; work.mkdir()
-        nbformat.write(nb, Path(d)/"nb.ipynb")
+        nbformat.write(nb, work/"nb.ipynb")  # inside the work dir: where the code before expects it
         t0 = time.perf_counter()
-        ex = run_notebook(Path(d)/"nb.ipynb", work, {"EPOCHS": 2, "OUTPUT_DIR": str(work/"course_output")}, Limits(), iso=iso)
+        ex = run_notebook(work/"nb.ipynb", work, {"EPOCHS": 2, "OUTPUT_DIR": str(work/"course_output")}, Limits(), iso=iso)
         t1 = time.perf_counter()
         assert ex.status == "ok", (mode, ex.status, ex.message, ex.detail)
         if unpack_tar is not None and getattr(ex, "artifacts", None) is not None: files = unpack_tar(ex.artifacts, Path(d)/"artifacts")[0]
