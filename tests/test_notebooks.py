@@ -116,7 +116,10 @@ def test_question_metadata(name, settings):
     written = [(c, m) for _, c, m in qs if m.get("kind") == "written"]
     assert graded and written, "each notebook has graded exercises and written questions"
     points = dict(item.split(":") for item in settings.get(f"assignment.{name}", "points").split())
-    assert {q: float(p) for q, p in points.items()} == {q: float(m["points"]) for q, (c, m) in graded.items()}
+    points = {q: float(p) for q, p in points.items()}
+    assert {q: p for q, p in points.items() if q in graded} == {q: float(m["points"]) for q, (c, m) in graded.items()}
+    # written questions carry their points in settings.ini from the start (the maximum never changes after hand grading)
+    assert set(points) == set(graded) | {m["question"] for _, m in written}, (name, sorted(points))
     for q, (cell, meta) in graded.items():
         assert cell.cell_type == "code" and re.search(rf'submit\("{q}", output_dir=OUTPUT_DIR', cell.source), \
             f"{name} {q}: the graded cell must hand in with submit({q!r}, output_dir=OUTPUT_DIR, ...)"
