@@ -195,7 +195,10 @@ def hand_in_text(nb, # the exercise notebook (its `submit` calls name what is ha
             "the grader makes its own. It reads what each `submit(...)` call hands in, so keep these calls and the "
             "names of the variables they hand in:\n\n"
             f"| question | points | the variables it hands in |\n|---|---|---|\n{rows}\n\n"
-            "Written questions are read by your instructor: answer them in their markdown cells.")
+            "Written questions are read by your instructor: answer them in their markdown cells.\n\n"
+            "**Last step:** save the notebook and run the cell below. It runs the grader's own checks on the notebook as "
+            "saved (a short run on the bundled sample, no points) and lists what the grader would flag; in a terminal, "
+            f"`imdb-course validate {assignment}.ipynb` does the same.")
 
 def set_generated_cells(nb, # notebook (nbformat node), changed in place
                         assignment:str, # assignment name, e.g. `01_epochs`

@@ -293,7 +293,9 @@ def test_generated_text_matches_settings(name):
         nb = read(kind, name)
         kinds = [c.metadata.get(GENERATED_KEY) for c in nb.cells if c.metadata.get(GENERATED_KEY)]
         assert kinds == ["grading", "hand_in"], f"{kind}/{name}: generated cells {kinds}"
-        assert nb.cells[-1].metadata.get(GENERATED_KEY) == "hand_in", f"{kind}/{name} must end with what to hand in"
+        from imdb_course.validate import VALIDATE_CELL
+        assert nb.cells[-2].metadata.get(GENERATED_KEY) == "hand_in", f"{kind}/{name} must end with what to hand in"
+        assert nb.cells[-1].source == VALIDATE_CELL, f"{kind}/{name}: the last cell is the one-line pre-check (issue 26.3)"
         fresh = read("solutions", name)
         set_generated_cells(fresh, name, load_settings(REPO / "settings.ini"))
         want = [c.source for c in fresh.cells if c.metadata.get(GENERATED_KEY)]
