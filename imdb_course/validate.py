@@ -140,7 +140,8 @@ def validate(notebook:str|Path, # the student's notebook, as saved
     v = Validation(notebook, name, "static", "not run (--static)", _static_findings(ins))
     if ins.problem:
         v.status, v.message = "invalid", ins.problem
-        v.findings.insert(0, {"code": "invalid-notebook", "level": "error", "question": "", "message": ins.problem, "hint": ""})
+        for code in (["invalid-notebook"] + ([ins.code] if getattr(ins, "code", None) else []))[::-1]:  # as `grade_one` records it
+            v.findings.insert(0, {"code": code, "level": "error", "question": "", "message": ins.problem, "hint": ""})
         return v
     if not run: v.seconds = round(time.monotonic() - t0, 1); return v
     from imdb_course.grading.grade import grade_one, grading_context, prepare_data
