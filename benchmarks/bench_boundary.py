@@ -21,8 +21,9 @@ import nbformat
 from imdb_course.grading.isolation import choose_isolation
 from imdb_course.grading.sandbox import Limits, run_notebook
 try: from imdb_course.grading.boundary import unpack_tar
-except ImportError: unpack_tar = None
-from imdb_course.grading.score import safe_copytree
+except ImportError:  # the code before the boundary
+    unpack_tar = None
+    from imdb_course.grading.score import safe_copytree
 
 nb = nbformat.v4.new_notebook(cells=[
     nbformat.v4.new_code_cell("EPOCHS = 1\nOUTPUT_DIR = 'course_output'", metadata={"tags": ["parameters"]}),

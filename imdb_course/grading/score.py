@@ -34,8 +34,7 @@ from .evidence import Evidence, check_history_evidence, verify_answer
 __all__ = ['ITEM_WEIGHTS', 'INFORMATIVE_REFERENCE', 'CONFIDENCE_Z', 'LEAK_GAP', 'EVAL_SEED', 'QuestionScore', 'wilson_interval',
            'reference_band', 'cost_line', 'score_question', 'test_leak', 'measured_encoding',
            'check_predictions_encoded', 'align_encoding', 'drawn_indices', 'held_out_indices', 'eval_sets', 'eval_data',
-           'train_length_stats', 'safe_copytree', 'regular_file_sha', 'submission_models', 'gather_evidence',
-           'score_artifacts']
+           'train_length_stats', 'regular_file_sha', 'submission_models', 'gather_evidence', 'score_artifacts']
 
 # %% ../../nbs/09d_score.ipynb #fc200a24
 ITEM_WEIGHTS = {"artifacts": 1, "model": 3, "epochs": 1, "accuracy": 2, "answers": 1}
@@ -456,24 +455,6 @@ def train_length_stats(params:dict) -> dict:
     n = params.get("TRAIN_SAMPLES")
     if n and n < len(y): x, y = subsample(x, y, n, seed=params.get("SEED"))
     return length_stats(x, maxlen=params.get("MAXLEN"))
-
-def safe_copytree(src:Path, dst:Path, max_bytes:int=200 * 2**20) -> list:
-    "Copy regular files only (symlinks and specials skipped, never followed); big files beyond `max_bytes` skipped."
-    skipped, used = [], 0
-    if not src.is_dir() or src.is_symlink(): return skipped
-    for root, dirs, files in os.walk(src, followlinks=False):
-        rel = Path(root).relative_to(src)
-        dirs[:] = [d for d in dirs if not (Path(root)/d).is_symlink()]
-        for f in files:
-            p = Path(root)/f
-            try: st = p.lstat()
-            except OSError: continue
-            import stat as _stat
-            if not _stat.S_ISREG(st.st_mode): skipped.append(f"{rel/f} (not a regular file)"); continue
-            if used + st.st_size > max_bytes: skipped.append(f"{rel/f} ({st.st_size/2**20:.0f} MB, over the copy budget)"); continue
-            (dst/rel).mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(p, dst/rel/f, follow_symlinks=False); used += st.st_size
-    return skipped
 
 def regular_file_sha(path:Path) -> str|None:
     return file_sha256(path) if path.is_file() and not path.is_symlink() else None
