@@ -23,7 +23,7 @@ from imdb_course.grading.sandbox import Limits, run_notebook
 try: from imdb_course.grading.boundary import unpack_tar
 except ImportError:  # the code before the boundary
     unpack_tar = None
-    from imdb_course.grading.score import safe_copytree
+    from imdb_course.grading.points import safe_copytree
 
 nb = nbformat.v4.new_notebook(cells=[
     nbformat.v4.new_code_cell("EPOCHS = 1\nOUTPUT_DIR = 'course_output'", metadata={"tags": ["parameters"]}),

@@ -3,7 +3,7 @@
 Under a candidate budget (default: the `[grading]` section of settings.ini) on the bundled sample (or `--source`),
 this trains every model each solution notebook trains, built the way the solution builds it, with the notebook's
 data path (`subsample(..., seed=SEED)`, `pad`, `train(..., seed=SEED)`), then re-evaluates it the way the grader does:
-on `imdb_course.grading.score.eval_data(params)` (TEST_SAMPLES reviews of the test split, the grader's own seed).
+on `imdb_course.grading.points.eval_data(params)` (TEST_SAMPLES reviews of the test split, the grader's own seed).
 Broken models: raw ids without Embedding (the 01 q4 model), an untrained reference, and the reference trained
 on shuffled labels. Prints the separation table and writes results/bench_budget[_<tag>].json.
 
@@ -78,7 +78,7 @@ def main():
     from imdb_course.config import load_settings
     from imdb_course.data import load_imdb_data, subsample, pad
     from imdb_course.grading.inspect import grading_params
-    from imdb_course.grading.score import eval_data
+    from imdb_course.grading.points import eval_data
     from imdb_course.train import set_seed, train
     from imdb_course.checks import predict, accuracy
     s = load_settings()

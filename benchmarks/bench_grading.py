@@ -1,5 +1,5 @@
 """Grading cost: overhead per submission (everything except the student's own training) and throughput with
-1 vs 2 workers on a folder of submissions (imdb_course.grading.grade.grade_folder).
+1 vs 2 workers on a folder of submissions (imdb_course.instructor.grade.grade_folder).
 
 The folder holds N copies of the assignment's solution notebook (full-credit submissions that train), graded
 with the course's [grading] parameters from settings.ini (the small fixed budget every submission gets).
@@ -69,7 +69,9 @@ def main(argv=None):
     banner(f"grading throughput ({args.assignment}, {args.n} submissions, workers {args.workers})", args)
 
     import pandas as pd
-    from imdb_course.grading.grade import _reference, grade_folder, grading_context, prepare_data
+    from imdb_course.grading.reference import reference_band
+    from imdb_course.instructor.grade import grade_folder
+    from imdb_course.grading.pipeline import grading_context, prepare_data
     from imdb_course.grading.inspect import grading_params
     from imdb_course.grading.sandbox import grading_limits
     solutions = Path(kw.get("solutions_dir", ROOT/"solutions"))
@@ -92,7 +94,7 @@ def main(argv=None):
             grade_folder(warm, args.assignment, out=out, workers=1, progress=False, report=False, **kw)
         else:
             ctx, _ = grading_context(args.assignment, out, solutions_dir=kw["solutions_dir"], settings=kw["settings"])
-            ctx.out.mkdir(parents=True, exist_ok=True); prepare_data(ctx)
+            ctx.out.mkdir(parents=True, exist_ok=True); ctx = prepare_data(ctx)
             _reference(ctx, solution)
         warmup = time.perf_counter() - t0
         print(f"   warm-up (reference solution run{' + 1 submission' if args.warmup_submission else ''}): {warmup:.0f} s", flush=True)

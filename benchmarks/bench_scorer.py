@@ -12,7 +12,7 @@ import keras
 from keras import layers
 
 from imdb_course.grading.isolation import choose_isolation
-from imdb_course.grading.score import eval_sets
+from imdb_course.grading.points import eval_sets
 from imdb_course.grading.scorer import measure_model, measure_models
 
 P = dict(DATA_SOURCE="sample", NUM_WORDS=5000, MAXLEN=100, TEST_SAMPLES=1000, SEED=42)  # the grading budget

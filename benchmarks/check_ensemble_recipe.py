@@ -1,4 +1,4 @@
-"""The BEST_RNN_ENSEMBLE recipe of nbs/05a_hybrid.ipynb for one seed, checked against a bench_best run of it.
+"""The BEST_RNN_ENSEMBLE recipe of nbs/api/08_hybrid.ipynb for one seed, checked against a bench_best run of it.
 
     KERAS_BACKEND=jax python benchmarks/check_ensemble_recipe.py SEED BENCH_PREDICTIONS.npz OUT.npz
 """

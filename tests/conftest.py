@@ -18,7 +18,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Share one data cache across tests (and the notebooks they execute) unless the caller chose one.
 os.environ.setdefault("IMDB_COURSE_CACHE", str(Path(tempfile.gettempdir())/"imdb-course-test-cache"))
-# The gradebook MAC key of test runs: never the instructor's (imdb_course.integrity.KEY_ENV).
+# The gradebook MAC key of test runs: never the instructor's (imdb_course.records.integrity.KEY_ENV).
 os.environ.setdefault("IMDB_COURSE_KEY_FILE", str(Path(tempfile.mkdtemp(prefix="imdb-course-key-"))/"gradebook.key"))
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,9 +13,9 @@ from imdb_course.checks import (Diagnoses, accuracy, _best_epoch, check_architec
                                 check_embedding, check_history, check_output, check_overfitting, check_padded,
                                 check_param_counts, check_params, check_predictions, check_stacking, self_check)
 from imdb_course.anatomy import describe_model, param_counts, rnn_param_count
-from imdb_course.grading.score import QuestionScore, score_question, INFORMATIVE_REFERENCE, ITEM_WEIGHTS
+from imdb_course.grading.points import QuestionScore, score_question, INFORMATIVE_REFERENCE, ITEM_WEIGHTS
 from imdb_course.submit import submit
-from imdb_course.result import GradeResult
+from imdb_course.grading.result import GradeResult
 
 MAXLEN, NUM_WORDS = 20, 100
 PARAMS = {"NUM_WORDS": NUM_WORDS, "MAXLEN": MAXLEN, "EPOCHS": 1}
@@ -420,8 +420,8 @@ def test_crash_diagnosis_reaches_record_feedback_and_summary(tmp_path):
     "An executed notebook whose q1 cell crashed: the error, the record's codes, the question, the feedback page and the mistakes table all carry the diagnosis."
     import nbformat
     from types import SimpleNamespace
-    from imdb_course.grading.grade import _explain_questions, _record_execution
-    from imdb_course.reports import feedback_html, mistakes, summary_html
+    from imdb_course.grading.pipeline import _explain_questions, _record_execution
+    from imdb_course.records.reports import feedback_html, mistakes, summary_html
     e = _raised(CRASHES["missing-return-sequences"][1])
     build = "model = keras.Sequential([keras.Input((MAXLEN,)), layers.Embedding(NUM_WORDS, 8), layers.LSTM(4), layers.LSTM(4)])"
     cells = [nbformat.v4.new_code_cell("MAXLEN = 20", execution_count=1),

@@ -1,5 +1,5 @@
 """`imdb-course collect` on downloads laid out exactly as Canvas, Moodle and nbgrader name them (the rules and their
-sources are in nbs/18_collect.ipynb): every file ends placed, superseded or listed with a reason; the manifest reads back
+sources are in nbs/api/instructor/05_collect.ipynb): every file ends placed, superseded or listed with a reason; the manifest reads back
 with the late policy; nothing in the destination is overwritten; hostile zips write nothing outside it."""
 import csv, datetime as dt, io, json, os, stat, zipfile
 from pathlib import Path
@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from imdb_course.cli import main
-from imdb_course.collect import Limits, collect
+from imdb_course.instructor.collect import Limits, collect
 from imdb_course.grading.inspect import find_submissions
-from imdb_course.late import read_manifest
+from imdb_course.records.late import read_manifest
 
 A = "01_epochs"
 

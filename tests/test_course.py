@@ -112,7 +112,7 @@ def test_init_from_a_pip_install(pip_installed, tmp_path):
 
 
 def test_shipped_solutions_found_in_an_empty_folder(pip_installed, tmp_path):
-    code = ("from imdb_course.course import find_solutions, course_settings, shipped_course_dir; "
+    code = ("from imdb_course.instructor.course import find_solutions, course_settings, shipped_course_dir; "
             "print(find_solutions().resolve()); print(course_settings()); print(shipped_course_dir())")
     sol, settings, shipped = _run([pip_installed, "-c", code], tmp_path).stdout.split()
     assert sol == str(Path(shipped)/"solutions") and settings == str(Path(shipped)/"settings.ini")
@@ -229,7 +229,7 @@ def test_student_wheel_requires_no_instructor_tools(student_wheel):
 
 def _first_cell(tmp_path:Path, wheel:Path) -> Path:
     "The released first cell as a script, in a folder holding the student wheel and a decoy that sorts after it as text."
-    from imdb_course.release import install_cell
+    from imdb_course.instructor.release import install_cell
     folder = tmp_path/"assignment"
     folder.mkdir()
     shutil.copy(wheel, folder/wheel.name)

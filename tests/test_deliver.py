@@ -1,4 +1,4 @@
-"""`imdb-course feedback`: per-student delivery from a grading folder laid out exactly as `imdb_course.grading.grade.grade_one`
+"""`imdb-course feedback`: per-student delivery from a grading folder laid out exactly as `imdb_course.grading.pipeline.grade_one`
 and `gradebook.write_reports` write it (nothing is graded here: the layout is built from the grader's own writers)."""
 import base64, io, json, zipfile
 
@@ -11,10 +11,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from imdb_course.cli import main
-from imdb_course.deliver import DeliverError, deliver
-from imdb_course.gradebook import Gradebook
-from imdb_course.reports import write_feedback, write_summary
-from imdb_course.result import GradeResult
+from imdb_course.instructor.deliver import DeliverError, deliver
+from imdb_course.records.gradebook import Gradebook
+from imdb_course.records.reports import write_feedback, write_summary
+from imdb_course.grading.result import GradeResult
 
 STUDENTS = ("ann", "bob", "cy.d")   # cy.d: a student id with a dot (grade.safe_name keeps it)
 

@@ -12,7 +12,7 @@ from keras import layers
 
 from imdb_course.data import length_stats, load_imdb, pad, subsample
 from imdb_course.grading.isolation import choose_isolation
-from imdb_course.grading.score import score_artifacts, score_question
+from imdb_course.grading.points import score_artifacts, score_question
 from imdb_course.plots import best_epoch
 from imdb_course.submit import submit
 from imdb_course.train import set_seed, train
@@ -189,7 +189,7 @@ def test_one_model_under_two_rows_does_not_verify(tmp_path, reviews, runs, iso):
 
 def test_a_model_far_better_on_its_own_test_reviews_is_a_test_leak():
     "Measured on both sets: far better on the notebook's test reviews than on held-out ones (4 standard errors) is `test-leak`."
-    from imdb_course.grading.score import test_leak
+    from imdb_course.grading.points import test_leak
     m = lambda a, b: {"sets": {"notebook": {"accuracy": a, "n": 1000}, "held": {"accuracy": b, "n": 1000}}}
     assert test_leak(m(0.95, 0.78)).code == "test-leak"
     assert test_leak(m(0.806, 0.779)) is None   # within honest noise (a diluted leak is not visible either)

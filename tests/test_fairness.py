@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from imdb_course.gradebook import Gradebook
-from imdb_course.grading.grade import grade_folder
+from imdb_course.records.gradebook import Gradebook
+from imdb_course.instructor.grade import grade_folder
 
 pytestmark = pytest.mark.slow  # every submission trains its models under the grading budget
 

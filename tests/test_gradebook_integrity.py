@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 
 from imdb_course.cli import main
-from imdb_course.gradebook import (Gradebook, check_rows, export_csv, gradebook_key, problems_text, sign_existing, sign_rows,
+from imdb_course.records.gradebook import (Gradebook, check_rows, export_csv, gradebook_key, problems_text, sign_existing, sign_rows,
                                    verify_gradebook)
-from imdb_course.integrity import IntegrityError, KEY_ENV
-from imdb_course.lms import export_grades
-from imdb_course.gradebook import ManualScores
-from imdb_course.result import GradeResult
+from imdb_course.records.integrity import IntegrityError, KEY_ENV
+from imdb_course.instructor.lms import export_grades
+from imdb_course.records.gradebook import ManualScores
+from imdb_course.grading.result import GradeResult
 
 
 def result(student, pts, assignment="mini"):

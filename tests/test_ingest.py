@@ -15,11 +15,12 @@ import pytest
 
 from imdb_course.grading.inspect import (MAX_NOTEBOOK_MB, GradeError, Submission, find_submissions, inspect_submission,
                                          read_submission, safe_name)
-from imdb_course.grading.grade import grade_folder, grading_context
-from imdb_course.gradebook import Gradebook, export_csv
-from imdb_course.lms import export_grades, read_roster
-from imdb_course.result import CSV_FORMULA_START, GradeResult
-from imdb_course.similarity import similarity_report
+from imdb_course.instructor.grade import grade_folder
+from imdb_course.grading.pipeline import grading_context
+from imdb_course.records.gradebook import Gradebook, export_csv
+from imdb_course.instructor.lms import export_grades, read_roster
+from imdb_course.grading.result import CSV_FORMULA_START, GradeResult
+from imdb_course.instructor.similarity import similarity_report
 
 F = Path(__file__).resolve().parent/"fixtures"
 SOL, SETTINGS = F/"mini_assignment"/"solutions", F/"mini_assignment"/"settings.ini"

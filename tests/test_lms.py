@@ -1,4 +1,4 @@
-"""LMS exports (imdb_course.lms) and the late policy (imdb_course.late): every format written from a real
+"""LMS exports (imdb_course.instructor.lms) and the late policy (imdb_course.records.late): every format written from a real
 gradebook, parsed back and checked column by column; roster mismatches; penalties applied at export time."""
 import csv, datetime as dt, io, os, warnings
 from pathlib import Path
@@ -8,11 +8,11 @@ import pytest
 
 from imdb_course.cli import main
 from imdb_course.config import SettingsError, load_settings
-from imdb_course.gradebook import Gradebook
-from imdb_course.late import (LateError, LatePolicy, apply_late, late_penalty, late_policy, parse_when, read_manifest,
+from imdb_course.records.gradebook import Gradebook
+from imdb_course.records.late import (LateError, LatePolicy, apply_late, late_penalty, late_policy, parse_when, read_manifest,
                               submission_time)
-from imdb_course.lms import RosterError, export_grades, read_roster
-from imdb_course.result import GradeResult
+from imdb_course.instructor.lms import RosterError, export_grades, read_roster
+from imdb_course.grading.result import GradeResult
 
 DUE = "2026-12-15T23:59+01:00"
 

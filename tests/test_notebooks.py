@@ -97,7 +97,7 @@ def test_parameters_contract_and_settings(name, settings):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_first_cell_installs_package_and_quiets_tf(name, settings):
-    from imdb_course.release import install_cell
+    from imdb_course.instructor.release import install_cell
     for kind in ("solutions", "assignments"):
         first = read(kind, name).cells[1]
         assert first.cell_type == "code"
@@ -288,7 +288,7 @@ def test_imdb_course_run_is_quiet(tmp_path):
 def test_generated_text_matches_settings(name):
     "The grading paragraph and the closing 'What to hand in' are written by `imdb-course release` from settings.ini."
     from imdb_course.config import load_settings
-    from imdb_course.release import GENERATED_KEY, set_generated_cells
+    from imdb_course.instructor.release import GENERATED_KEY, set_generated_cells
     for kind in ("solutions", "assignments"):
         nb = read(kind, name)
         kinds = [c.metadata.get(GENERATED_KEY) for c in nb.cells if c.metadata.get(GENERATED_KEY)]
@@ -317,7 +317,7 @@ def _assigned_in_solutions(nb) -> set:
 @pytest.mark.parametrize("name", NAMES)
 def test_exercise_text_names_what_the_grader_reads(name):
     "Every variable a question's submit() hands in that the student builds is named (in backticks) in its exercise text."
-    from imdb_course.release import handed_in
+    from imdb_course.instructor.release import handed_in
     nb = read("solutions", name)
     built = _assigned_in_solutions(nb)
     handed = handed_in(nb)

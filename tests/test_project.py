@@ -29,12 +29,12 @@ def test_package_is_what_nbs_export(tmp_path):
 
 
 def test_notebooks_are_clean(tmp_path):
-    nbs = sorted((ROOT/"nbs").glob("*.ipynb"))
-    for nb in nbs: shutil.copy(nb, tmp_path/nb.name)
+    nbs = sorted(p.relative_to(ROOT/"nbs") for p in (ROOT/"nbs").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
     for nb in nbs:
-        subprocess.run([_tool("nbdev-clean"), "--fname", str(tmp_path/nb.name)], cwd=ROOT, check=True,
-                       capture_output=True, timeout=120)
-    dirty = [nb.name for nb in nbs if (tmp_path/nb.name).read_bytes() != nb.read_bytes()]
+        (tmp_path/nb).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT/"nbs"/nb, tmp_path/nb)
+    subprocess.run([_tool("nbdev-clean"), "--fname", str(tmp_path)], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    dirty = [str(nb) for nb in nbs if (tmp_path/nb).read_bytes() != (ROOT/"nbs"/nb).read_bytes()]
     assert not dirty, f"notebooks not cleaned: {dirty}; run nbdev-clean"
 
 
@@ -106,8 +106,56 @@ def _package_imports() -> dict:
     return graph
 
 
+LAYERS = ("library", "grading", "records", "instructor", "entry")  # imports run this way only (../shared/DESIGN.md)
+ENTRY = {"imdb_course.cli", "imdb_course.validate"}  # the command line and the student's pre-check, over everything
+
+
+def layer(mod:str) -> int:
+    "The layer of a module: the student library (top-level modules), the grading engine, the records, the instructor's tools, the entry points."
+    if mod in ENTRY: return LAYERS.index("entry")
+    sub = mod.split(".")[1] if mod.count(".") >= 2 else None
+    return LAYERS.index(sub) if sub in LAYERS else LAYERS.index("library")
+
+
+def test_layers_import_one_way():
+    "student library → grading → records → instructor → cli: no module imports a later layer (lazy imports included)."
+    up = [f"{m} ({LAYERS[layer(m)]}) imports {d} ({LAYERS[layer(d)]})" for m, deps in _package_imports().items()
+          for d in deps if layer(d) > layer(m)]
+    assert not up, f"imports against the layers {LAYERS}: {up}; move the shared code down a layer"
+
+
+def test_subpackages_are_the_layers():
+    "Every module of the package is in a known layer: the top-level modules are the student library and the entry points."
+    subs = {p.name for p in (ROOT/"imdb_course").iterdir() if p.is_dir() and (p/"__init__.py").is_file()}
+    assert subs == {"grading", "records", "instructor"}, subs
+
+
+def _notebook_order() -> dict:
+    "module -> (layer, notebook path) of the notebook exporting it."
+    import json, re
+    out = {}
+    for nb in (ROOT/"nbs").rglob("*.ipynb"):
+        src = "".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code")
+        m = re.search(r"^#\|\s*default_exp\s+(\S+)", src, re.M)
+        if m: out["imdb_course." + m.group(1)] = (layer("imdb_course." + m.group(1)), str(nb.relative_to(ROOT/"nbs")), src)
+    return out
+
+
+def test_no_notebook_imports_a_later_one():
+    "Read in order (layer, then number), each notebook uses only modules of the notebooks before it."
+    import re
+    order = _notebook_order()
+    late = []
+    for mod, (lay, path, src) in order.items():
+        for dep in set(re.findall(r"(?:from|import) (imdb_course(?:\.\w+)+)", src)):
+            dep = dep if dep in order else dep.rpartition(".")[0]
+            if dep in order and dep != mod and (order[dep][0], order[dep][1]) > (lay, path):
+                late.append(f"{path} imports {dep} ({order[dep][1]})")
+    assert not late, f"notebooks importing a later notebook: {late}; renumber them or move the code"
+
+
 def test_package_imports_have_no_cycle():
-    "Imports run one way (config → … → grading → gradebook/reports → cli): no module reaches itself."
+    "Imports run one way: no module reaches itself."
     graph = _package_imports()
     def visit(m, path):
         if m in path: raise AssertionError(f"import cycle: {' → '.join(path[path.index(m):] + [m])}; move the shared code down")
@@ -116,8 +164,8 @@ def test_package_imports_have_no_cycle():
 
 
 def test_subpackages_have_no_cycle():
-    "The same one-way order with `imdb_course.grading` as one node: nothing the grader imports imports the grader back."
-    top = lambda m: "imdb_course.grading" if m.startswith("imdb_course.grading") else m
+    "The same one-way order with each subpackage as one node: nothing a subpackage imports imports it back."
+    top = lambda m: ".".join(m.split(".")[:2]) if m.count(".") >= 2 else m
     graph = {}
     for m, deps in _package_imports().items():
         graph.setdefault(top(m), set()).update(top(d) for d in deps if top(d) != top(m))

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from imdb_course.grading.grade import grading_context, prepare_data, reference_run
+from imdb_course.grading.pipeline import grading_context, prepare_data
+
+from imdb_course.grading.reference import reference_run
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = sorted(p.stem for p in (REPO/"solutions").glob("*.ipynb"))
@@ -23,7 +25,7 @@ def test_reference_solution_scores_full_marks(name, tmp_path):
         pytest.skip(f"{name}'s reference trains for minutes under the grading budget: IMDB_COURSE_ALL_REFERENCES=1 runs it")
     ctx, solution = grading_context(name, out=tmp_path, solutions_dir=REPO/"solutions", settings=REPO/"settings.ini")
     assert ctx.params["DATA_SOURCE"] == "sample"   # offline by default: the budget must work on the bundled sample
-    prepare_data(ctx)
+    ctx = prepare_data(ctx)
     ref = reference_run(ctx, solution)
     result = json.loads(next((tmp_path/"reference").glob("*/result.json")).read_text())
     why = {q: (s.get("messages"), [d for d in s.get("diagnoses", []) if d["level"] != "ok"]) for q, s in result["questions"].items()}

@@ -1,4 +1,4 @@
-"""imdb_course.release: solution notebooks -> student versions (markers, leaks, determinism, safety),
+"""imdb_course.instructor.release: solution notebooks -> student versions (markers, leaks, determinism, safety),
 and the committed assignments/ are up to date with solutions/."""
 import shutil
 from pathlib import Path
@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from imdb_course.release import (BEGIN_CODE, END_CODE, MD_STUB, ReleaseError, check_release, find_leaks,
+from imdb_course.instructor.release import (BEGIN_CODE, END_CODE, MD_STUB, ReleaseError, check_release, find_leaks,
                                  release, release_nb, release_notebook, render, strip_regions)
 
 REPO = Path(__file__).resolve().parents[1]

@@ -14,8 +14,8 @@ import psutil
 import pytest
 
 from imdb_course.data import SAMPLE_PATH
-from imdb_course.gradebook import Gradebook
-from imdb_course.grading.grade import grade_folder
+from imdb_course.records.gradebook import Gradebook
+from imdb_course.instructor.grade import grade_folder
 from imdb_course.grading.isolation import probe_bwrap
 from imdb_course.grading.remote import RemoteError
 
@@ -179,7 +179,7 @@ def test_worker_with_other_code_is_refused(cluster, client_side, tmp_path):
     "A worker importing another imdb_course (a copy of this one with one module changed) is named, with the fix."
     other = tmp_path/"other"
     shutil.copytree(ROOT/"imdb_course", other/"imdb_course", ignore=shutil.ignore_patterns("__pycache__"))
-    with open(other/"imdb_course"/"grading"/"score.py", "a") as f: f.write("\nFULL_MARKS_FOR_ALL = True  # a worker's own edit\n")
+    with open(other/"imdb_course"/"grading"/"points.py", "a") as f: f.write("\nFULL_MARKS_FOR_ALL = True  # a worker's own edit\n")
     _reuse_reference(cluster, tmp_path/"out")
     p = cluster["start_worker"](pythonpath=str(other), nworkers=1, log="worker-other.log", binds=(other,))
     try:

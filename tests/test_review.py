@@ -7,11 +7,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from imdb_course.course import find_solutions
-from imdb_course.gradebook import Gradebook, export_csv
-from imdb_course.release import MD_STUB
-from imdb_course.review import create_app, served_hosts
-from imdb_course.result import GradeResult
+from imdb_course.instructor.course import find_solutions
+from imdb_course.records.gradebook import Gradebook, export_csv
+from imdb_course.instructor.release import MD_STUB
+from imdb_course.instructor.review import create_app, served_hosts
+from imdb_course.grading.result import GradeResult
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -271,7 +271,7 @@ def test_two_graders_in_two_browsers(grading_dir):
     "prof and a TA grade q1w at once, each in their own browser (two Playwright contexts) on their own server."
     _need_browser()
     from playwright.sync_api import sync_playwright
-    from imdb_course.gradebook import verify_gradebook
+    from imdb_course.records.gradebook import verify_gradebook
     servers = [_start(grading_dir, "prof"), _start(grading_dir, "anon")]
     (_, _, u1), (_, _, u2) = servers
     try:
@@ -334,7 +334,7 @@ def test_two_graders_in_two_browsers(grading_dir):
 
 def test_concurrent_saves_lose_nothing(grading_dir):
     "Two graders' processes-worth of saves at once (threads, own connections): every score lands; a race on one answer is refused."
-    from imdb_course.gradebook import ConflictError, ManualScores, verify_gradebook
+    from imdb_course.records.gradebook import ConflictError, ManualScores, verify_gradebook
     students = [f"s{i:02d}" for i in range(30)]
     barrier, errors = threading.Barrier(2), []
 
@@ -383,7 +383,7 @@ def test_override_conflict_and_comment_rules(client, grading_dir):
     assert ok.status_code == 303
     r = client.post(url, data={"points": "0", "comment": "no", "_csrf": token, "base": base}, headers=OK)
     assert r.status_code == 409 and "overrode it to 2" in r.get_data(as_text=True)
-    from imdb_course.gradebook import ManualScores
+    from imdb_course.records.gradebook import ManualScores
     with ManualScores(grading_dir) as ms: assert ms.overrides(A)[("bob", "q4")]["new_points"] == 2.0
     r = client.post(f"/a/{A}/q1w/comments", data={"points": "5", "text": "x", "back": "ann", "_csrf": token}, headers=OK)
     assert r.status_code == 400 and "from −1 to 1" in r.get_data(as_text=True)

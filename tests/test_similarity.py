@@ -1,4 +1,4 @@
-"""Copy detection (`imdb_course.similarity`) on small synthetic notebooks laid out the way the grader writes them:
+"""Copy detection (`imdb_course.instructor.similarity`) on small synthetic notebooks laid out the way the grader writes them:
 GRADING/ASSIGNMENT/<student>/executed.ipynb + result.json, with papermill's injected-parameters cell."""
 import json, re
 
@@ -7,7 +7,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 import nbformat
 
-from imdb_course.similarity import CSV_COLUMNS, SimilarityError, similarity_report
+from imdb_course.instructor.similarity import CSV_COLUMNS, SimilarityError, similarity_report
 
 PARAMS = 'EPOCHS = 5\nMAXLEN = 200\nOUTPUT_DIR = "course_output"'
 IMPORTS = "import numpy as np\nfrom imdb_course.submit import submit"
@@ -66,7 +66,7 @@ STUDENTS = {"ann": (ANN1, ANN2), "bob": (BOB1, BOB2), "cy": (CY1, CY2),
 
 @pytest.fixture
 def course(tmp_path):
-    "A template notebook and a grading folder as `imdb_course.grading.grade.grade_one` writes it."
+    "A template notebook and a grading folder as `imdb_course.grading.pipeline.grade_one` writes it."
     template = tmp_path/"assignments"/"07_words.ipynb"
     template.parent.mkdir()
     nbformat.write(notebook("# YOUR CODE HERE\nraise NotImplementedError()", "# YOUR CODE HERE\nraise NotImplementedError()",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from imdb_course.grading.grade import grade_folder
-from imdb_course.gradebook import Gradebook
+from imdb_course.instructor.grade import grade_folder
+from imdb_course.records.gradebook import Gradebook
 from imdb_course.validate import BUDGET_CODES, JOB_ENV, VALIDATE_CELL, finding_codes, validate, validate_this_notebook
 
 F = Path(__file__).resolve().parent/"fixtures"

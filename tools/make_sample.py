@@ -10,7 +10,7 @@ The archive itself is byte-reproducible (sorted members, zero mtimes/owners, no 
     python tools/make_sample.py ../shared/data/aclImdb_labeled.tar.gz
 
 Source: Large Movie Review Dataset v1.0, Maas et al., ACL 2011 (https://ai.stanford.edu/~amaas/data/sentiment/).
-After regenerating, update SAMPLE_SHA256 in nbs/01_data.ipynb to the printed value and re-export.
+After regenerating, update SAMPLE_SHA256 in nbs/api/01_data.ipynb to the printed value and re-export.
 """
 import argparse, hashlib, io, lzma, re, tarfile
 from pathlib import Path
