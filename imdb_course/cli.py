@@ -226,12 +226,15 @@ def cmd_gradescope(a):
         return 0
     if a.action == "prepare":
         print(gs.prepare_autograder(a.root)); return 0
+    if not a.assignment: raise ValueError("say which assignment: imdb-course gradescope build 01_epochs")
     from imdb_course.course import find_solutions
     z = gs.build_autograder(a.assignment, a.out, find_solutions(a.solutions), a.settings, a.backend, a.timeout, a.visibility,
                             _params(a.param), a.reference_dir)
     meta = json.loads(zipfile.ZipFile(z).read(gs.META_NAME))
     print(f"wrote {z}: upload it as the autograder of a Gradescope programming assignment (backend {meta['backend']}, "
           f"autograder timeout {meta['timeout']} s, {meta['auto_points']:g} automatic points)")
+    print(f"Gradescope's default container has 768 MB: set the autograder's memory to at least {gs.RECOMMENDED_MEMORY_MB} MB "
+          "in the assignment's Autograder Settings (the kernel of a graded notebook outgrows 768 MB)")
     if meta["written"]: print("written answers: enable Manual Grading and add these questions to the outline: "
                               + ", ".join(f"{q} ({p:g} pt)" for q, p in meta["written"].items()))
 
@@ -242,7 +245,7 @@ def _add_gradescope_parser(sub):
     p.add_argument("--out", default=None, help="the zip (default gradescope-ASSIGNMENT.zip)")
     p.add_argument("--solutions", default="solutions", help="folder of the solution notebooks")
     p.add_argument("--settings", default=None, help="settings.ini copied into the zip (default: found from the current dir)")
-    p.add_argument("--backend", choices=("jax", "tensorflow"), default="jax", help="Keras backend in the container (default jax)")
+    p.add_argument("--backend", choices=("tensorflow", "jax"), default="tensorflow", help="Keras backend in the container (default tensorflow)")
     p.add_argument("--timeout", type=int, default=600, help="the autograder timeout set on Gradescope, seconds (default 600)")
     p.add_argument("--visibility", default="visible", help="visibility of the tests: visible, after_due_date, after_published, hidden")
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help="override a grading parameter")

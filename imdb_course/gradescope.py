@@ -17,20 +17,21 @@ from .grading.inspect import GradeError, Submission, as_settings, assignment_nam
 
 # %% auto #0
 __all__ = ['ROOT_ENV', 'DEFAULT_ROOT', 'META_NAME', 'TEMPLATES', 'VISIBILITY', 'BACKENDS', 'GRADESCOPE_DEFAULTS', 'RESERVE_S',
-           'GradescopeError', 'Layout', 'autograder_root', 'find_notebook', 'host_places', 'public_text',
-           'question_test', 'leaderboard', 'isolation_text', 'run_output', 'results_json', 'error_results',
-           'keras_backend_env', 'run_limits', 'build_autograder', 'read_meta', 'autograder_context',
+           'RECOMMENDED_MEMORY_MB', 'GradescopeError', 'Layout', 'autograder_root', 'find_notebook', 'host_places',
+           'public_text', 'question_test', 'leaderboard', 'isolation_text', 'run_output', 'results_json',
+           'error_results', 'keras_backend_env', 'run_limits', 'build_autograder', 'read_meta', 'autograder_context',
            'prepare_autograder', 'grade_autograder', 'write_results', 'run_autograder']
 
-# %% ../nbs/20_gradescope.ipynb #36ca599f
+# %% ../nbs/20_gradescope.ipynb #89d9b762
 ROOT_ENV = "IMDB_COURSE_AUTOGRADER_ROOT"  # a folder laid out like /autograder (source/, submission/, results/)
 DEFAULT_ROOT = Path("/autograder")  # where Gradescope puts everything
 META_NAME = "imdb_course_autograder.json"  # what `build` decided, read by every run
 TEMPLATES = {"setup.sh": "gradescope_setup.sh.tmpl", "run_autograder": "gradescope_run_autograder.tmpl"}  # in imdb_course/templates/
 VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")  # a test's `visibility` (Gradescope's specification)
-BACKENDS = ("jax", "tensorflow")  # Keras backends the autograder can install
+BACKENDS = ("tensorflow", "jax")  # Keras backends the autograder can install (the first is the default)
 GRADESCOPE_DEFAULTS = {"memory_mb": 768, "vcpus": 0.5, "timeout_s": 600}  # Gradescope's default container (troubleshooting page)
 RESERVE_S = 150  # seconds of the timeout kept for start-up, scoring and writing results.json
+RECOMMENDED_MEMORY_MB = 2048  # to set on Gradescope: grading 01_epochs' solution peaked at 832 MiB (TensorFlow), 969 MiB (JAX)
 
 class GradescopeError(GradeError):
     "The autograder cannot be built or cannot grade as asked; the message names the fix."
@@ -146,7 +147,7 @@ def isolation_text(iso) -> str:
             "writes and reads outside its folder, network connections and started processes as findings) and read back "
             "through the grader's boundary: such attempts are recorded and reported below, not prevented.")
 
-# %% ../nbs/20_gradescope.ipynb #d526b446
+# %% ../nbs/20_gradescope.ipynb #af1f2f34
 def run_output(result, # the `GradeResult`
                meta:dict, # `imdb_course_autograder.json`
                iso, # the `Isolation` the run used
@@ -157,6 +158,9 @@ def run_output(result, # the `GradeResult`
     head = f"{meta['assignment']}: {r.total:g} / {meta['auto_points']:g} points from the autograder"
     if written: head += (f" (+ {sum(written.values()):g} for written answers {', '.join(written)}, graded by hand on Gradescope)")
     lines = [head + ".", f"Run: {r.status} — {r.status_doc}" + (f" {r.message}" if r.message and r.status != "ok" else "")]
+    if r.status == "kernel_died":
+        lines.append("In Gradescope the container's memory (768 MB unless the instructor raised it in the assignment's Autograder "
+                     "Settings) is usually what ends a kernel first, before the grader's own limit.")
     problems = [str(n) for n in r.notes] + [str(e.get("text", "")) for e in r.errors]
     if problems: lines += ["", "Problems found:"] + [f"- {p}" for p in dict.fromkeys(problems)]
     codes = [c for c in dict.fromkeys(r.codes)]
@@ -264,7 +268,7 @@ def _meta(ctx, backend:str, timeout:int, visibility:str, params_override:dict, l
             "auto_points": sum(auto.values()), "written": written, "leaderboard": board,
             "data_source": ctx.params.get("DATA_SOURCE"), "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
-# %% ../nbs/20_gradescope.ipynb #8d4c05a1
+# %% ../nbs/20_gradescope.ipynb #ff5231f6
 def _write_zip(stage:Path, dest:Path) -> Path:
     "Zip `stage`'s files at the archive's root (Gradescope wants setup.sh and run_autograder there), scripts executable."
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -283,7 +287,7 @@ def build_autograder(assignment:str, # assignment name (its solution is `<soluti
                      out:str|Path|None=None, # the zip to write (default `gradescope-<assignment>.zip`)
                      solutions_dir:str|Path="solutions", # folder of the solution notebooks
                      settings=None, # `Settings`, settings.ini path or None (the one in force): copied into the zip
-                     backend:str="jax", # Keras backend of the autograder (the reference is measured on it)
+                     backend:str=BACKENDS[0], # Keras backend of the autograder (the reference is measured on it)
                      timeout:int=GRADESCOPE_DEFAULTS["timeout_s"], # the assignment's autograder timeout on Gradescope, seconds
                      visibility:str="visible", # Gradescope visibility of every test
                      params_override:dict|None=None, # NAME -> value replacing grading parameters (as `imdb-course grade -p`)

@@ -129,9 +129,9 @@ def test_zip_layout(autograder, tmp_path):
         settings = z.read("settings.ini")
     assert {"setup.sh", "run_autograder", "requirements.txt", "settings.ini", "solutions/mini.ipynb", "reference/reference.json", META_NAME} <= names
     assert all(modes[s] & 0o111 for s in ("setup.sh", "run_autograder")) and not modes["settings.ini"] & 0o111
-    assert req.strip() == f"./{wheel}[instructor,jax]" and settings == autograder["settings"].read_bytes()
+    assert req.strip() == f"./{wheel}[instructor,tensorflow]" and settings == autograder["settings"].read_bytes()
     with zipfile.ZipFile(tmp_path/wheel) as w: assert not [n for n in w.namelist() if "/course/solutions/" in n]
-    assert meta["assignment"] == "mini" and meta["backend"] == "jax" and meta["auto_points"] == 5.0 and meta["written"] == {"q3w": 1.0}
+    assert meta["assignment"] == "mini" and meta["backend"] == "tensorflow" and meta["auto_points"] == 5.0 and meta["written"] == {"q3w": 1.0}
     assert meta["leaderboard"] == ["q1", "q2"] and meta["limits"]["notebook_timeout"] <= 600 - 150
     with zipfile.ZipFile(autograder["zip"]) as z:
         for script in ("setup.sh", "run_autograder"):
@@ -142,7 +142,7 @@ def test_reference_solution_without_bubblewrap_full_marks(autograder, tmp_path):
     "Gradescope's case: no bubblewrap. The solution gets every automatic point, graded with the witness, and the output says so."
     root, env = _tree(autograder, tmp_path, {"mini.ipynb": SOL/"mini.ipynb"}, fail_bwrap=True)
     setup = subprocess.run(["bash", str(root/"source"/"setup.sh")], cwd=root, env=env, capture_output=True, text=True, timeout=600)
-    assert setup.returncode == 0 and "'backend': 'jax'" in setup.stdout and "Operation not permitted" in setup.stdout, setup.stdout + setup.stderr
+    assert setup.returncode == 0 and "'backend': 'tensorflow'" in setup.stdout and "Operation not permitted" in setup.stdout, setup.stdout + setup.stderr
     d = _run(root, env)
     check_results(d)
     assert d["score"] == 5.0 and [t["name"] for t in d["tests"]][:2] == ["q1", "q2"]
