@@ -149,6 +149,7 @@ def test_reference_solution_without_bubblewrap_full_marks(autograder, tmp_path):
     assert [(t["score"], t["max_score"]) for t in d["tests"]] == [(2.0, 2.0), (3.0, 3.0), (0.0, 0.0)]
     assert "graded by hand on Gradescope" in d["tests"][2]["name"] and "1 point(s)" in d["tests"][2]["output"]
     assert "No OS sandbox" in d["output"] and "witness" in d["output"] and "Operation not permitted" in d["output"]
+    assert "apt-get" not in d["output"] and d["output"].count("bwrap cannot create namespaces") == 1   # said once, without the instructor's fix
     assert d["extra_data"]["status"] == "ok" and d["extra_data"]["isolation"].startswith("none")
     assert [e["name"] for e in d["leaderboard"]] == ["q1 accuracy", "q2 accuracy"] and all(0 < e["value"] <= 1 for e in d["leaderboard"])
     for t, e in zip(d["tests"], d["leaderboard"]): assert f"{e['value']:.3f}" in t["output"]   # the same re-measured accuracy
