@@ -118,7 +118,7 @@ def _assert_no_host_paths(results:dict, root:Path):
 
 
 def test_zip_layout(autograder, tmp_path):
-    "setup.sh and run_autograder at the zip's root and executable; the wheel (no shipped solutions), settings, solution, reference."
+    "setup.sh and run_autograder at the zip's root and executable; the wheel (no shipped solutions), settings, the student version, reference."
     with zipfile.ZipFile(autograder["zip"]) as z:
         names = set(z.namelist())
         modes = {i.filename: i.external_attr >> 16 for i in z.infolist()}
@@ -127,6 +127,9 @@ def test_zip_layout(autograder, tmp_path):
         req = z.read("requirements.txt").decode()
         (tmp_path/wheel).write_bytes(z.read(wheel))
         settings = z.read("settings.ini")
+        shipped = z.read("solutions/mini.ipynb").decode()
+    # the solution never enters the container (a graded notebook there runs as root without bubblewrap): its student version does
+    assert "BEGIN SOLUTION" in (SOL/"mini.ipynb").read_text() and "BEGIN SOLUTION" not in shipped and '"question"' in shipped
     assert {"setup.sh", "run_autograder", "requirements.txt", "settings.ini", "solutions/mini.ipynb", "reference/reference.json", META_NAME} <= names
     assert all(modes[s] & 0o111 for s in ("setup.sh", "run_autograder")) and not modes["settings.ini"] & 0o111
     assert req.strip() == f"./{wheel}[instructor,tensorflow]" and settings == autograder["settings"].read_bytes()

@@ -298,6 +298,7 @@ def build_autograder(assignment:str, # assignment name (its solution is `<soluti
                     ) -> Path:
     "Write the Gradescope autograder zip of `assignment`; the reference band is measured (or reused) first."
     from imdb_course.grading.pipeline import grading_context
+    from imdb_course.instructor.release import release_notebook
     s, name = as_settings(settings), assignment_name(assignment)
     if backend not in BACKENDS: raise GradescopeError(f"--backend {backend!r}: use one of {', '.join(BACKENDS)}")
     if visibility not in VISIBILITY: raise GradescopeError(f"--visibility {visibility!r}: use one of {', '.join(VISIBILITY)}")
@@ -311,9 +312,17 @@ def build_autograder(assignment:str, # assignment name (its solution is `<soluti
         for dest, tpl in TEMPLATES.items(): (stage/dest).write_text(_template(dest), encoding="utf-8")
         (stage/"requirements.txt").write_text(_package(stage, backend, s) + "\n", encoding="utf-8")
         (stage/"settings.ini").write_bytes(Path(s.path).read_bytes() if s.path else b"# the built-in defaults\n")
-        (stage/"solutions").mkdir(); shutil.copy(solution, stage/"solutions"/f"{name}.ipynb")
+        # the student version stands in for the solution: questions, points and rubric, no solution code; the shipped
+        # reference is filed under the parameters' hash it gives
+        template = stage/"solutions"/f"{name}.ipynb"
+        release_notebook(solution, template)
+        tctx, _ = grading_context(str(template), stage/"work", params_override, template.parent, s, limits)
+        shutil.rmtree(stage/"work", ignore_errors=True)
+        if set(tctx.questions) != set(ctx.questions):
+            raise GradescopeError(f"the student version of {solution} has questions {sorted(tctx.questions)}, the solution "
+                                  f"{sorted(ctx.questions)}: check the solution's `imdb_course.question` metadata (imdb-course release --check)")
         (stage/"reference").mkdir(); shutil.copy(ref_file, stage/"reference"/"reference.json")
-        meta = _meta(ctx, backend, timeout, visibility, params_override, limits, json.loads(ref_file.read_text())["questions"])
+        meta = _meta(tctx, backend, timeout, visibility, params_override, limits, json.loads(ref_file.read_text())["questions"])
         (stage/META_NAME).write_text(json.dumps(meta, indent=1), encoding="utf-8")
         return _write_zip(stage, Path(out or f"gradescope-{name}.zip"))
 
