@@ -12,7 +12,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['cmd_data', 'cmd_config', 'cmd_release', 'cmd_run', 'cmd_grade', 'cmd_grades_export', 'cmd_demo', 'cmd_init',
            'cmd_similarity', 'cmd_feedback', 'cmd_grades_verify', 'cmd_review', 'cmd_collect', 'cmd_validate',
-           'build_parser', 'main']
+           'cmd_gradescope', 'build_parser', 'main']
 
 # %% ../nbs/api/91_cli.ipynb #85945771
 def cmd_data(a):
@@ -215,6 +215,44 @@ def _add_validate_parser(sub):
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.set_defaults(func=cmd_validate)
 
+# %% ../nbs/api/91_cli.ipynb #f4090a35
+def cmd_gradescope(a):
+    "Build the Gradescope autograder zip of an assignment; `run` / `prepare` are what its scripts call in the container."
+    import json, zipfile
+    from imdb_course import gradescope as gs
+    if a.action == "run":   # run_autograder: results.json says everything, the exit code is always 0
+        r = gs.run_autograder(a.root)
+        print(f"score {r['score']:g}; {len(r['tests'])} tests; {r['output'].splitlines()[0]}")
+        return 0
+    if a.action == "prepare":
+        print(gs.prepare_autograder(a.root)); return 0
+    if not a.assignment: raise ValueError("say which assignment: imdb-course gradescope build 01_epochs")
+    from imdb_course.instructor.course import find_solutions
+    z = gs.build_autograder(a.assignment, a.out, find_solutions(a.solutions), a.settings, a.backend, a.timeout, a.visibility,
+                            _params(a.param), a.reference_dir)
+    meta = json.loads(zipfile.ZipFile(z).read(gs.META_NAME))
+    print(f"wrote {z}: upload it as the autograder of a Gradescope programming assignment (backend {meta['backend']}, "
+          f"autograder timeout {meta['timeout']} s, {meta['auto_points']:g} automatic points)")
+    print(f"Gradescope's default container has 768 MB: set the autograder's memory to at least {gs.RECOMMENDED_MEMORY_MB} MB "
+          "in the assignment's Autograder Settings (the kernel of a graded notebook outgrows 768 MB)")
+    if meta["written"]: print("written answers: enable Manual Grading and add these questions to the outline: "
+                              + ", ".join(f"{q} ({p:g} pt)" for q, p in meta["written"].items()))
+
+def _add_gradescope_parser(sub):
+    p = sub.add_parser("gradescope", help="a Gradescope autograder zip (setup.sh, run_autograder) for one assignment")
+    p.add_argument("action", choices=("build", "run", "prepare"), help="build: write the zip; run / prepare: inside the autograder")
+    p.add_argument("assignment", nargs="?", default=None, help="with build: e.g. 01_epochs")
+    p.add_argument("--out", default=None, help="the zip (default gradescope-ASSIGNMENT.zip)")
+    p.add_argument("--solutions", default="solutions", help="folder of the solution notebooks")
+    p.add_argument("--settings", default=None, help="settings.ini copied into the zip (default: found from the current dir)")
+    p.add_argument("--backend", choices=("tensorflow", "jax"), default="tensorflow", help="Keras backend in the container (default tensorflow)")
+    p.add_argument("--timeout", type=int, default=600, help="the autograder timeout set on Gradescope, seconds (default 600)")
+    p.add_argument("--visibility", default="visible", help="visibility of the tests: visible, after_due_date, after_published, hidden")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help="override a grading parameter")
+    p.add_argument("--reference-dir", default="grading", help="where the reference runs are cached (default grading/)")
+    p.add_argument("--root", default=None, help="run / prepare: the autograder folder (default $IMDB_COURSE_AUTOGRADER_ROOT or /autograder)")
+    p.set_defaults(func=cmd_gradescope)
+
 # %% ../nbs/api/91_cli.ipynb #45673975
 def _add_data_args(p, settings):
     p.add_argument("--source", default=None, help="path to an aclImdb .tar.gz or dir, or auto/sample/keras "
@@ -333,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_review_parser(sub)
     _add_collect_parser(sub)
     _add_validate_parser(sub)
+    _add_gradescope_parser(sub)
     return parser
 
 # %% ../nbs/api/91_cli.ipynb #1a3c7d9f

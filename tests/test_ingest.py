@@ -282,3 +282,24 @@ def test_similarity_csv_neutralises_formulas(tmp_path):
     assert {"pipe", "link"} <= set(pairs.attrs["skipped"]) and "symbolic link" in pairs.attrs["skipped"]["link"]
     _assert_safe(tmp_path/"sim"/"similarity.csv", HOSTILE_IDS, numbers=())
     assert set(pd.read_csv(tmp_path/"sim"/"similarity.csv").student_a.str.lstrip("'")) <= set(HOSTILE_IDS)
+
+
+def test_a_renamed_id_keeps_its_id_collision_note_through_a_dask_task(tmp_path):
+    "Grading on a Dask worker (`grading.remote`: task out, result back) records `id-collision` as local grading does.\n    The round trip runs in this process (no cluster): the same functions a worker and the client call."
+    from imdb_course.grading.grade import grade_one
+    from imdb_course.grading.remote import grade_task, make_task, plan_data, receive_result
+    from imdb_course.records.integrity import package_fingerprint
+    subs = tmp_path/"s"; subs.mkdir()
+    for name in ("ada.ipynb", "ada!.ipynb"): (subs/name).write_text("{}")   # `{}` is read, then found not a notebook: no kernel
+    with pytest.warns(UserWarning, match="would share one folder name"): found = {s.path.name: s for s in find_submissions(subs)}
+    ctx, _ = grading_context("mini", tmp_path/"out", solutions_dir=SOL, settings=SETTINGS)
+    ctx.reference = {}
+    plan, fp = plan_data({"DATA_SOURCE": "sample"}), package_fingerprint()
+    for name, renamed in [("ada!.ipynb", True), ("ada.ipynb", False)]:
+        sub = found[name]
+        local = grade_one(ctx, sub)
+        res = grade_task(make_task(ctx, sub, plan, fp), grade=lambda c, s: grade_one(c, s))
+        remote = receive_result(res, ctx, sub)
+        assert remote.student == sub.student and sorted(remote.codes) == sorted(local.codes), (remote.codes, local.codes)
+        assert ("id-collision" in remote.codes) == renamed and remote.notes == local.notes
+        if renamed: assert remote.notes[0].startswith(f"graded as `{sub.student}`: the id `ada!`")

@@ -205,3 +205,32 @@ def test_cli_export_formats_and_legacy_csv(course, capsys, monkeypatch):
     assert main(["grades", "export", g, "--format", "moodle", "--out", "m.csv", "--settings", "settings.ini",
                  "--manifest", "manifest.csv"]) == 2
     assert "needs a roster" in capsys.readouterr().err
+
+
+def test_manifest_empty_times_are_no_time(tmp_path):
+    "An empty cell in the manifest is no time (None, never NaT): the grader's time or the file's is used, and an empty\n    extension leaves the deadline alone."
+    (tmp_path/"m.csv").write_text("student,submitted_at,extension_until,extension_days\n"
+                                  "eve,,,\n"                                  # listed, but no time at all
+                                  "fay,,2026-12-20T12:00+01:00,\n"            # only an extension
+                                  "gus,2026-12-16T10:00+01:00,,\n")           # only a time
+    m = read_manifest(tmp_path/"m.csv")
+    for student, column in [("eve", "submitted_at"), ("eve", "extension_until"), ("eve", "extension_days"),
+                            ("fay", "submitted_at"), ("gus", "extension_until"), ("gus", "extension_days")]:
+        assert m.at[student, column] is None, (student, column, m.at[student, column])
+    assert m.at["fay", "extension_until"] == parse_when("2026-12-20T12:00+01:00")
+    nb = tmp_path/"eve.ipynb"; nb.write_text("{}")
+    stamp = parse_when("2026-12-16T09:00Z").timestamp(); os.utime(nb, (stamp, stamp))
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        assert submission_time(nb, m, "eve") == (parse_when("2026-12-16T09:00Z"), "file time")
+    ini = tmp_path/"s.ini"; ini.write_text(f"[assignment.01_epochs]\ndue = {DUE}\nlate_penalty_per_day = 25%\n")
+    eve, fay, gus = result("eve", [2, 3, 3], file=nb), result("fay", [2, 3, 3]), result("gus", [2, 3, 3])
+    fay.submitted_at = gus.submitted_at = "2026-12-17T09:00+00:00"    # recorded by the grader
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        late = {r.student: r for r in apply_late([eve, fay, gus], ini, m)}
+    assert late["eve"].late["source"] == "file time" and late["eve"].total == 6.0       # 10 h late: -25 %
+    assert late["fay"].late["source"] == "grader" and late["fay"].total == 8.0         # within the extension
+    assert late["fay"].late["due"] == parse_when("2026-12-20T12:00+01:00").isoformat()
+    assert late["gus"].late["source"] == "manifest" and late["gus"].total == 6.0       # the due date unchanged
+    assert late["gus"].late["due"] == parse_when(DUE).isoformat()

@@ -172,6 +172,7 @@ class RemoteTask:
     plan: DataPlan  # how the worker gets the data
     version: str  # the client's imdb_course version
     fingerprint: dict  # the client's `package_fingerprint()`
+    renamed: str|None = None  # the id the file name gave when it collided with another (`Submission.renamed`): the `id-collision` note
 
 def make_task(ctx, # the client's `GradingContext` (its `reference` set)
               sub:Submission, # the submission (read here, on the client)
@@ -181,7 +182,7 @@ def make_task(ctx, # the client's `GradingContext` (its `reference` set)
     "The task for `sub`: the notebook's bytes and a copy of `ctx` without the client's paths."
     wctx = dataclasses.replace(ctx, out=Path("."), read_only=[], cache=None, iso=None)
     return RemoteTask(sub.student, Path(sub.path).name, read_submission(sub.path, getattr(sub, "root", None)).data, wctx, plan,
-                      imdb_course.__version__, fingerprint)
+                      imdb_course.__version__, fingerprint, renamed=getattr(sub, "renamed", None))
 
 # %% ../../nbs/api/grading/12_remote.ipynb #297fb635
 def pack_folder(folder:str|Path, # the result's folder on the worker
@@ -239,7 +240,7 @@ def grade_task(task:RemoteTask, # from `make_task`
         (tmp/"in").mkdir(); nb = tmp/"in"/safe_name(task.name)
         nb.write_bytes(task.notebook)
         ctx = dataclasses.replace(ctx, out=tmp/"out")
-        record = grade(ctx, Submission(task.student, nb))
+        record = grade(ctx, Submission(task.student, nb, renamed=task.renamed))  # as locally: `grade_one` notes a renamed id
         return RemoteResult(record.to_dict(), pack_folder(record.folder), str(record.folder), socket.gethostname())
     finally:
         import shutil

@@ -177,14 +177,15 @@ MANIFEST_COLUMNS = ("student", "submitted_at", "extension_until", "extension_day
 
 def read_manifest(path:str|Path, # CSV: student, submitted_at[, extension_until | extension_days]
                  ) -> pd.DataFrame:
-    "The submission manifest, indexed by student: `submitted_at` and `extension_until` as aware datetimes (or None)."
+    "The submission manifest, indexed by student: `submitted_at`, `extension_until` (aware datetimes) and `extension_days`\n\n    (timedeltas); an empty cell is None — no time, never pandas' NaT (the columns keep Python objects)."
     df = read_student_csv(path, "manifest", LateError,
                           f"use the header {','.join(MANIFEST_COLUMNS[:2])}[,extension_until|extension_days]")
     path = Path(path)
     out = pd.DataFrame(index=pd.Index(df.student, name="student"))
     def col(name, parse):
         vals = df[name] if name in df.columns else [""] * len(df)
-        return [parse(v, f"manifest {path.name}, student {s}, {name}") if str(v).strip() else None for s, v in zip(df.student, vals)]
+        parsed = [parse(v, f"manifest {path.name}, student {s}, {name}") if str(v).strip() else None for s, v in zip(df.student, vals)]
+        return pd.Series(parsed, index=out.index, dtype=object)  # a datetime dtype would turn an empty cell (None) into NaT
     out["submitted_at"] = col("submitted_at", parse_when)
     until = col("extension_until", parse_when)
     days = col("extension_days", lambda v, w: parse_duration(v, w, unit="days"))

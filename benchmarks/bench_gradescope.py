@@ -1,0 +1,163 @@
+"""The Gradescope autograder on the reference solution, inside Gradescope's default limits (imdb_course.instructor.gradescope).
+
+Builds the autograder zip of an assignment with the course's own `[grading]` budget (settings.ini of this clone; one
+reference run instead of `reference_seeds`, which changes what the zip carries, not what grading a submission costs),
+unpacks it into a temp folder laid out like /autograder, runs `setup.sh` against this virtualenv (no apt, no pip: it
+prepares the data cache) and then `run_autograder` on the reference solution, inside cgroup (v1) limits equal to
+Gradescope's defaults: 768 MiB of memory (`memory.limit_in_bytes`) and ½ CPU (`cpu.cfs_quota_us` = ½ period). It
+records the wall time, the score, the cgroup's peak memory (`memory.max_usage_in_bytes`, page cache included), the
+peak of the summed RSS of the process tree (sampled every 0.2 s) and whether the kernel OOM-killed anything.
+`--no-limits` runs the same without the cgroups (for the comparison). `--fail-bwrap` puts a `bwrap` on PATH that fails
+as it does in Gradescope's Docker container, so the run takes the unisolated (witness) path.
+
+    nice -n 10 .venv/bin/python benchmarks/bench_gradescope.py --assignment 01_epochs --backend tensorflow --fail-bwrap
+"""
+from __future__ import annotations
+import argparse, json, os, shutil, subprocess, sys, tempfile, threading, time, zipfile
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from _common import machine_info  # noqa: E402
+
+CPU_CG, MEM_CG = Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup/memory")
+
+
+def own_cgroup(controller:str) -> Path:
+    "This process's cgroup (v1) folder of `controller`."
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, names, path = line.split(":", 2)
+        if controller in names.split(","): return Path(f"/sys/fs/cgroup/{controller}") / path.lstrip("/")
+    raise RuntimeError(f"no cgroup v1 {controller} controller here")
+
+
+def make_cgroups(name:str, memory_mb:int, cpus:float) -> list:
+    "Child cgroups (cpu, memory, cpuacct) of this process's own, limited like Gradescope's container; `[cpu, memory, cpuacct]`."
+    cpu, mem, acct = own_cgroup("cpu")/name, own_cgroup("memory")/name, own_cgroup("cpuacct")/name
+    for d in (cpu, mem, acct): d.mkdir(exist_ok=True)
+    period = int((cpu/"cpu.cfs_period_us").read_text())
+    (cpu/"cpu.cfs_quota_us").write_text(str(int(period * cpus)))
+    (mem/"memory.limit_in_bytes").write_text(str(memory_mb * 2**20))
+    try: (mem/"memory.memsw.limit_in_bytes").write_text(str(memory_mb * 2**20))  # no swapping around the limit
+    except OSError: pass
+    return [cpu, mem, acct]
+
+
+def sample_tree(proc:psutil.Process, out:dict, stop:threading.Event):
+    "Peak summed RSS (MiB) and process count of `proc` and its descendants, every 0.2 s."
+    while not stop.is_set():
+        try: procs = [proc] + proc.children(recursive=True)
+        except psutil.NoSuchProcess: break
+        rss = 0
+        for p in procs:
+            try: rss += p.memory_info().rss
+            except psutil.Error: pass
+        out["peak_rss_mb"] = max(out.get("peak_rss_mb", 0), rss / 2**20)
+        out["max_processes"] = max(out.get("max_processes", 0), len(procs))
+        stop.wait(0.2)
+
+
+def tree(zip_path:Path, base:Path, notebook:Path, fail_bwrap:bool) -> tuple:
+    "A folder laid out like /autograder with `notebook` submitted; the environment run_autograder gets."
+    root = base/"autograder"
+    shutil.rmtree(root, ignore_errors=True)
+    (root/"source").mkdir(parents=True); (root/"submission").mkdir()
+    with zipfile.ZipFile(zip_path) as z:
+        z.extractall(root/"source")
+        for i in z.infolist(): os.chmod(root/"source"/i.filename, (i.external_attr >> 16) & 0o777 or 0o644)
+    shutil.copy2(root/"source"/"run_autograder", root/"run_autograder")
+    shutil.copy(notebook, root/"submission"/notebook.name)
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "IMDB_COURSE_SETTINGS")}
+    env.update(IMDB_COURSE_AUTOGRADER_ROOT=str(root), IMDB_COURSE_AUTOGRADER_VENV=sys.prefix, IMDB_COURSE_AUTOGRADER_SKIP_APT="1")
+    if fail_bwrap:
+        fake = base/"fakebin"; fake.mkdir(exist_ok=True)
+        (fake/"bwrap").write_text("#!/bin/sh\necho 'bwrap: Creating new namespace failed: Operation not permitted' >&2\nexit 1\n")
+        (fake/"bwrap").chmod(0o755)
+        env["PATH"] = f"{fake}:{env['PATH']}"
+    return root, env
+
+
+def run_limited(cmd:list, root:Path, env:dict, cgroups:list) -> dict:
+    "Run `cmd` (placed in `cgroups` before it execs), sampling its memory; wall time, peaks, OOM kills."
+    def enter():  # in the child, before exec: join the limited cgroups
+        for d in cgroups: (d/"cgroup.procs").write_text(str(os.getpid()))
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         preexec_fn=enter if cgroups else None)
+    out, stop = {}, threading.Event()
+    th = threading.Thread(target=sample_tree, args=(psutil.Process(p.pid), out, stop), daemon=True); th.start()
+    log = p.communicate()[0]
+    stop.set(); th.join()
+    out.update(wall_s=round(time.monotonic() - t0, 1), returncode=p.returncode, log_tail=log[-1500:])
+    out["peak_rss_mb"] = round(out.get("peak_rss_mb", 0), 1)
+    if cgroups:
+        mem = cgroups[1]
+        out["cgroup_peak_mb"] = round(int((mem/"memory.max_usage_in_bytes").read_text()) / 2**20, 1)
+        stat = dict(l.split() for l in (mem/"memory.stat").read_text().splitlines())
+        out["cgroup_rss_peak_note"] = "memory.max_usage_in_bytes counts page cache (reclaimable) as well as process memory"
+        oom = dict(l.split() for l in (mem/"memory.oom_control").read_text().splitlines())
+        out["oom_kills"] = int(oom.get("oom_kill", 0)); out["failcnt"] = int((mem/"memory.failcnt").read_text())
+        cstat = dict(l.split() for l in (cgroups[0]/"cpu.stat").read_text().splitlines())
+        out["cpu_throttled_s"] = round(int(cstat.get("throttled_time", 0)) / 1e9, 1)
+        out["cpu_s"] = round(int((cgroups[2]/"cpuacct.usage").read_text()) / 1e9, 1)
+        out["total_cache_mb"] = round(int(stat.get("total_cache", 0)) / 2**20, 1)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--assignment", default="01_epochs")
+    ap.add_argument("--backend", default="tensorflow", choices=("tensorflow", "jax"))
+    ap.add_argument("--timeout", type=int, default=600, help="Gradescope's autograder timeout the zip is built for")
+    ap.add_argument("--memory-mb", type=int, default=768)
+    ap.add_argument("--cpus", type=float, default=0.5)
+    ap.add_argument("--no-limits", action="store_true", help="run without the cgroup limits")
+    ap.add_argument("--fail-bwrap", action="store_true", help="bwrap fails as in Gradescope's container (witness-only grading)")
+    ap.add_argument("--work", default=None, help="folder for the zip, the reference cache and the tree (default: a temp dir)")
+    ap.add_argument("--out", default=None, help="result JSON (default benchmarks/results/gradescope_<assignment>_<backend>.json)")
+    a = ap.parse_args()
+    from imdb_course.instructor.gradescope import build_autograder
+    work = Path(a.work or tempfile.mkdtemp(prefix="bench-gradescope-")); work.mkdir(parents=True, exist_ok=True)
+    settings = work/"settings.ini"   # the clone's settings, one reference run
+    settings.write_text((ROOT/"settings.ini").read_text().replace("reference_seeds = 3", "reference_seeds = 1"))
+    t0 = time.monotonic()
+    z = build_autograder(a.assignment, work/f"gradescope-{a.assignment}.zip", ROOT/"solutions", settings, a.backend, a.timeout,
+                         reference_dir=work/"grading")
+    build_s = round(time.monotonic() - t0, 1)
+    root, env = tree(z, work, ROOT/"solutions"/f"{a.assignment}.ipynb", a.fail_bwrap)
+    t1 = time.monotonic()
+    setup = subprocess.run(["bash", str(root/"source"/"setup.sh")], cwd=root, env=env, capture_output=True, text=True)
+    setup_s = round(time.monotonic() - t1, 1)
+    assert setup.returncode == 0, setup.stderr[-2000:]
+    name = f"gs-bench-{os.getpid()}"
+    cgroups = [] if a.no_limits else make_cgroups(name, a.memory_mb, a.cpus)
+    load0 = os.getloadavg()
+    try: run = run_limited([str(root/"run_autograder")], root, env, cgroups)
+    finally:
+        for d in cgroups:
+            try: d.rmdir()
+            except OSError as e: print(f"could not remove {d}: {e}", file=sys.stderr)
+    results = json.loads((root/"results"/"results.json").read_text()) if (root/"results"/"results.json").is_file() else {}
+    row = {"assignment": a.assignment, "backend": a.backend, "limits": None if a.no_limits else {"memory_mb": a.memory_mb, "cpus": a.cpus},
+           "isolation": (results.get("extra_data") or {}).get("isolation"), "score": results.get("score"),
+           "max_auto": sum(t["max_score"] for t in results.get("tests", [])), "status": (results.get("extra_data") or {}).get("status"),
+           "execution_time_s": results.get("execution_time"), "build_s": build_s, "setup_s": setup_s,
+           "load_before": [round(x, 2) for x in load0], "load_after": [round(x, 2) for x in os.getloadavg()], **run}
+    info = machine_info()
+    table = ("| assignment | backend | limits | isolation | score | run wall s | cgroup peak MiB | peak RSS sum MiB | OOM kills | load (1 min) |\n"
+             "|---|---|---|---|---|---|---|---|---|---|\n"
+             f"| {a.assignment} | {a.backend} | {'none' if a.no_limits else f'{a.memory_mb} MiB, {a.cpus:g} CPU'} | "
+             f"{(row['isolation'] or '?').split(':')[0]} | {row['score']}/{row['max_auto']:g} | {row['wall_s']} | "
+             f"{row.get('cgroup_peak_mb', '–')} | {row['peak_rss_mb']} | {row.get('oom_kills', '–')} | {row['load_before'][0]}→{row['load_after'][0]} |")
+    print(table)
+    print(json.dumps({k: v for k, v in row.items() if k != "log_tail"}, indent=1))
+    out = Path(a.out or HERE/"results"/f"gradescope_{a.assignment}_{a.backend}{'_nolimits' if a.no_limits else ''}.json")
+    out.write_text(json.dumps({"machine": info, "row": row, "results_json": results, "table": table}, indent=1, default=str))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
