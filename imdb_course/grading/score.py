@@ -33,8 +33,9 @@ from .evidence import Evidence, check_history_evidence, verify_answer
 # %% auto #0
 __all__ = ['ITEM_WEIGHTS', 'INFORMATIVE_REFERENCE', 'CONFIDENCE_Z', 'LEAK_GAP', 'EVAL_SEED', 'QuestionScore', 'wilson_interval',
            'reference_band', 'cost_line', 'score_question', 'test_leak', 'measured_encoding',
-           'check_predictions_encoded', 'align_encoding', 'drawn_indices', 'held_out_indices', 'eval_sets', 'eval_data',
-           'train_length_stats', 'regular_file_sha', 'submission_models', 'gather_evidence', 'score_artifacts']
+           'check_predictions_encoded', 'align_encoding', 'row_test_leaks', 'drawn_indices', 'held_out_indices',
+           'eval_sets', 'eval_data', 'train_length_stats', 'regular_file_sha', 'submission_models', 'gather_evidence',
+           'score_artifacts']
 
 # %% ../../nbs/09d_score.ipynb #fc200a24
 ITEM_WEIGHTS = {"artifacts": 1, "model": 3, "epochs": 1, "accuracy": 2, "answers": 1}
@@ -357,6 +358,9 @@ def _score_answers(art, rubric, evidence, out, frac) -> list:
         c = verify_answer(art.path.name, k, answer[k], rules.get(k), evidence)
         out.append(c.diagnosis())
         for d in c.findings_diagnoses(): out.append(d)
+        if leaks := row_test_leaks(art.path.name, rules.get(k), evidence):   # a row's model trained on its test reviews
+            out += leaks.values()
+            c.fraction = min(c.fraction, 1 - len(leaks) / max(len(evidence.row_models.get(art.path.name) or {}), 1))
         if c.status == "manual": pending.append(k)
         got += c.fraction
     frac["answers"] = got / len(keys) if keys else 1.0
@@ -384,6 +388,20 @@ def _score_loaded(art, rubric, p, m, reference, tolerance, out, frac, evidence=N
     pending = _score_answers(art, rubric, evidence, out, frac) if "answer_keys" in rubric else []
     if evidence is None: out += check_claims(answer, acc, art.history)
     return acc, pending
+
+# %% ../../nbs/09d_score.ipynb #6ee66dc6
+def row_test_leaks(question:str, # the question whose table is checked
+                   rule:str|None, # the answer key's evidence rule (`table`: this question's own rows)
+                   ev:Evidence, # what the grader measured
+                  ) -> dict:
+    "Row name -> `test-leak` error for each table row whose model is far better on the notebook's test reviews than on held-out ones."
+    if str(rule or "") != "table": return {}
+    out = {}
+    for name, key in (ev.row_models.get(question) or {}).items():
+        if (d := test_leak(ev.measured.get(key) or {})) is not None:
+            out[name] = error(d.code, f"row {name!r}: " + d.message.replace("the accuracy item's points", "this row's share of the table's points"), d.hint)
+    return out
+
 
 # %% ../../nbs/09d_score.ipynb #d50d84e0
 EVAL_SEED = 20_240_613  # seed of the grader's review subsample (not the notebook's SEED)
