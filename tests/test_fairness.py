@@ -1,8 +1,10 @@
 """Fairness suite: grades mean what they say (issue 25).
 
-Per assignment, students who wrote their own correct solutions differently (Functional API, plain `model.fit`, another
-width, pre-padding, answers in percent) earn every automatic point, and quiet cheats (training on the test reviews, a
-history of another run, one model under several table rows) are caught with their named findings. The submissions are
+Per assignment, at least 3 students who wrote their own correct solutions differently (Functional API, plain `model.fit`,
+another width, pre-padding, answers in percent, mask_zero, an extra Dropout) earn every automatic point, and at least 3
+quiet cheats (training on the test reviews, a history of another run, one model under several table rows or questions,
+a row whose model is not what its name says) are caught with their named findings; in 03-05 one cheat notebook may
+cheat on two independent questions, so the suite grades 5-6 notebooks per assignment. The submissions are
 written by tests/fixtures/make_fairness.py from the solutions. Each assignment is graded once (one `grade_folder` batch,
 2 workers, the course's own settings.ini: the bundled sample under the grading budget) and the tests read that batch.
 """
@@ -43,7 +45,7 @@ def _codes(r, q): return [d["code"] for d in r["questions"][q].get("diagnoses") 
 def test_honest_variants_earn_every_automatic_point(batch):
     a, results, _ = batch
     honest = {s: r for s, r in results.items() if s.startswith("honest_")}
-    assert len(honest) >= 2, f"{a}: honest variants missing from {sorted(results)}"
+    assert len(honest) >= 3, f"{a}: honest variants missing from {sorted(results)}"
     for s, r in honest.items():
         assert r["status"] == "ok", (a, s, r["status"], r["message"])
         for q, res in r["questions"].items():
@@ -54,6 +56,7 @@ def test_honest_variants_earn_every_automatic_point(batch):
 
 def test_quiet_cheats_are_caught_with_their_findings(batch):
     a, results, _ = batch
+    assert sum(len(qs) for qs in CAUGHT[a].values()) >= 3, f"{a}: fewer than 3 cheats"   # a cheat notebook may cheat on two questions
     for s, want in CAUGHT[a].items():
         r = results[s]
         for q, codes in want.items():
@@ -67,6 +70,7 @@ def test_the_reference_band_is_shown(batch):
     a, results, out = batch
     ref = json.loads(next((out/"reference").glob("*/reference.json")).read_text())
     assert ref["runs"] == 3 and len({*map(str, next(iter(ref["questions"].values()))["seeds"])}) == 3
+    if not any(v.get("accuracies") for v in ref["questions"].values()): return   # 05: tables only, no accuracy item to show a band for
     shown = [d["message"] for r in results.values() for q in r["questions"].values() for d in q.get("diagnoses") or []
              if d["code"] in ("accuracy-reference", "below-reference", "accuracy-not-assessed")]
     assert any("reference" in m and ("seeds" in m or "runs" in m) for m in shown), shown[:3]

@@ -157,6 +157,19 @@ def test_partial_credit_names_cell_and_line(graded):
     assert "modle2.fit(" in nb.cells[err["cell"] - 1].source
 
 
+def test_dependent_question_names_one_root_cause(graded):
+    "q2 stopped only because q1 crashed: q2's feedback names that one crash (question, cell), nothing about answer.json or submit."
+    r = graded["results"]["crash_dependent"]
+    q1, q2 = r.questions["q1"], r.questions["q2"]
+    assert q2["messages"] == ["not graded: depends on q1, which crashed at cell 5 (ValueError)"], q2["messages"]
+    assert [d["code"] for d in q2["diagnoses"]] == ["depends-on-crash"] and "cell 5" in q2["diagnoses"][0]["hint"]
+    assert "sigmoid-two-units" in {d["code"] for d in q1["diagnoses"]}  # the crashed question keeps its own diagnosis
+    assert any(e["question"] == "q2" and e["ename"] == "NameError" for e in r.errors)  # recorded for the instructor
+    page = Path(r.feedback).read_text()
+    for gone in ("submit(&#39;q2&#39;", "submit('q2'", "NameError"): assert gone not in page, gone   # q1's own message may name its files
+    assert page.count("depends on q1, which crashed at cell 5") == 1
+
+
 def test_originals_untouched(graded):
     after = {p.name: sha(p) for p in graded["subs"].glob("*.ipynb")}
     assert after == graded["before"]

@@ -1,6 +1,6 @@
 """`imdb-course review` in a real browser: grade two written answers and override a score through the page (Chromium via
 Playwright), then check the gradebook rows, the CSV export and the feedback page. No training: the grading folder is built
-the way `grade.grade_one` stores it (GRADING_DIR/ASSIGNMENT/STUDENT/{executed.ipynb,result.json} + gradebook rows)."""
+the way `grading.pipeline.grade_one` stores it (GRADING_DIR/ASSIGNMENT/STUDENT/{executed.ipynb,result.json} + gradebook rows)."""
 import csv, json, os, sqlite3, threading, time
 from pathlib import Path
 
@@ -402,3 +402,57 @@ def test_grader_name_per_session(client, grading_dir, back, to):
     page = client.get(URL, headers={"Host": "127.0.0.1:8000"}).get_data(as_text=True)
     assert 'value="ta two"' in page
     assert client.post("/grader", data={"grader": " ", "_csrf": token}, headers=OK).status_code == 400
+
+
+# --- every cell behind a code answer (issue 25 item 7): task text, model cell, training cell ------------------------------
+
+L = "03_embedding_lstm"
+
+
+@pytest.fixture
+def lstm_dir(tmp_path):
+    "One student of 03 whose handed-in notebook is the solution as a student writes it (markers dropped); q1 lost points."
+    nb = nbformat.read(ROOT/"solutions"/f"{L}.ipynb", as_version=4)
+    for c in nb.cells: c.source = "\n".join(l for l in c.source.split("\n") if "### BEGIN SOLUTION" not in l and "### END SOLUTION" not in l)
+    out = tmp_path/"grading"
+    folder = out/L/"dan"; folder.mkdir(parents=True)
+    nbformat.write(nb, folder/"executed.ipynb")
+    qs = {q: {"points": p, "max_points": m, "messages": ["ok"], "diagnoses": [], "accuracy": None, "history": None}
+          for q, p, m in (("q1", 1.5, 3.0), ("q2", 2.0, 2.0), ("q3", 2.0, 2.0))}
+    qs.update({q: {"points": None, "max_points": 1.0, "pending_points": 1.0, "messages": ["written answer"], "diagnoses": []} for q in ("q2w", "q3w")})
+    r = GradeResult.from_dict({"assignment": L, "student": "dan", "file": "/subs/dan.ipynb", "sha256": "sha-dan", "params_hash": "h1",
+            "params": {"EPOCHS": 3}, "status": "ok", "status_doc": "", "message": "ran to the end without errors", "notes": [], "errors": [],
+            "codes": [], "questions": qs, "total": 5.5, "max_total": 9.0, "executed": str(folder/"executed.ipynb"), "folder": str(folder),
+            "started": "", "finished": "2026-12-01T20:00:00+00:00", "seconds": 1.0})
+    (folder/"result.json").write_text(json.dumps(r.to_dict()))
+    with Gradebook(out) as gb: gb.record(r)
+    return out
+
+
+def test_review_shows_every_cell_behind_an_answer(lstm_dir):
+    "q1's page shows its task text, the model cell (where a mistake in the architecture is) and the training cell; not the set-up."
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+    app = create_app(lstm_dir, grader="prof", solutions=find_solutions())
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["ALLOWED_HOSTS"] = served_hosts("127.0.0.1", srv.server_port)
+    t = threading.Thread(target=srv.serve_forever, daemon=True); t.start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"http://127.0.0.1:{srv.server_port}/a/{L}/q1/dan")
+            shown = page.inner_text(".answer")
+            assert "A regularised LSTM" in shown                                   # the task text above the model cell
+            assert "layers.LSTM(32, kernel_regularizer=l2)" in page.inner_text("#cell-8")   # the model cell
+            assert page.inner_text("#answer").startswith("run = train(model, data")       # the cell that hands q1 in
+            assert "load_imdb_data" not in shown and "model2" not in shown               # neither the set-up nor q2
+            page.screenshot(path="/tmp/review_cells_q1.png", full_page=True)
+            page.goto(f"http://127.0.0.1:{srv.server_port}/a/{L}/q3/dan")            # the confusion matrix: from both models
+            cells = [page.get_attribute(e, "id") for e in ["#cell-8", "#cell-10", "#cell-12", "#cell-15"]]
+            assert cells == ["cell-8", "cell-10", "cell-12", "cell-15"]
+            assert page.query_selector("#cell-18") is None                              # the explanations after it are not part of it
+            browser.close()
+    finally:
+        srv.shutdown(); t.join(5)

@@ -322,7 +322,7 @@ def _verify_confusion(key, value, kind, qs, ev) -> Check:
         if kind == "confusion":
             try: good = np.array(value, dtype=float).shape == (2, 2) and np.abs(np.array(value, dtype=float) - np.array(c)).max() <= max(1, 0.005 * np.sum(c))
             except (TypeError, ValueError): good = False
-        else: good = _close(value, want, ACC_TOL)
+        else: good = _close(as_fraction(value), want, ACC_TOL)   # in percent too
         if good: return Check(key, "verified", f"{key} = {_fmt(value)} agrees with {q}'s model on the notebook's test reviews", 1.0)
     shown = "; ".join(f"{q}: {_fmt(stat(c)) if kind != 'confusion' else c}" for q, c in cands.items())
     return Check(key, "disagrees", f"{key} = {_fmt(value)}; the grader measured {shown}")
@@ -338,7 +338,7 @@ def _same_value(a, b, tol:float=REFERENCE_TOL) -> bool:
 def _verify_reference(key, value, q, ev) -> Check:
     ref = (ev.reference_answers.get(q) or {})
     if key not in ref: return Check(key, "manual", f"{key}: the reference solution's answer is not available")
-    good = _same_value(value, ref[key])
+    good = _same_value(value, ref[key]) or ("accuracy" in key and _same_value(as_fraction(value), ref[key]))   # an accuracy in percent too
     return Check(key, "verified" if good else "disagrees",
                  f"{key} = {_fmt(value)}; the reference solution computes {_fmt(ref[key])} under the same parameters", float(good))
 

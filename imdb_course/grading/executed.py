@@ -17,13 +17,13 @@ import pandas as pd
 import psutil
 
 import imdb_course
-from ..checks import Diagnosis, diagnose_crash
+from ..checks import Diagnosis, diagnose_crash, error
 from ..config import ASSIGNMENT_KEYS, Settings, SettingsError, load_settings
 from .inspect import *
 
 # %% auto #0
 __all__ = ['strip_ansi', 'student_cells', 'cell_questions', 'CellError', 'short_error', 'error_line', 'model_source',
-           'find_errors', 'last_started_cell', 'truncate_outputs']
+           'find_errors', 'last_started_cell', 'bound_names', 'crash_roots', 'explain_dependent', 'truncate_outputs']
 
 # %% ../../nbs/api/grading/09_executed.ipynb #44475f1b
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -134,6 +134,49 @@ def last_started_cell(nb) -> int|None:
     for i, c in enumerate(cells):
         if c.get("metadata", {}).get("papermill", {}).get("start_time"): last = i + 1
     return last
+
+# %% ../../nbs/api/grading/09_executed.ipynb #5333b6d1
+_UNDEFINED = re.compile(r"name '([A-Za-z_][A-Za-z0-9_]*)' is not defined")
+
+def bound_names(source:str, # a code cell's source
+               ) -> set:
+    "Names a cell binds: assignments, loop and `with` targets, imports, functions and classes (IPython magics ignored)."
+    code = "\n".join("" if l.lstrip().startswith(("%", "!")) else l for l in source.split("\n"))
+    try: tree = ast.parse(code)
+    except SyntaxError: return set()
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store): out.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): out.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)): out |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return out
+
+def crash_roots(errors:list, # the run's `CellError`s in cell order (`find_errors`)
+                cells:list, # the student's cells (`student_cells`)
+               ) -> dict:
+    """Question -> the earlier question's crash (`CellError`) it failed from: its first error is a `NameError` on a name
+    a crashed cell of an earlier question binds (the nearest such cell; followed back to the first crash)."""
+    roots, first = {}, {}
+    for e in errors: first.setdefault(e.question, e)
+    for e in errors:
+        m = _UNDEFINED.search(e.evalue) if e.ename == "NameError" else None
+        if not m or not e.question or first.get(e.question) is not e: continue
+        for p in reversed([p for p in errors if p.cell < e.cell and p.question not in (None, e.question)]):
+            if m.group(1) in bound_names(cells[p.cell - 1].source):
+                roots[e.question] = roots.get(p.question, first[p.question]); break
+    return roots
+
+def explain_dependent(res:dict, # one question's result (`points`, `messages`, `diagnoses`), changed in place
+                      root:CellError, # the crash it depends on (from `crash_roots`)
+                     ) -> bool:
+    "When nothing of the question was handed in, its feedback becomes the one root cause: `depends-on-crash`. True if so."
+    if not any(d.get("code") == "missing-artifact" for d in res.get("diagnoses") or []): return False
+    msg = f"not graded: depends on {root.question}, which crashed at cell {root.cell} ({root.ename})"
+    hint = (f"fix the crash in cell {root.cell} ({root.question}) and run the notebook again from the top: this question "
+            f"uses what that cell makes")
+    res["messages"] = [msg]
+    res["diagnoses"] = [error("depends-on-crash", msg, hint).to_dict()]
+    return True
 
 # %% ../../nbs/api/grading/09_executed.ipynb #241e90dd
 def _output_size(o) -> int: return len(json.dumps(o, default=str))

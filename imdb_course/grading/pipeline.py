@@ -323,8 +323,10 @@ def _question_cells(nb, ctx) -> dict:
 def _explain_questions(record:GradeResult, errors:list, stopped, nb, ctx:GradingContext):
     "A question short of full points first says which of its cells failed, or that the run stopped before it."
     qcells = _question_cells(nb, ctx) if nb is not None else {}
+    roots = crash_roots(errors, student_cells(nb)) if nb is not None else {}   # one root cause: an earlier question's crash
     for q, res in record.questions.items():
         if res["points"] is None or res["points"] >= res["max_points"]: continue
+        if q in roots and explain_dependent(res, roots[q]): continue
         mine = [e for e in errors if e.question == q]
         if mine:
             res["messages"].insert(0, str(mine[0]))

@@ -33,8 +33,9 @@ from .evidence import Evidence, check_history_evidence, verify_answer
 # %% auto #0
 __all__ = ['ITEM_WEIGHTS', 'INFORMATIVE_REFERENCE', 'CONFIDENCE_Z', 'LEAK_GAP', 'EVAL_SEED', 'QuestionScore', 'wilson_interval',
            'reference_band', 'cost_line', 'score_question', 'test_leak', 'measured_encoding',
-           'check_predictions_encoded', 'align_encoding', 'drawn_indices', 'held_out_indices', 'eval_sets', 'eval_data',
-           'train_length_stats', 'regular_file_sha', 'submission_models', 'gather_evidence', 'score_artifacts']
+           'check_predictions_encoded', 'align_encoding', 'row_test_leaks', 'drawn_indices', 'held_out_indices',
+           'eval_sets', 'eval_data', 'train_length_stats', 'regular_file_sha', 'submission_models', 'gather_evidence',
+           'score_artifacts']
 
 # %% ../../nbs/api/grading/11_points.ipynb #fc200a24
 ITEM_WEIGHTS = {"artifacts": 1, "model": 3, "epochs": 1, "accuracy": 2, "answers": 1}
@@ -117,8 +118,9 @@ def _band_text(band:list, runs:int|None=None) -> str:
 
 def _score_accuracy(acc, spec, reference, tolerance, out, chance=None, n=None) -> float|str|None:
     """Fraction of the accuracy item met; None when the reference shows accuracy can't be assessed under this budget.
-    The accuracy passes when its 95 % Wilson interval on the `n` held-out reviews reaches the reference band (the lowest
-    of the reference solution's seeds; one run: that run minus `tolerance`, the legacy rule), and it is above chance."""
+    The accuracy passes when its 95 % Wilson interval on the `n` held-out reviews reaches the reference band: the lowest of
+    the reference solution's seeds minus their spread (at most `tolerance`; one run: that run minus `tolerance`, the legacy
+    rule), because the student's single run varies from seed to seed as much; and it is above chance."""
     spec, runs = spec if isinstance(spec, dict) else {}, reference_band(reference)
     band = [a for a in runs if a >= INFORMATIVE_REFERENCE]   # runs that learned; the others show the budget's luck
     if runs and len(band) * 2 <= len(runs):
@@ -130,7 +132,9 @@ def _score_accuracy(acc, spec, reference, tolerance, out, chance=None, n=None) -
         return None
     lo_ci, hi_ci = wilson_interval(acc, n)
     shown = f"{acc:.3f} ± {(hi_ci - lo_ci) / 2:.3f}" + (f" (95 % interval on {n:,} held-out reviews)" if n else "")
-    ref_floor = None if not band else round(min(band) - (tolerance if len(band) == 1 else 0.0), 4)
+    # the student's one run varies from seed to seed as the reference's runs do: the bar is the lowest run minus their spread
+    spread = round(min(max(band) - min(band), tolerance) if len(band) > 1 else tolerance, 4) if band else 0.0
+    ref_floor = None if not band else round(min(band) - spread, 4)
     met = []
     if spec.get("min") is not None:
         floor = spec["min"] if ref_floor is None else min(spec["min"], ref_floor)
@@ -146,7 +150,8 @@ def _score_accuracy(acc, spec, reference, tolerance, out, chance=None, n=None) -
             met.append(hi_ci >= ref_floor)
             out.append(ok("accuracy-reference", f"accuracy {shown}; {_band_text(band, len(runs))}") if met[-1] else
                        error("below-reference", f"accuracy {shown} is below the {_band_text(band, len(runs))}"
-                             + (f" minus {tolerance}" if len(band) == 1 else "") + " (same parameters); this cost the accuracy item's points",
+                             + (f" minus {spread:g}" + (" (one run)" if len(band) == 1 else " (their spread: one run's seed-to-seed variation)"))
+                             + " (same parameters); this cost the accuracy item's points",
                              "compare your architecture and training with what the question asks for"))
     return sum(met) / len(met) if met else 1.0
 
@@ -357,6 +362,9 @@ def _score_answers(art, rubric, evidence, out, frac) -> list:
         c = verify_answer(art.path.name, k, answer[k], rules.get(k), evidence)
         out.append(c.diagnosis())
         for d in c.findings_diagnoses(): out.append(d)
+        if leaks := row_test_leaks(art.path.name, rules.get(k), evidence):   # a row's model trained on its test reviews
+            out += leaks.values()
+            c.fraction = min(c.fraction, 1 - len(leaks) / max(len(evidence.row_models.get(art.path.name) or {}), 1))
         if c.status == "manual": pending.append(k)
         got += c.fraction
     frac["answers"] = got / len(keys) if keys else 1.0
@@ -384,6 +392,20 @@ def _score_loaded(art, rubric, p, m, reference, tolerance, out, frac, evidence=N
     pending = _score_answers(art, rubric, evidence, out, frac) if "answer_keys" in rubric else []
     if evidence is None: out += check_claims(answer, acc, art.history)
     return acc, pending
+
+# %% ../../nbs/api/grading/11_points.ipynb #6ee66dc6
+def row_test_leaks(question:str, # the question whose table is checked
+                   rule:str|None, # the answer key's evidence rule (`table`: this question's own rows)
+                   ev:Evidence, # what the grader measured
+                  ) -> dict:
+    "Row name -> `test-leak` error for each table row whose model is far better on the notebook's test reviews than on held-out ones."
+    if str(rule or "") != "table": return {}
+    out = {}
+    for name, key in (ev.row_models.get(question) or {}).items():
+        if (d := test_leak(ev.measured.get(key) or {})) is not None:
+            out[name] = error(d.code, f"row {name!r}: " + d.message.replace("the accuracy item's points", "this row's share of the table's points"), d.hint)
+    return out
+
 
 # %% ../../nbs/api/grading/11_points.ipynb #d50d84e0
 EVAL_SEED = 20_240_613  # seed of the grader's review subsample (not the notebook's SEED)

@@ -6,7 +6,7 @@ Docs: https://github.com/imdb-course/imdb-course/api/instructor/review.html.md""
 
 # %% ../../nbs/api/instructor/06_review.ipynb #39a22aa7
 from __future__ import annotations
-import datetime as dt, getpass, json, sqlite3
+import ast, datetime as dt, getpass, json, sqlite3
 from pathlib import Path
 
 import nbformat
@@ -21,8 +21,8 @@ from ..grading.result import GradeResult
 import re
 
 # %% auto #0
-__all__ = ['TEMPLATES', 'LOOPBACK_NAMES', 'CSRF_FIELD', 'solution_questions', 'student_answer', 'attention_items', 'md_html',
-           'Review', 'save_grade', 'refresh_feedback', 'served_hosts', 'host_problem', 'origin_problem',
+__all__ = ['TEMPLATES', 'LOOPBACK_NAMES', 'CSRF_FIELD', 'solution_questions', 'student_answer', 'answer_cells', 'attention_items',
+           'md_html', 'Review', 'save_grade', 'refresh_feedback', 'served_hosts', 'host_problem', 'origin_problem',
            'token_problem', 'create_app', 'serve']
 
 # %% ../../nbs/api/instructor/06_review.ipynb #ba795bcf
@@ -79,6 +79,92 @@ def student_answer(executed:str|Path|None, # the executed notebook the grader ke
             if c.cell_type == "markdown": src = re.sub(r"<!--.*?-->", "", src, flags=re.S).strip()  # hidden when rendered, hidden here
             return {"source": src, "output": _outputs_text(c) if c.cell_type == "code" else "", "missing": ""}
     return {"source": "", "output": "", "missing": f"no cell tagged {question} in the notebook (its imdb_course metadata was removed)"}
+
+# %% ../../nbs/api/instructor/06_review.ipynb #e82197f0
+_BOOKKEEPING = {"output_dir", "params", "x_test", "y_test"}  # submit arguments that are not the answer
+
+def _statements(source:str) -> list:
+    "A code cell's top-level statements (IPython magics and shell lines blanked); [] when it does not parse."
+    code = "\n".join("" if l.lstrip().startswith(("%", "!")) else l for l in source.split("\n"))
+    try: return ast.parse(code).body
+    except SyntaxError: return []
+
+def _names(node, ctx) -> set: return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
+
+def _root(node):
+    while isinstance(node, (ast.Subscript, ast.Attribute)): node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+def _changed(stmt) -> set:
+    "Names a statement changes without rebinding: `runs[name] = ...`, `model.x = ...`, and `model.fit(...)` used as a statement."
+    out = {_root(n) for n in ast.walk(stmt) if isinstance(n, (ast.Subscript, ast.Attribute)) and isinstance(n.ctx, ast.Store)}
+    out |= {_root(n.value.func) for n in ast.walk(stmt) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
+            and isinstance(n.value.func, ast.Attribute)}
+    return out - {None}
+
+def _bound(stmt) -> set:
+    "Names a statement binds: assignments, loop and `with` targets, imports, functions and classes."
+    out = _names(stmt, ast.Store)
+    for n in ast.walk(stmt):
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): out.add(n.name)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)): out |= {(a.asname or a.name).split(".")[0] for a in n.names}
+    return out
+
+def _submit_call(stmts:list, question:str):
+    "`(index, call)` of the statement calling `submit(question, ...)`, or None."
+    for i, s in enumerate(stmts):
+        for n in ast.walk(s):
+            if (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "submit" and n.args
+                    and isinstance(n.args[0], ast.Constant) and n.args[0].value == question): return i, n
+    return None
+
+def _flow_back(stmts:list, need:set) -> tuple[set, bool]:
+    "Walk `stmts` backwards: a statement making a needed name adds the names it reads. `(names still needed, any made)`."
+    need, hit = set(need), False
+    for s in reversed(stmts):
+        bound, changed = _bound(s) & need, _changed(s) & need
+        if not (bound or changed): continue
+        if isinstance(s, (ast.Import, ast.ImportFrom)): need -= bound; continue   # an import makes no part of the answer
+        hit = True
+        fresh = set() if isinstance(s, ast.AugAssign) else bound - _names(s, ast.Load)   # `x = f(x)` and `x += 1` still need the old x
+        need = (need - fresh) | _names(s, ast.Load)
+    return need, hit
+
+def _setup_end(cells:list) -> int:
+    "Index of the first cell after the set-up: the first text cell after the parameters cell (or after the first code cell)."
+    tagged = [i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    start = tagged[0] if tagged else next((i for i, c in enumerate(cells) if c.cell_type == "code"), 0)
+    return next((i for i in range(start, len(cells)) if cells[i].cell_type == "markdown"), len(cells))
+
+def answer_cells(executed:str|Path|None, # the executed notebook the grader kept (`result.executed`)
+                 question:str, # question id
+                ) -> list[dict]:
+    """`{cell, kind, role, source, output}` in notebook order for every cell that produces a code question's answer:
+    the cell calling `submit(question, ...)` (role `answer`), the cells it depends on by variable flow (`producing`) and
+    the text cell above each (`task`). [] when the notebook or the question's cell is missing."""
+    if not executed or not Path(executed).is_file(): return []
+    try: nb = nbformat.read(Path(executed), as_version=4)
+    except Exception: return []
+    cells = [c for c in nb.cells if not {"injected-parameters", "papermill-error-cell-tag"} & set(c.get("metadata", {}).get("tags", []))]
+    qi = next((i for i, c in enumerate(cells) if _qid(c) == question and c.cell_type == "code"), None)
+    if qi is None: return []
+    stmts, found = _statements(cells[qi].source), {qi: "answer"}
+    sub = _submit_call(stmts, question)
+    if sub:
+        i, call = sub
+        need = set().union(*[_names(a, ast.Load) for a in call.args[1:]],
+                           *[_names(k.value, ast.Load) for k in call.keywords if k.arg not in _BOOKKEEPING]) - {"submit"}
+        need, _ = _flow_back(stmts[:i], need)
+        for j in range(qi - 1, _setup_end(cells) - 1, -1):
+            if not need: break
+            if cells[j].cell_type != "code": continue
+            need, hit = _flow_back(_statements(cells[j].source), need)
+            if hit: found[j] = "producing"
+    for j in list(found):   # each code cell's task: the nearest text cell above it
+        k = next((k for k in range(j - 1, -1, -1) if cells[k].cell_type == "markdown"), None)
+        if k is not None and k >= _setup_end(cells): found.setdefault(k, "task")
+    return [{"cell": j + 1, "kind": cells[j].cell_type, "role": found[j], "source": cells[j].source.strip(),
+             "output": _outputs_text(cells[j]) if cells[j].cell_type == "code" else ""} for j in sorted(found)]
 
 # %% ../../nbs/api/instructor/06_review.ipynb #7cc14348
 def attention_items(results:list[GradeResult], # results with `add_manual` applied
@@ -181,6 +267,7 @@ def _grade_context(rv:Review, assignment:str, question:str, student:str, error:s
     def mx(x): return written_max(x) if is_written(x) or "manual" in x else x.get("max_points")
     return dict(assignment=assignment, question=question, student=student, q=qs[question], r=r, s=s, written=written,
                 maximum=mx(s), answer=answer, questions=qlist, history=history,
+                cells=[] if written else answer_cells(r.executed, question),   # every cell that produces a code answer
                 next_written=next((x for x in qlist[qlist.index(question) + 1:] if qs[x]["kind"] == "written"), None),
                 students=[(x, by[x].questions.get(question, {}), mx(by[x].questions.get(question, {}))) for x in students],
                 prev_s=prev_s, next_s=next_s, prev_q=prev_q, next_q=next_q, todo=todo, total=total, qtodo=qtodo,

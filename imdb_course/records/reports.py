@@ -102,7 +102,9 @@ def feedback_html(result:GradeResult, # one grading result
             except ValueError: pass
         executed = link.as_posix()
     params = ", ".join(f"{k}={v}" for k, v in r.params.items() if k != "OUTPUT_DIR")
-    problems = [{"text": str(n)} for n in r.notes] + [_problem(e) for e in r.errors]
+    dependent = {q for q, s in r.questions.items() if any(d.get("code") == "depends-on-crash" for d in s.get("diagnoses", []))}
+    problems = [{"text": str(n)} for n in r.notes] + [_problem(e) for e in r.errors   # an error that only follows an earlier crash: said under its question
+                                                      if not (isinstance(e, dict) and e.get("question") in dependent)]
     shown = {p["hint"] for p in problems if p.get("hint")}  # a crash's hint is said once, under its error
     questions = []
     for q, s in r.questions.items():
