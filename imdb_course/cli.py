@@ -219,7 +219,7 @@ def _add_validate_parser(sub):
 def cmd_gradescope(a):
     "Build the Gradescope autograder zip of an assignment; `run` / `prepare` are what its scripts call in the container."
     import json, zipfile
-    from imdb_course import gradescope as gs
+    from imdb_course.instructor import gradescope as gs
     if a.action == "run":   # run_autograder: results.json says everything, the exit code is always 0
         r = gs.run_autograder(a.root)
         print(f"score {r['score']:g}; {len(r['tests'])} tests; {r['output'].splitlines()[0]}")

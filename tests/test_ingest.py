@@ -286,9 +286,9 @@ def test_similarity_csv_neutralises_formulas(tmp_path):
 
 def test_a_renamed_id_keeps_its_id_collision_note_through_a_dask_task(tmp_path):
     "Grading on a Dask worker (`grading.remote`: task out, result back) records `id-collision` as local grading does.\n    The round trip runs in this process (no cluster): the same functions a worker and the client call."
-    from imdb_course.grading.grade import grade_one
+    from imdb_course.grading.pipeline import grade_one
     from imdb_course.grading.remote import grade_task, make_task, plan_data, receive_result
-    from imdb_course.records.integrity import package_fingerprint
+    from imdb_course.grading.isolation import package_fingerprint
     subs = tmp_path/"s"; subs.mkdir()
     for name in ("ada.ipynb", "ada!.ipynb"): (subs/name).write_text("{}")   # `{}` is read, then found not a notebook: no kernel
     with pytest.warns(UserWarning, match="would share one folder name"): found = {s.path.name: s for s in find_submissions(subs)}
