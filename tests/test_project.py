@@ -180,3 +180,28 @@ def test_no_private_name_imported_across_modules():
     leaks = [f"{m} imports {n} from {d}" for m, deps in _package_imports().items() for d, names in deps.items()
              for n in names if n.startswith("_") and n != "__version__"]
     assert not leaks, f"private names imported across modules (make them public): {leaks}"
+
+
+def test_every_package_import_resolves():
+    "Every `imdb_course` import in the package (lazy ones in functions too) names a module that exists, or a name its module defines."
+    import ast, importlib
+    pkg = ROOT/"imdb_course"
+    exists = lambda mod: (pkg.parent/mod.replace(".", "/")).with_suffix(".py").is_file() or (pkg.parent/mod.replace(".", "/")/"__init__.py").is_file()
+    missing = []
+    for f in sorted(pkg.rglob("*.py")):
+        if f.name == "_modidx.py": continue
+        mod = ".".join(("imdb_course",) + f.relative_to(pkg).with_suffix("").parts).removesuffix(".__init__")
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = mod if f.name == "__init__.py" else mod.rpartition(".")[0]
+                for _ in range(max(node.level - 1, 0)): base = base.rpartition(".")[0]
+                target = (f"{base}.{node.module}" if node.module else base) if node.level else node.module
+                if not (target or "").startswith("imdb_course"): continue
+                if not exists(target): missing.append(f"{mod}: from {target} import …"); continue
+                m = importlib.import_module(target)
+                for a in node.names:
+                    if a.name != "*" and not hasattr(m, a.name) and not exists(f"{target}.{a.name}"):
+                        missing.append(f"{mod}: {a.name} from {target}")
+            elif isinstance(node, ast.Import):
+                missing += [f"{mod}: import {a.name}" for a in node.names if a.name.startswith("imdb_course.") and not exists(a.name)]
+    assert not missing, f"imports of the package that do not resolve (a module moved?): {missing}"
