@@ -22,6 +22,7 @@ from ..gradebook import utc_now
 from ..result import NOTEBOOK_MISTAKES, OK_MESSAGE, GradeResult, add_totals, save_result
 from .inspect import *
 from .sandbox import *
+from .refcache import reference_lock, restore_reference, share_reference
 from .executed import *
 from .score import *
 from .boundary import CROSSING_CODES, Crossing, unpack_tar
@@ -440,10 +441,12 @@ def _combine_reference(ctx:GradingContext, runs:list) -> dict:
                "seeds": [x.get("seed") for x in runs]} for q, r in base["questions"].items()}
     cache = Path(ctx.out)/"reference"/ctx.params_hash/"reference.json"
     cache.write_text(json.dumps({**base, "questions": ref, "runs": len(runs)}, indent=1, default=str))
+    share_reference(ctx.out, ctx.params_hash)  # $IMDB_COURSE_REFERENCE_CACHE: other output folders reuse it (grading.refcache)
     return ref
 
 def _cached_reference(ctx:GradingContext, seeds:int) -> dict|None:
     "The combined reference when reference.json already holds `seeds` runs."
+    restore_reference(ctx.out, ctx.params_hash)  # a shared copy, if any (grading.refcache)
     cache = Path(ctx.out)/"reference"/ctx.params_hash/"reference.json"
     if not cache.is_file(): return None
     d = json.loads(cache.read_text())
@@ -555,7 +558,7 @@ def grading_context(assignment:str, # assignment name (e.g. `03_embedding_lstm`)
     params = grading_params(name, s, params_override)
     lim = grading_limits(name, s, **(limits or {}))
     tol = float(s.grading["accuracy_tolerance"])
-    phash = params_hash(params, questions, tol, lim.kernel_threads, file_sha256(solution), GRADER_VERSION, imdb_course.__version__)
+    phash = params_hash(params, questions, tol, lim.kernel_threads, lim.backend, file_sha256(solution), GRADER_VERSION, imdb_course.__version__)
     out = Path(out) if out else Path("grading")
     pkg = Path(imdb_course.__file__).resolve().parent
     iso = choose_isolation(s.grading["sandbox"])  # `required` without bubblewrap stops here, naming the fix
@@ -675,11 +678,12 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
 def _reference(ctx, solution, scheduler=None, workers:int=1) -> dict:
     "The reference results, computed in worker processes (TensorFlow stays out of the parent): its seeds in parallel, each cached."
     seeds = max(1, int(ctx.reference_seeds or 1))
-    if (ref := _cached_reference(ctx, seeds)) is not None: return ref
-    with ProcessPoolExecutor(max(1, min(int(workers or 1), seeds)), mp_context=_mp_context()) as pool:
-        jobs = [pool.submit(_reference_work, ctx, solution, k) for k in range(seeds)]
-        runs = [j.result() for j in jobs]
-    return _combine_reference(ctx, runs)
+    with reference_lock(ctx.params_hash):  # another grader computing the same reference: wait for it, then reuse it
+        if (ref := _cached_reference(ctx, seeds)) is not None: return ref
+        with ProcessPoolExecutor(max(1, min(int(workers or 1), seeds)), mp_context=_mp_context()) as pool:
+            jobs = [pool.submit(_reference_work, ctx, solution, k) for k in range(seeds)]
+            runs = [j.result() for j in jobs]
+        return _combine_reference(ctx, runs)
 
 def _reference_work(ctx, solution, k:int=0):
     _init_worker(ctx.limits.kernel_threads)
