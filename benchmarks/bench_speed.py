@@ -34,13 +34,22 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def before_settings(src:Path, dst:Path) -> Path:
-    "settings.ini as it was before issue 27: TensorFlow kernels, one `[grading]` budget for every assignment."
+def after_settings(src:Path, dst:Path, seeds=None) -> Path:
+    "settings.ini as it is (with `seeds` reference runs, if given)."
     cfg = configparser.ConfigParser(default_section="__none__", interpolation=None)
     cfg.read(src, encoding="utf-8")
+    if seeds: cfg["grading"]["reference_seeds"] = str(seeds)
+    with open(dst, "w", encoding="utf-8") as f: cfg.write(f)
+    return dst
+
+
+def before_settings(src:Path, dst:Path, seeds=None) -> Path:
+    "settings.ini as it was before issue 27: TensorFlow kernels, one `[grading]` budget for every assignment."
+    after_settings(src, dst, seeds)
+    cfg = configparser.ConfigParser(default_section="__none__", interpolation=None)
+    cfg.read(dst, encoding="utf-8")
     for s in [s for s in cfg.sections() if s.startswith("grading.")]: cfg.remove_section(s)
     cfg["grading"]["backend"] = "tensorflow"
-    cfg["grading"]["cell_timeout"] = "300"
     with open(dst, "w", encoding="utf-8") as f: cfg.write(f)
     return dst
 
@@ -52,6 +61,8 @@ def main(argv=None):
     p.add_argument("--n", type=int, default=4, help="submissions per batch")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--repeat", type=int, default=1, help="grade each batch this many times (determinism check)")
+    p.add_argument("--reference-seeds", type=int, default=None, help="[grading] reference_seeds for both configurations "
+                   "(the reference runs are excluded from the figures; fewer seeds: a shorter warm-up)")
     p.add_argument("--work", default=str(Path(tempfile.gettempdir())/"imdb-bench-speed"), help="reference caches live here")
     args = p.parse_args(argv)
     if args.quick: args.assignments, args.n, args.configs = ["01"], 2, ["after"]
@@ -61,7 +72,8 @@ def main(argv=None):
     from imdb_course.grading.inspect import grading_params
     from imdb_course.grading.sandbox import grading_limits
     work = Path(args.work); work.mkdir(parents=True, exist_ok=True)
-    settings = {"after": ROOT/"settings.ini", "before": before_settings(ROOT/"settings.ini", work/"settings_before.ini")}
+    settings = {"after": after_settings(ROOT/"settings.ini", work/"settings_after.ini", args.reference_seeds),
+                "before": before_settings(ROOT/"settings.ini", work/"settings_before.ini", args.reference_seeds)}
     names = [n for n in load_settings(ROOT/"settings.ini").assignments if any(n.startswith(a) for a in args.assignments)]
     cores = os.cpu_count() or 1
     runs, rows = [], []
@@ -86,7 +98,8 @@ def main(argv=None):
                 load0, c0, t0 = os.getloadavg(), children_cpu(), time.perf_counter()
                 df = grade_folder(subs, name, out=out, workers=args.workers, force=True, progress=False, report=False, **kw)
                 wall, cpu = time.perf_counter() - t0, children_cpu() - c0
-                totals = df.set_index("student")["total"].reindex(students).tolist() if "total" in df else None
+                d = df if "student" in df.columns else df.reset_index()
+                totals = d.set_index("student")["total"].reindex(students).tolist() if "total" in d and "student" in d else None
                 ok = int((df["status"] == "ok").sum()) if "status" in df else 0
                 run = {"assignment": name, "config": config, "repeat": rep, "backend": lim.backend,
                        "train_samples": params["TRAIN_SAMPLES"], "epochs": params["EPOCHS"], "maxlen": params["MAXLEN"],

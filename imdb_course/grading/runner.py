@@ -87,10 +87,11 @@ def cell_limit(source:str, # the cell's code
                base:int, # `[grading] cell_timeout`: seconds a cell may run, and per model a training cell trains
                cap:int|None=None, # the whole-notebook limit (no cell may run longer)
               ) -> int:
-    "Seconds this cell may run: `base` per model its training calls train (at least `base`), never more than `cap`."
+    """Seconds this cell may run: `base`, or `base` per model when its training calls train more than one, then at most
+    `cap` (a cap below `base` never shortens a cell: the whole-notebook limit stops the run by itself)."""
     units = sum(w * len(re.findall(p, source)) for p, w in TRAINING_CALLS.items())
-    limit = base * max(1, units)
-    return min(limit, cap) if cap else limit
+    if units <= 1: return base
+    return min(base * units, max(base, cap)) if cap else base * units
 
 
 # %% ../../nbs/09b1_runner.ipynb #b18ce20f

@@ -6,7 +6,7 @@ Docs: https://github.com/imdb-course/imdb-course/sandbox.html.md"""
 
 # %% ../../nbs/09b_sandbox.ipynb #057bade8
 from __future__ import annotations
-import ast, copy, hashlib, json, os, re, shutil, subprocess, sys, tempfile, textwrap, time, uuid
+import ast, copy, hashlib, importlib.util, json, os, re, shutil, subprocess, sys, tempfile, textwrap, time, uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, asdict
@@ -59,6 +59,9 @@ def grading_limits(assignment:str, settings=None, **overrides) -> Limits:
     lim = Limits(cell_timeout=g["cell_timeout"], notebook_timeout=min(g["notebook_timeout"], a["time_limit"]),
                  memory_mb=g["memory_limit_mb"], max_output_mb=g["max_output_mb"],
                  scratch_mb=g["scratch_mb"], max_files=g["max_files"], backend=g.get("backend") or keras_backend(s))
+    if lim.backend == "jax" and importlib.util.find_spec("jax") is None:
+        raise GradeError('[grading] backend = jax but JAX is not installed here: pip install "imdb-course[jax]", '
+                         "or set [grading] backend = tensorflow in settings.ini")
     for k, v in overrides.items():
         if not hasattr(lim, k): raise GradeError(f"unknown limit {k!r}; known: {', '.join(asdict(lim))}")
         if v is not None: setattr(lim, k, v)
