@@ -459,8 +459,9 @@ def reference_run(ctx:GradingContext, # grading context (its `reference` is igno
     """question -> `{accuracy, accuracies, seeds, model_sha256, points, max_points, answer}` of the solution run under
     `ctx.params` (answers, model) and with `seeds - 1` other SEEDs (`accuracies`: the band students are compared with); cached."""
     seeds = max(1, int(seeds or ctx.reference_seeds or 1))
-    if (ref := _cached_reference(ctx, seeds)) is not None: return ref
-    return _combine_reference(ctx, [_reference_one(ctx, solution, k) for k in range(seeds)])
+    with reference_lock(ctx.params_hash):  # another grader computing the same reference: wait for it, then reuse it
+        if (ref := _cached_reference(ctx, seeds)) is not None: return ref
+        return _combine_reference(ctx, [_reference_one(ctx, solution, k) for k in range(seeds)])
 
 # %% ../../nbs/09e_grade.ipynb #dask0001
 NEEDS_DASK = "scheduler= needs Dask: pip install 'imdb-course[dask]' (dask[distributed]); or drop --scheduler"
