@@ -12,9 +12,9 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['SETTINGS_ENV', 'SETTINGS_NAME', 'SOURCE_NAMES', 'DATA_KEYS', 'COURSE_KEYS', 'ASSIGNMENT_KEYS', 'GRADING_KEYS',
-           'SECTIONS', 'QUIET_TF_ENV', 'EXTRA_OF', 'BACKENDS', 'BACKEND_ENV', 'SettingsError', 'Key', 'parse_points',
-           'parse_value', 'find_settings', 'Settings', 'load_settings', 'quiet_tensorflow', 'extra_hint',
-           'keras_backend', 'backend_env', 'settings_table']
+           'SECTIONS', 'GRADING_OVERRIDE_KEYS', 'QUIET_TF_ENV', 'EXTRA_OF', 'BACKENDS', 'BACKEND_ENV', 'SettingsError',
+           'Key', 'parse_points', 'parse_value', 'find_settings', 'Settings', 'load_settings', 'quiet_tensorflow',
+           'extra_hint', 'keras_backend', 'backend_env', 'settings_table']
 
 # %% ../nbs/api/00_config.ipynb #0cd12777
 SETTINGS_ENV = "IMDB_COURSE_SETTINGS"  # environment variable naming a settings.ini
@@ -82,6 +82,8 @@ GRADING_KEYS = {
     "scratch_mb": Key(1024, int, "size of each writable place inside the sandbox: work dir, /tmp, /dev/shm (MiB, tmpfs)", minimum=64),
     "max_files": Key(100_000, int, "files in one writable place beyond which a graded run is stopped", minimum=100),
     "workers": Key(1, int, "submissions graded in parallel", minimum=1),
+    "backend": Key("", str, "Keras backend of the graded kernels: tensorflow | jax (empty: the course's backend)",
+                   choices=("", "tensorflow", "jax")),
     "accuracy_tolerance": Key(0.05, float, "accuracy below a single reference run still accepted (reference_seeds = 1 only)", minimum=0),
     "reference_seeds": Key(3, int, "runs of the reference solution (SEED, SEED+1000, ...): the accuracy band students are compared with", minimum=1),
     "sandbox": Key("auto", str, "OS isolation of graded kernels (bubblewrap): auto (warn when unavailable) | required | off",
@@ -91,6 +93,8 @@ GRADING_KEYS = {
 }
 
 SECTIONS = {"data": DATA_KEYS, "course": COURSE_KEYS, "grading": GRADING_KEYS}
+# `[grading.NAME]`: one assignment's own grading budget and limits; a key left out keeps its `[grading]` value
+GRADING_OVERRIDE_KEYS = ("train_samples", "epochs", "maxlen", "num_words", "cell_timeout", "notebook_timeout")
 
 # %% ../nbs/api/00_config.ipynb #e66c2bf1
 def parse_points(text:str, where:str="points") -> dict:
@@ -159,6 +163,11 @@ class Settings:
     grading: dict  # [grading]
     assignments: dict = field(default_factory=dict)  # [assignment.NAME] -> dict
     path: Path|None = None  # file they came from (None: defaults only)
+    grading_overrides: dict = field(default_factory=dict)  # [grading.NAME] -> only the keys it sets
+
+    def grading_for(self, name:str) -> dict:
+        "`[grading]` with assignment `name`'s `[grading.NAME]` keys in place (the budget and limits it is graded with)."
+        return {**self.grading, **self.grading_overrides.get(name, {})}
 
     def assignment(self, name:str) -> dict:
         "Defaults of assignment `name` (e.g. `01_epochs`), falling back to the generic defaults."
@@ -176,13 +185,25 @@ def load_settings(path:str|Path|None=None, # explicit settings.ini (see `find_se
         except configparser.Error as e: raise SettingsError(f"{path} is not a valid ini file: {e}") from None
     if parser.has_section("DEFAULT") or "DEFAULT" in parser:
         raise SettingsError(f"{path}: remove the [DEFAULT] section; nbdev is configured in pyproject.toml")
-    unknown = [s for s in parser.sections() if s not in SECTIONS and not s.startswith("assignment.")]
+    unknown = [s for s in parser.sections() if s not in SECTIONS and not s.startswith(("assignment.", "grading."))]
     if unknown:
-        raise SettingsError(f"{path}: unknown section(s) {unknown}; use [data], [course], [grading] or [assignment.NAME]")
+        raise SettingsError(f"{path}: unknown section(s) {unknown}; use [data], [course], [grading], [grading.NAME] or [assignment.NAME]")
     assignments = {s.split(".", 1)[1]: _section(parser, s, ASSIGNMENT_KEYS)
                    for s in parser.sections() if s.startswith("assignment.")}
+    overrides = {s.split(".", 1)[1]: _overrides(parser, s) for s in parser.sections() if s.startswith("grading.")}
     return Settings(data=_section(parser, "data", DATA_KEYS), course=_section(parser, "course", COURSE_KEYS),
-                    grading=_section(parser, "grading", GRADING_KEYS), assignments=assignments, path=path)
+                    grading=_section(parser, "grading", GRADING_KEYS), assignments=assignments, path=path,
+                    grading_overrides=overrides)
+
+def _overrides(parser, name:str) -> dict:
+    "The keys a `[grading.NAME]` section sets (only `GRADING_OVERRIDE_KEYS`), typed."
+    keys = {k: GRADING_KEYS[k] for k in GRADING_OVERRIDE_KEYS}
+    out = {}
+    for k, raw in parser.items(name, raw=True):
+        if k not in keys:
+            raise SettingsError(f"[{name}] {k}: not a per-assignment grading key; [grading.NAME] may set {', '.join(keys)}")
+        out[k] = parse_value(raw, keys[k], f"[{name}] {k}")
+    return out
 
 # %% ../nbs/api/00_config.ipynb #2cc19a5a
 QUIET_TF_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2",  # TensorFlow's C++ INFO and WARNING lines
@@ -244,4 +265,5 @@ def settings_table(s:Settings|None=None) -> list[tuple]:
     s = s or load_settings()
     rows = [(sec, k, getattr(s, sec)[k], key.doc) for sec, keys in SECTIONS.items() for k, key in keys.items()]
     rows += [(f"assignment.{a}", k, v[k], ASSIGNMENT_KEYS[k].doc) for a, v in s.assignments.items() for k in ASSIGNMENT_KEYS]
+    rows += [(f"grading.{a}", k, v, GRADING_KEYS[k].doc) for a, o in s.grading_overrides.items() for k, v in o.items()]
     return rows

@@ -18,6 +18,10 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Share one data cache across tests (and the notebooks they execute) unless the caller chose one.
 os.environ.setdefault("IMDB_COURSE_CACHE", str(Path(tempfile.gettempdir())/"imdb-course-test-cache"))
+# One reference run per assignment and grading parameters for the whole test run, shared by every test's output folder
+# and by the pytest-xdist workers of this run (grading.refcache; the lock makes a second worker wait for the first).
+os.environ.setdefault("IMDB_COURSE_REFERENCE_CACHE", str(Path(tempfile.gettempdir())/"imdb-course-test-references"/
+                                                         os.environ.get("PYTEST_XDIST_TESTRUNUID", f"run-{os.getpid()}")))
 # The gradebook MAC key of test runs: never the instructor's (imdb_course.records.integrity.KEY_ENV).
 os.environ.setdefault("IMDB_COURSE_KEY_FILE", str(Path(tempfile.mkdtemp(prefix="imdb-course-key-"))/"gradebook.key"))
 

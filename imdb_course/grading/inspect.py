@@ -75,7 +75,7 @@ def grading_params(assignment:str, # assignment name, e.g. `03_embedding_lstm`
                   ) -> dict:
     "The parameters injected into every notebook of this grading run (without `OUTPUT_DIR`)."
     s, name = as_settings(settings), assignment_name(assignment)
-    g, a = s.grading, assignment_settings(s, name)
+    g, a = s.grading_for(name), assignment_settings(s, name)
     params = {"DATA_SOURCE": g["source"], "NUM_WORDS": g["num_words"], "MAXLEN": g["maxlen"], "EPOCHS": g["epochs"],
               "BATCH_SIZE": a["batch_size"], "TRAIN_SAMPLES": g["train_samples"], "TEST_SAMPLES": g["test_samples"],
               "SEED": a["seed"]}

@@ -77,7 +77,7 @@ def grading_context(assignment:str, # assignment name (e.g. `03_embedding_lstm`)
     params = grading_params(name, s, params_override)
     lim = grading_limits(name, s, **(limits or {}))
     tol = float(s.grading["accuracy_tolerance"])
-    phash = params_hash(params, questions, tol, lim.kernel_threads, file_sha256(solution), GRADER_VERSION, imdb_course.__version__)
+    phash = params_hash(params, questions, tol, lim.kernel_threads, lim.backend, file_sha256(solution), GRADER_VERSION, imdb_course.__version__)
     out = Path(out) if out else Path("grading")
     iso = choose_isolation(s.grading["sandbox"])  # `required` without bubblewrap stops here, naming the fix
     ctx = GradingContext(name, questions, params, lim, out.resolve(), phash, tol, None, iso=iso,

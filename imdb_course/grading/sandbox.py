@@ -6,7 +6,7 @@ Docs: https://github.com/imdb-course/imdb-course/api/grading/sandbox.html.md"""
 
 # %% ../../nbs/api/grading/08_sandbox.ipynb #057bade8
 from __future__ import annotations
-import ast, copy, hashlib, json, os, re, shutil, subprocess, sys, tempfile, textwrap, time, uuid
+import ast, copy, hashlib, importlib.util, json, os, re, shutil, subprocess, sys, tempfile, textwrap, time, uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, asdict
@@ -17,7 +17,7 @@ import pandas as pd
 import psutil
 
 import imdb_course
-from ..config import ASSIGNMENT_KEYS, QUIET_TF_ENV, Settings, SettingsError, load_settings
+from ..config import ASSIGNMENT_KEYS, QUIET_TF_ENV, Settings, SettingsError, keras_backend, load_settings
 from .inspect import *
 from .audit import AUDIT_ENV, ALLOWED_ENV, READABLE_ENV, SCRATCH_ENV
 from .boundary import (CROSSING_CODES, MAX_TREE_BYTES, Crossing, Drain, frame, loads_json, parse_witness,
@@ -33,11 +33,12 @@ SYSTEM_READABLE = ("/usr", "/etc", "/proc", "/sys", "/dev", "/lib", "/lib64", "/
 from .kernel import PRESTART_MODULES
 
 # %% auto #0
-__all__ = ['AUDIT_STARTUP', 'KERNEL_NAME', 'JOB_ENV', 'FSIZE_LIMIT_MB', 'TEST_ENV_PREFIX', 'SYSTEM_READABLE', 'WITNESS_FIFO',
-           'LOG_BYTES', 'WITNESS_BYTES', 'CAPPED_PLACES', 'PRESTART_STARTUP', 'PRESTART_MAX_WAIT', 'FAST_EXIT_STARTUP',
-           'STARTUP_FILES', 'Limits', 'grading_limits', 'Execution', 'kill_run', 'RunChannels', 'open_channels',
-           'runner_started', 'ready_line', 'close_channels', 'acquire_slot', 'place_usage', 'check_caps', 'SandboxSpec',
-           'run_key', 'PreparedRun', 'prepare_run', 'run_notebook', 'run_copy']
+__all__ = ['AUDIT_STARTUP', 'KERNEL_NAME', 'JOB_ENV', 'FSIZE_LIMIT_MB', 'TEST_ENV_PREFIX', 'SYSTEM_READABLE', 'XLA_ONE_THREAD',
+           'WITNESS_FIFO', 'LOG_BYTES', 'WITNESS_BYTES', 'CAPPED_PLACES', 'PRESTART_STARTUP', 'PRESTART_MAX_WAIT',
+           'FAST_EXIT_STARTUP', 'STARTUP_FILES', 'Limits', 'grading_limits', 'backend_env_for', 'Execution', 'kill_run',
+           'RunChannels', 'open_channels', 'runner_started', 'ready_line', 'close_channels', 'acquire_slot',
+           'place_usage', 'check_caps', 'SandboxSpec', 'run_key', 'PreparedRun', 'prepare_run', 'run_notebook',
+           'run_copy']
 
 # %% ../../nbs/api/grading/08_sandbox.ipynb #c3c9ab4a
 @dataclass
@@ -50,18 +51,32 @@ class Limits:
     kernel_threads: int = 1  # TF intra/inter-op threads: fixed, so 1 or N workers give the same numbers
     scratch_mb: int = 1024  # size of each writable place inside the sandbox (work dir, /tmp, /dev/shm: tmpfs)
     max_files: int = 100_000  # files in one writable place beyond which the run is stopped
+    backend: str = ""  # Keras backend of the graded kernels ("": the grader's own; the scorer always runs on the grader's own)
 
 def grading_limits(assignment:str, settings=None, **overrides) -> Limits:
     "Limits from `[grading]`; the whole-notebook timeout is the stricter of `notebook_timeout` and `time_limit`."
     s = as_settings(settings)
-    g, a = s.grading, assignment_settings(s, assignment_name(assignment))
+    g, a = s.grading_for(assignment_name(assignment)), assignment_settings(s, assignment_name(assignment))
     lim = Limits(cell_timeout=g["cell_timeout"], notebook_timeout=min(g["notebook_timeout"], a["time_limit"]),
                  memory_mb=g["memory_limit_mb"], max_output_mb=g["max_output_mb"],
-                 scratch_mb=g["scratch_mb"], max_files=g["max_files"])
+                 scratch_mb=g["scratch_mb"], max_files=g["max_files"], backend=g.get("backend") or keras_backend(s))
+    if lim.backend == "jax" and importlib.util.find_spec("jax") is None:
+        raise GradeError('[grading] backend = jax but JAX is not installed here: pip install "imdb-course[jax]", '
+                         "or set [grading] backend = tensorflow in settings.ini")
     for k, v in overrides.items():
         if not hasattr(lim, k): raise GradeError(f"unknown limit {k!r}; known: {', '.join(asdict(lim))}")
         if v is not None: setattr(lim, k, v)
     return lim
+
+XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"  # JAX on one CPU thread
+
+def backend_env_for(backend:str, # "tensorflow" or "jax"
+                    threads:int=1, # `Limits.kernel_threads`
+                   ) -> dict:
+    "Environment putting a graded kernel on `backend`; on JAX with one thread, XLA's thread flags too."
+    env = {"KERAS_BACKEND": backend}
+    if backend == "jax" and threads == 1: env["XLA_FLAGS"] = XLA_ONE_THREAD  # like TF's thread variables: same numbers with 1 or N workers
+    return env
 
 # %% ../../nbs/api/grading/08_sandbox.ipynb #305602a0
 @dataclass
@@ -104,6 +119,7 @@ def _kernel_env(work:Path, job:Path, marker:str, limits:Limits) -> dict:
         "TF_NUM_INTRAOP_THREADS": str(limits.kernel_threads), "TF_NUM_INTEROP_THREADS": str(limits.kernel_threads),
         "OMP_NUM_THREADS": str(limits.kernel_threads), **QUIET_TF_ENV, "MPLBACKEND": "Agg",
         "PYTHONHASHSEED": "0", "JUPYTER_RUNTIME_DIR": str(job/"jupyter")})
+    if limits.backend: env.update(backend_env_for(limits.backend, limits.kernel_threads))  # the kernel's Keras backend
     return env
 
 def _places(work:Path, job:Path, isolated:bool) -> tuple:
@@ -121,6 +137,7 @@ def _sandbox_kernel_env(marker:str, limits:Limits, readable:list, cache:str|None
            "TF_NUM_INTEROP_THREADS": str(limits.kernel_threads), "OMP_NUM_THREADS": str(limits.kernel_threads),
            "PYTHONHASHSEED": "0", "IMDB_COURSE_ISOLATED": "1"}
     if cache: env["IMDB_COURSE_CACHE"] = cache
+    if limits.backend: env.update(backend_env_for(limits.backend, limits.kernel_threads))  # the kernel's Keras backend
     env.update({k: v for k, v in os.environ.items() if k.startswith(TEST_ENV_PREFIX)})
     return sandbox_env(env)
 
@@ -321,7 +338,7 @@ def run_key(spec:SandboxSpec) -> tuple:
     isolated = iso is not None and iso.isolated
     env = (tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(TEST_ENV_PREFIX) or k == "KERAS_BACKEND"))
            if isolated else tuple(sorted(os.environ.items())))
-    return (isolated, iso.bwrap if isolated else "", limits.memory_mb, limits.kernel_threads, min(120, limits.notebook_timeout),
+    return (isolated, iso.bwrap if isolated else "", limits.memory_mb, limits.kernel_threads, limits.backend, min(120, limits.notebook_timeout),
             limits.scratch_mb, tuple(str(Path(p).resolve()) for p in read_only), cache, env, interpreter(),
             str(Path(imdb_course.__file__).resolve()))
 
@@ -491,7 +508,7 @@ def run_notebook(nb_path:str|Path, # notebook to execute (copied into the run; t
             "output": "memory://executed.ipynb",
             "output_dir": tr(str(params.get("OUTPUT_DIR") or work/"course_output")), "max_notebook": 4 * limits.max_output_mb * 2**20,
             "parameters": {k: tr(v) for k, v in params.items()}, "kernel": KERNEL_NAME, "cwd": tr(str(work)),
-            "cell_timeout": limits.cell_timeout, "start_timeout": min(120, limits.notebook_timeout),
+            "cell_timeout": limits.cell_timeout, "max_cell_timeout": limits.notebook_timeout, "start_timeout": min(120, limits.notebook_timeout),
             "memory_mb": limits.memory_mb, "fsize_mb": FSIZE_LIMIT_MB, "ipython_source": tr(str(job/"ipython")),
             "deadline": limits.notebook_timeout + 30, "marker": marker, "marker_env": JOB_ENV, "isolated": isolated}
     proc, lock, ch, writable, readable, scratch = _start_run(prepared, job_spec, work, job, tr, marker, spec)

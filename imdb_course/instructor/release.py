@@ -163,7 +163,7 @@ def grading_text(assignment:str, # assignment name, e.g. `01_epochs`
     "The notebook's *How the grader runs it* paragraph, from `[grading]` and `[assignment.NAME]` of settings.ini."
     from imdb_course.config import load_settings
     s = settings or load_settings()
-    g, a = s.grading, s.assignments.get(assignment, {})
+    g, a = s.grading_for(assignment), s.assignments.get(assignment, {})
     points = a.get("points") or {}
     pts = ", ".join(f"{q} {p:g}" for q, p in points.items())
     limit = a.get("time_limit")
@@ -174,7 +174,7 @@ def grading_text(assignment:str, # assignment name, e.g. `01_epochs`
             f"`TEST_SAMPLES = {_n(g['test_samples'])}`; `BATCH_SIZE = {a.get('batch_size')}` and `SEED = {a.get('seed')}` stay. "
             f"It then re-measures every model you hand in on {_n(g['test_samples'])} test reviews of its own. So always "
             "write these names, never their numbers: code that hard-codes `200` breaks when the grader sets `MAXLEN = "
-            f"{g['maxlen']}`. The whole run must finish within {_n(limit)} s (each cell within {g['cell_timeout']} s). "
+            f"{g['maxlen']}`. The whole run must finish within {_n(limit)} s (each cell within {g['cell_timeout']} s, and as much per model it trains). "
             f"Points: {pts or 'none'} (written questions are read by your instructor).")
 
 # %% ../../nbs/api/instructor/01_release.ipynb #3319744c
