@@ -6,6 +6,7 @@ A student controls the files they hand in and their names: links to the grader's
 Every CSV the kit writes puts a `'` before a cell a spreadsheet would read as a formula, and leaves numbers alone.
 """
 from __future__ import annotations
+import dataclasses
 import csv, errno, io, json, os, socket, threading, unicodedata, warnings
 from pathlib import Path
 
@@ -293,7 +294,7 @@ def test_a_renamed_id_keeps_its_id_collision_note_through_a_dask_task(tmp_path):
     for name in ("ada.ipynb", "ada!.ipynb"): (subs/name).write_text("{}")   # `{}` is read, then found not a notebook: no kernel
     with pytest.warns(UserWarning, match="would share one folder name"): found = {s.path.name: s for s in find_submissions(subs)}
     ctx, _ = grading_context("mini", tmp_path/"out", solutions_dir=SOL, settings=SETTINGS)
-    ctx.reference = {}
+    ctx = dataclasses.replace(ctx, reference={})
     plan, fp = plan_data({"DATA_SOURCE": "sample"}), package_fingerprint()
     for name, renamed in [("ada!.ipynb", True), ("ada.ipynb", False)]:
         sub = found[name]
