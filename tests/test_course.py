@@ -133,7 +133,7 @@ def test_released_notebook_installs_the_bundled_wheel(tmp_path, deps_farm):
     wheels = list((tmp_path/"assignments").glob("imdb_course-*.whl"))
     assert len(wheels) == 1 and "wheel" in r.stdout
     names = zipfile.ZipFile(wheels[0]).namelist()
-    assert "imdb_course/course.py" in names and "imdb_course/course/assignments/01_epochs.ipynb" in names
+    assert "imdb_course/instructor/course.py" in names and "imdb_course/course/assignments/01_epochs.ipynb" in names
     assert not [n for n in names if "/solutions/" in n], "the students' wheel must not carry the solutions"
     first = nbformat.read(tmp_path/"assignments"/"01_epochs.ipynb", as_version=4).cells[1].source
     assert 'PACKAGE_SOURCE = "imdb-course @ https://example.org/imdb_course.whl"' in first  # written from settings.ini
