@@ -102,9 +102,14 @@ def _changed(stmt) -> set:
             and isinstance(n.value.func, ast.Attribute)}
     return out - {None}
 
+def _local(stmt) -> set:
+    "Names that live only inside a statement: comprehension variables, and a `for` loop's own targets."
+    out = {n for c in ast.walk(stmt) if isinstance(c, ast.comprehension) for n in _names(c.target, ast.Store)}
+    return out | (_names(stmt.target, ast.Store) if isinstance(stmt, (ast.For, ast.AsyncFor)) else set())
+
 def _bound(stmt) -> set:
     "Names a statement binds: assignments, loop and `with` targets, imports, functions and classes."
-    out = _names(stmt, ast.Store)
+    out = _names(stmt, ast.Store) - _local(stmt)
     for n in ast.walk(stmt):
         if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): out.add(n.name)
         elif isinstance(n, (ast.Import, ast.ImportFrom)): out |= {(a.asname or a.name).split(".")[0] for a in n.names}
@@ -126,8 +131,9 @@ def _flow_back(stmts:list, need:set) -> tuple[set, bool]:
         if not (bound or changed): continue
         if isinstance(s, (ast.Import, ast.ImportFrom)): need -= bound; continue   # an import makes no part of the answer
         hit = True
-        fresh = set() if isinstance(s, ast.AugAssign) else bound - _names(s, ast.Load)   # `x = f(x)` and `x += 1` still need the old x
-        need = (need - fresh) | _names(s, ast.Load)
+        reads = _names(s, ast.Load) - _local(s)
+        fresh = set() if isinstance(s, ast.AugAssign) else bound - reads   # `x = f(x)` and `x += 1` still need the old x
+        need = (need - fresh) | reads
     return need, hit
 
 def _setup_end(cells:list) -> int:
