@@ -9,8 +9,6 @@ Docs: https://github.com/imdb-course/imdb-course/api/grading/kernel.html.md"""
 from __future__ import annotations
 import atexit, importlib, os, sys
 
-import numpy as np
-
 # %% auto #0
 __all__ = ['PRESTART_MODULES', 'fast_exit', 'warm_up', 'prestart']
 
@@ -24,7 +22,7 @@ def fast_exit():
 # %% ../../nbs/api/grading/06_kernel.ipynb #3525b445
 def warm_up():
     "Import what measuring needs and predict once with a tiny model (no student file involved)."
-    import keras, sklearn.metrics
+    import keras, numpy as np, sklearn.metrics
     import imdb_course.anatomy, imdb_course.checks, imdb_course.data
     m = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Embedding(8, 2), keras.layers.SimpleRNN(2),
                           keras.layers.Dense(1, activation="sigmoid")])
