@@ -7,6 +7,12 @@ a row whose model is not what its name says) are caught with their named finding
 cheat on two independent questions, so the suite grades 5-6 notebooks per assignment. The submissions are
 written by tests/fixtures/make_fairness.py from the solutions. Each assignment is graded once (one `grade_folder` batch,
 2 workers, the course's own settings.ini: the bundled sample under the grading budget) and the tests read that batch.
+The same file holds the check that the reference solution itself scores full marks (its reference runs are the ones the
+batch needs: computed once, shared through $IMDB_COURSE_REFERENCE_CACHE, tests/conftest.py, grading.refcache).
+
+Each assignment's suite runs from a file of its own, tests/test_fairness_NN_name.py, that names its `ASSIGNMENT` and
+imports this module's fixture and tests: under the README's `pytest -n 2 --dist loadfile`, a file is a worker's unit of
+work, so the five assignments' batches spread over both workers.
 """
 from __future__ import annotations
 import json, shutil
@@ -14,8 +20,15 @@ from pathlib import Path
 
 import pytest
 
+from imdb_course.grading.pipeline import grading_context, prepare_data
+from imdb_course.grading.reference import reference_run
 from imdb_course.records.gradebook import Gradebook
 from imdb_course.instructor.grade import grade_folder
+
+__all__ = ["batch", "test_honest_variants_earn_every_automatic_point", "test_quiet_cheats_are_caught_with_their_findings",
+           "test_the_reference_band_is_shown", "test_reference_solution_scores_full_marks"]
+# test_the_same_submission_graded_twice_gets_identical_points: one assignment is enough (a regrade costs a full run), so
+# only tests/test_fairness_01_epochs.py imports it
 
 pytestmark = pytest.mark.slow  # every submission trains its models under the grading budget
 
@@ -23,15 +36,23 @@ ROOT = Path(__file__).resolve().parents[1]
 F = ROOT/"tests"/"fixtures"/"fairness"
 CAUGHT = json.loads((F/"caught.json").read_text())
 ASSIGNMENTS = sorted(p.name for p in F.iterdir() if p.is_dir())
+INFORMATIVE = 0.70  # the issue's target for a reference model under the grading budget
 # the class's cells train up to three models each: on a busy 2-core runner one can exceed settings.ini's 300 s per cell
 KW = dict(solutions_dir=ROOT/"solutions", settings=ROOT/"settings.ini", progress=False, workers=2,
           limits={"cell_timeout": 1200, "notebook_timeout": 3600})
 
 
-@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def _assignment(request) -> str:
+    "The `ASSIGNMENT` the requesting test file names (one of the fixtures' folders)."
+    a = getattr(request.module, "ASSIGNMENT", None)
+    assert a in ASSIGNMENTS, f"{request.module.__name__}: set ASSIGNMENT to one of {ASSIGNMENTS}, not {a!r}"
+    return a
+
+
+@pytest.fixture(scope="module")
 def batch(request, tmp_path_factory):
     "One assignment's variants graded in one batch: `(assignment, {student: result dict}, out folder)`."
-    a = request.param
+    a = _assignment(request)
     out = tmp_path_factory.mktemp(f"fair-{a}")
     grade_folder(F/a, a, out=out, **KW)
     with Gradebook(out) as gb:
@@ -79,7 +100,6 @@ def test_the_reference_band_is_shown(batch):
 def test_the_same_submission_graded_twice_gets_identical_points(batch, tmp_path):
     "Deterministic grades: one honest variant regraded from scratch (its own run, the reference reused) scores the same."
     a, results, out = batch
-    if a != ASSIGNMENTS[0]: pytest.skip("one assignment is enough: a regrade costs a full run")
     s = sorted(x for x in results if x.startswith("honest_"))[0]
     (tmp_path/"subs").mkdir(); shutil.copy(F/a/f"{s}.ipynb", tmp_path/"subs")
     shutil.copytree(out/"reference", tmp_path/"out"/"reference")
@@ -87,3 +107,23 @@ def test_the_same_submission_graded_twice_gets_identical_points(batch, tmp_path)
     with Gradebook(tmp_path/"out") as gb: again = gb.results(a)[0].to_dict()
     first = {q: r["points"] for q, r in results[s]["questions"].items()}
     assert {q: r["points"] for q, r in again["questions"].items()} == first
+
+
+def test_reference_solution_scores_full_marks(request, tmp_path):
+    """The reference solution scores full marks under the default grading budget (settings.ini [grading], the bundled
+    sample, no data configured) and its trained models clearly learn (>= 0.70 on grader-held reviews): the real solution
+    notebook graded in the sandbox, as `imdb-course grade` does for its reference."""
+    ctx, solution = grading_context(_assignment(request), out=tmp_path, solutions_dir=ROOT/"solutions", settings=ROOT/"settings.ini")
+    assert ctx.params["DATA_SOURCE"] == "sample"   # offline by default: the budget must work on the bundled sample
+    ref = reference_run(prepare_data(ctx), solution)
+    result = json.loads(next((tmp_path/"reference").glob("*/result.json")).read_text())
+    why = {q: (s.get("messages"), [d for d in s.get("diagnoses", []) if d["level"] != "ok"]) for q, s in result["questions"].items()}
+    graded = {q: r for q, r in ref.items() if r["points"] is not None}
+    assert graded, "no automatically graded question"
+    for q, r in graded.items():
+        assert r["points"] == r["max_points"], (q, why[q])
+        assert not result["questions"][q].get("pending_points"), (q, "left to manual review", why[q])
+    for q, spec in ctx.questions.items():
+        if "accuracy" in spec["rubric"]:
+            assert ref[q]["accuracy"] >= INFORMATIVE, (q, ref[q]["accuracy"])
+    assert not result.get("violations"), result.get("violations")
