@@ -20,6 +20,8 @@ __all__ = ['RNN_CELLS', 'CELL_NAMES', 'RNN_GATES', 'is_keras_model', 'flat_layer
 RNN_CELLS = {"SimpleRNN": "simple_rnn", "LSTM": "lstm", "GRU": "gru",
              "SimpleRNNCell": "simple_rnn", "LSTMCell": "lstm", "GRUCell": "gru"}
 CELL_NAMES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+
+# %% ../nbs/api/02_anatomy.ipynb #8756ebfe
 _REDUCERS = ("Flatten", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling", "GlobalMaxPooling")
 _DROPOUTS = ("Dropout", "SpatialDropout1D", "GaussianDropout", "AlphaDropout")
 
@@ -29,6 +31,7 @@ def is_keras_model(obj) -> bool:
     "Is `obj` a Keras model (checked without importing Keras)?"
     return any(c.__name__ == "Model" and c.__module__.startswith("keras") for c in type(obj).__mro__)
 
+# %% ../nbs/api/02_anatomy.ipynb #25062b92
 def flat_layers(model) -> list:
     "The layers of `model` in order, nested models flattened, input layers left out."
     out = []
@@ -39,6 +42,7 @@ def flat_layers(model) -> list:
         else: out.append(layer)
     return out
 
+# %% ../nbs/api/02_anatomy.ipynb #dd3ff663
 def _rnn(layer) -> dict|None:
     "Description of a recurrent layer (None if `layer` is not one)."
     inner, bidir = (layer.forward_layer, True) if "Bidirectional" in _kinds(layer) else (layer, False)
@@ -78,6 +82,7 @@ def loss_info(loss) -> tuple:
     name = name.lower()
     return _LOSS_ALIASES.get(name, name), from_logits
 
+# %% ../nbs/api/02_anatomy.ipynb #04a7ac5c
 def model_loss(model):
     "The loss a model was compiled with (serialized or as given), or None."
     try: loss = (model.get_compile_config() or {}).get("loss")
@@ -163,6 +168,7 @@ def describe_model(model, # a Keras model (built or not) or a `ModelInfo`
 # %% ../nbs/api/02_anatomy.ipynb #dbf167b3
 RNN_GATES = {"simple_rnn": (1, 1), "lstm": (4, 1), "gru": (3, 2)}  # cell -> (gates, biases per gate and unit)
 
+# %% ../nbs/api/02_anatomy.ipynb #ca531174
 def rnn_param_count(cell:str, # "simple_rnn", "lstm" or "gru"
                     input_dim:int, # size of each input vector (embedding size or previous layer's units)
                     units:int, # units of the layer
@@ -176,6 +182,7 @@ def rnn_param_count(cell:str, # "simple_rnn", "lstm" or "gru"
     if cell == "gru" and not reset_after: bias = 1
     return gates * units * (input_dim + units + (bias if use_bias else 0)) * (2 if bidirectional else 1)
 
+# %% ../nbs/api/02_anatomy.ipynb #7390eef9
 def param_counts(model) -> dict:
     "Parameters per layer name (built layers only)."
     return {l.name: int(l.count_params()) for l in flat_layers(model) if l.built}

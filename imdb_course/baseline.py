@@ -111,6 +111,7 @@ class NgramCounter(TransformerMixin, BaseEstimator):
 # %% ../nbs/api/07_baseline.ipynb #909b51b7
 BASELINE_NAME = "TF-IDF + LogReg"  # the `name` of the baseline's row in comparison tables
 
+# %% ../nbs/api/07_baseline.ipynb #823efffa
 def make_pipeline(ngram_range:tuple=(1, 2), # word n-gram sizes: (1, 2) = words and word pairs
                   min_df:int|float=2, # drop n-grams in fewer reviews than this (a share if a float)
                   max_features:int|None=None, # keep only the most frequent n-grams (uses scikit-learn's counter); None: all

@@ -26,6 +26,7 @@ LEVELS = ("ok", "warning", "error")
 REVIEW_CODES = ("answer-manual",)  # findings that are the instructor's to-do (the review page lists them), not a student's mistake
 MARKS = {"ok": "✓", "warning": "⚠", "error": "✗"}
 
+# %% ../nbs/api/09_checks.ipynb #a20dc92c
 @dataclass(frozen=True)
 class Diagnosis:
     "One finding of a check: what was found and how to fix it."
@@ -42,6 +43,7 @@ class Diagnosis:
 
     def to_dict(self) -> dict: return asdict(self)
 
+# %% ../nbs/api/09_checks.ipynb #153bba4e
 def ok(code, message, hint=""): return Diagnosis("ok", code, message, hint)
 def warning(code, message, hint=""): return Diagnosis("warning", code, message, hint)
 def error(code, message, hint=""): return Diagnosis("error", code, message, hint)
@@ -84,6 +86,7 @@ class Diagnoses(list):
 
     def to_dicts(self) -> list: return [d.to_dict() for d in self]
 
+# %% ../nbs/api/09_checks.ipynb #8cd91408
 def print_diagnoses(diagnoses, # `Diagnosis` items, e.g. from `self_check`
                     title:str|None=None, # printed first
                    ):
@@ -95,11 +98,13 @@ def print_diagnoses(diagnoses, # `Diagnosis` items, e.g. from `self_check`
 PARAM_NAMES = ("DATA_SOURCE", "NUM_WORDS", "MAXLEN", "EPOCHS", "BATCH_SIZE", "TRAIN_SAMPLES", "TEST_SAMPLES",
                "SEED", "OUTPUT_DIR")
 
+# %% ../nbs/api/09_checks.ipynb #22e37483
 def collect_params(namespace:dict, # e.g. `globals()` of the notebook
                   ) -> dict:
     "The notebook parameters (`PARAM_NAMES`) found in `namespace`."
     return {k: namespace[k] for k in PARAM_NAMES if k in namespace}
 
+# %% ../nbs/api/09_checks.ipynb #f5a06707
 def normalize_params(params:dict|None) -> dict:
     "Parameters with upper-case names; a whole namespace (`globals()`) is reduced to `PARAM_NAMES`."
     params = dict(params or {})
@@ -109,6 +114,7 @@ def normalize_params(params:dict|None) -> dict:
 # %% ../nbs/api/09_checks.ipynb #52b0241b
 def is_frame(obj) -> bool: return hasattr(obj, "columns") and hasattr(obj, "to_dict") and hasattr(obj, "dtypes")
 
+# %% ../nbs/api/09_checks.ipynb #891dc0a2
 def as_history(history) -> dict:
     "`{metric: [float per epoch]}` from a Keras `History`, a dict, a DataFrame or an object with `.history`."
     h = history
@@ -127,12 +133,14 @@ def as_history(history) -> dict:
             raise TypeError(f"history[{k!r}] is not a list of numbers (one per epoch); got {str(v)[:60]}") from None
     return out
 
+# %% ../nbs/api/09_checks.ipynb #05d2ab34
 def n_epochs(history) -> int:
     "Number of epochs recorded (the length of `loss`, else of the longest metric)."
     h = as_history(history)
     if "loss" in h: return len(h["loss"])
     return max((len(v) for v in h.values()), default=0)
 
+# %% ../nbs/api/09_checks.ipynb #4020b11d
 def _best_epoch(history, monitor:str="val_loss") -> int|None:
     "1-based best epoch of an untrusted history (lowest loss, else highest); None if not recorded. Grader-side twin of `plots.best_epoch`, which raises."
     vals = np.array(as_history(history).get(monitor, []), dtype=float)
@@ -140,10 +148,6 @@ def _best_epoch(history, monitor:str="val_loss") -> int|None:
     return int((np.nanargmin(vals) if "loss" in monitor else np.nanargmax(vals)) + 1)
 
 # %% ../nbs/api/09_checks.ipynb #b94bc072
-def _labels(y) -> np.ndarray:
-    y = np.asarray(y)
-    return y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y), -1)[:, 0]
-
 def positive_proba(predictions) -> np.ndarray:
     "Probability of the positive class per review, from `(n,)`, `(n, 1)` or `(n, 2)` predictions."
     p = np.asarray(predictions, dtype=float)
@@ -152,11 +156,17 @@ def positive_proba(predictions) -> np.ndarray:
         raise ValueError(f"predictions have shape {p.shape}; expected one probability per review: (n,), (n, 1) or (n, 2)")
     return p
 
+# %% ../nbs/api/09_checks.ipynb #092dd1f2
 def predicted_labels(predictions) -> np.ndarray:
     "Predicted class 0/1 per review (argmax for two columns, threshold 0.5 otherwise)."
     p = np.asarray(predictions, dtype=float)
     if p.ndim == 2 and p.shape[1] == 2: return p.argmax(axis=1)
     return (positive_proba(p) > 0.5).astype(int)
+
+# %% ../nbs/api/09_checks.ipynb #1965a5c0
+def _labels(y) -> np.ndarray:
+    y = np.asarray(y)
+    return y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y), -1)[:, 0]
 
 def accuracy(predictions, y) -> float:
     "Share of reviews whose predicted label equals `y` (0/1 labels or one-hot)."
@@ -237,6 +247,7 @@ def check_stacking(model, # Keras model or `ModelInfo`
 _BINARY_LOSSES = ("binary_crossentropy", "binary_focal_crossentropy")
 OUTPUT_HINT = "for 0/1 labels use Dense(1, activation='sigmoid') with loss='binary_crossentropy' (or Dense(2, activation='softmax') with loss='sparse_categorical_crossentropy')"
 
+# %% ../nbs/api/09_checks.ipynb #80029f16
 def _check_labels(y) -> list:
     y = np.asarray(y)
     vals = set(np.unique(y).tolist()) if y.size else set()
@@ -354,6 +365,7 @@ def check_param_counts(model, # the Keras model
 # %% ../nbs/api/09_checks.ipynb #971bdb06
 LEN_CODES = ("history-empty", "history-too-short", "history-too-long", "history-unreadable")
 
+# %% ../nbs/api/09_checks.ipynb #653d7294
 def check_history(history, # History, dict, DataFrame or train.Run
                   epochs:int|None=None, # EPOCHS the notebook was run with (the grader's injected value)
                  ) -> Diagnoses:
@@ -383,6 +395,7 @@ def check_history(history, # History, dict, DataFrame or train.Run
 # %% ../nbs/api/09_checks.ipynb #ba7c6920
 OVERFIT_RISE = 0.02  # val_loss must end this share above its best to count as rising (a flat loss at chance wobbles by less)
 
+# %% ../nbs/api/09_checks.ipynb #82b60763
 def check_overfitting(history, # History, dict, DataFrame or train.Run
                      ) -> Diagnoses:
     "Best epoch (lowest val_loss) and an overfitting hint when val_loss clearly rises while the training loss falls."
@@ -403,6 +416,7 @@ def check_overfitting(history, # History, dict, DataFrame or train.Run
 # %% ../nbs/api/09_checks.ipynb #c1e60b22
 CHANCE_MARGIN = 0.05  # how far above the majority-label share an accuracy must be to count as learning something
 
+# %% ../nbs/api/09_checks.ipynb #6badb675
 def chance_level(y=None, # 0/1 labels (or one-hot) the accuracy is measured on; None: balanced classes
                 ) -> float:
     "What always guessing one class scores on `y`: the share of its majority label."
@@ -410,6 +424,7 @@ def chance_level(y=None, # 0/1 labels (or one-hot) the accuracy is measured on; 
     pos = float(_labels(y).mean())
     return max(pos, 1 - pos)
 
+# %% ../nbs/api/09_checks.ipynb #9ca20721
 def check_accuracy(acc:float, # accuracy on test (or validation) reviews
                    y=None, # the labels it was measured on (chance = share of the majority class)
                    margin:float=CHANCE_MARGIN, # how far above chance counts as learning something
@@ -423,6 +438,7 @@ def check_accuracy(acc:float, # accuracy on test (or validation) reviews
                                   "Embedding smaller than NUM_WORDS, too few reviews/epochs, a NaN loss")])
     return Diagnoses([ok("accuracy", f"{what} {acc:.3f} (chance: {chance:.2f})")])
 
+# %% ../nbs/api/09_checks.ipynb #e8dcad02
 def check_predictions(predictions, # predictions handed in (e.g. predictions.npy)
                       model_predictions, # what the handed-in model predicts on the same reviews
                       tolerance:float=0.01, # largest mean absolute difference of the probabilities
@@ -443,6 +459,7 @@ def check_predictions(predictions, # predictions handed in (e.g. predictions.npy
 LEARNING_MARGIN = 0.15  # a model of this course that learns ends at least this far above chance (0.65 on balanced reviews)
 MEMORISED = 0.90  # training accuracy at or above this, with validation near chance: the model memorises the training reviews
 
+# %% ../nbs/api/09_checks.ipynb #610053e4
 def _learning_causes(h:dict, params:dict) -> str:
     "The likely causes of a run near chance, read from its curves and parameters."
     train_acc = [v for v in h.get("accuracy", []) if math.isfinite(v)]
@@ -497,6 +514,7 @@ def check_params(seen:dict|None, # parameters as the notebook saw them (answer.j
                                 "(epochs=EPOCHS, maxlen=MAXLEN, ...) everywhere")])
     return Diagnoses([ok("params", "the notebook used the injected parameters")] if keys else [])
 
+# %% ../nbs/api/09_checks.ipynb #2fa1a36f
 _ACC_KEYS = ("test_accuracy", "accuracy", "test_acc", "acc")
 
 def check_claims(answer:dict|None, # the "answer" dict of answer.json
@@ -616,10 +634,12 @@ def _crash_label(m, source):
     return error("labels-not-binary", f"label {label} is outside [0, {n}): the labels are not 0/1",
                  "use the y returned by load_imdb (0/1 integers)")
 
+# %% ../nbs/api/09_checks.ipynb #9b71930c
 # the error messages the course knows, in the order they are tried, each with the function that diagnoses it
 CRASHES = ((_RANK, _crash_targets), (_LOGITS, _crash_targets), (_INDICES, _crash_indices), (_KWARGS, _crash_kwargs),
            (_NDIM, _crash_ndim), (_SHAPE, _crash_shape), (_LABEL, _crash_label))
 
+# %% ../nbs/api/09_checks.ipynb #dfcb7d85
 def diagnose_crash(ename:str, # exception class, e.g. "ValueError" or "InvalidArgumentError"
                    evalue:str, # its message, as Keras / TensorFlow raised it
                    source:str="", # code that built the model (tells the crashes with the same message apart)
@@ -639,6 +659,7 @@ def error_text(e:Exception) -> str:
     line = next((l.strip() for l in text.splitlines() if l.strip() and "Graph execution error" not in l), "")
     return f"{type(e).__name__}: {line[:300]}"
 
+# %% ../nbs/api/09_checks.ipynb #20e62a1f
 def predict(model, x, batch_size:int=256) -> tuple:
     "`(predictions, None)` or `(None, Diagnosis)` when the model cannot predict on `x`."
     try: return np.asarray(model.predict(np.asarray(x), batch_size=batch_size, verbose=0), dtype="float32"), None

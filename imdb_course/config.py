@@ -20,6 +20,7 @@ __all__ = ['SETTINGS_ENV', 'SETTINGS_NAME', 'SOURCE_NAMES', 'DATA_KEYS', 'COURSE
 SETTINGS_ENV = "IMDB_COURSE_SETTINGS"  # environment variable naming a settings.ini
 SETTINGS_NAME = "settings.ini"
 
+# %% ../nbs/api/00_config.ipynb #532d6526
 class SettingsError(ValueError):
     "A value in settings.ini is missing, mistyped or out of range; the message names key and fix."
 
@@ -34,8 +35,10 @@ class Key:
     minimum: float | None = None  # smallest allowed value (for numbers)
     optional: bool = False  # an empty value means None
 
+# %% ../nbs/api/00_config.ipynb #adb677d1
 SOURCE_NAMES = ("auto", "sample", "keras")
 
+# %% ../nbs/api/00_config.ipynb #44de6fc1
 DATA_KEYS = {
     "source": Key("auto", str, "auto | sample | keras | path to an aclImdb .tar.gz or aclImdb/ dir"),
     "num_words": Key(10_000, int, "vocabulary size: keep the most frequent words", minimum=4),
@@ -43,6 +46,7 @@ DATA_KEYS = {
     "cache_dir": Key(None, str, "tokenized-data cache (empty: the user cache dir)", optional=True),
 }
 
+# %% ../nbs/api/00_config.ipynb #a6bd5903
 COURSE_KEYS = {
     "title": Key("Recurrent neural networks on IMDB reviews", str, "course title shown in reports"),
     "package_source": Key("", str, "what a notebook pip-installs when imdb_course is missing and no wheel is beside it (empty: none)"),
@@ -50,6 +54,7 @@ COURSE_KEYS = {
     "backend": Key("tensorflow", str, "Keras backend: tensorflow | jax ($KERAS_BACKEND wins)", choices=("tensorflow", "jax")),
 }
 
+# %% ../nbs/api/00_config.ipynb #2ad042b0
 ASSIGNMENT_KEYS = {
     "title": Key("", str, "assignment title"),
     "num_words": Key(10_000, int, "vocabulary size", minimum=4),
@@ -68,6 +73,7 @@ ASSIGNMENT_KEYS = {
     "late_cap": Key(None, str, "largest penalty, e.g. 50%, or `no credit after 3 days`", optional=True),
 }
 
+# %% ../nbs/api/00_config.ipynb #d16d768f
 GRADING_KEYS = {
     "train_samples": Key(10_000, int, "training reviews injected when grading", minimum=2),
     "test_samples": Key(1_000, int, "grader-held test reviews used to re-evaluate models", minimum=2),
@@ -92,7 +98,10 @@ GRADING_KEYS = {
                         choices=("flag", "zero")),
 }
 
+# %% ../nbs/api/00_config.ipynb #3380fde3
 SECTIONS = {"data": DATA_KEYS, "course": COURSE_KEYS, "grading": GRADING_KEYS}
+
+# %% ../nbs/api/00_config.ipynb #b1c92152
 # `[grading.NAME]`: one assignment's own grading budget and limits; a key left out keeps its `[grading]` value
 GRADING_OVERRIDE_KEYS = ("train_samples", "epochs", "maxlen", "num_words", "cell_timeout", "notebook_timeout")
 
@@ -145,16 +154,6 @@ def find_settings(path:str|Path|None=None, # explicit settings.ini; else env var
     return None
 
 # %% ../nbs/api/00_config.ipynb #b6355a67
-def _section(parser, name:str, keys:dict) -> dict:
-    "Typed values of one section, defaults filled in; unknown keys are errors."
-    values = {k: key.default for k, key in keys.items()}
-    if not parser.has_section(name): return values
-    for k, raw in parser.items(name, raw=True):
-        if k not in keys:
-            raise SettingsError(f"[{name}] {k}: unknown key; known keys are {', '.join(keys)}")
-        values[k] = parse_value(raw, keys[k], f"[{name}] {k}")
-    return values
-
 @dataclass
 class Settings:
     "The parsed course settings."
@@ -174,6 +173,27 @@ class Settings:
         if name in self.assignments: return self.assignments[name]
         known = ", ".join(self.assignments) or "none"
         raise SettingsError(f"no [assignment.{name}] section in {self.path or 'the defaults'}; known: {known}")
+
+# %% ../nbs/api/00_config.ipynb #720fad0a
+def _section(parser, name:str, keys:dict) -> dict:
+    "Typed values of one section, defaults filled in; unknown keys are errors."
+    values = {k: key.default for k, key in keys.items()}
+    if not parser.has_section(name): return values
+    for k, raw in parser.items(name, raw=True):
+        if k not in keys:
+            raise SettingsError(f"[{name}] {k}: unknown key; known keys are {', '.join(keys)}")
+        values[k] = parse_value(raw, keys[k], f"[{name}] {k}")
+    return values
+
+def _overrides(parser, name:str) -> dict:
+    "The keys a `[grading.NAME]` section sets (only `GRADING_OVERRIDE_KEYS`), typed."
+    keys = {k: GRADING_KEYS[k] for k in GRADING_OVERRIDE_KEYS}
+    out = {}
+    for k, raw in parser.items(name, raw=True):
+        if k not in keys:
+            raise SettingsError(f"[{name}] {k}: not a per-assignment grading key; [grading.NAME] may set {', '.join(keys)}")
+        out[k] = parse_value(raw, keys[k], f"[{name}] {k}")
+    return out
 
 def load_settings(path:str|Path|None=None, # explicit settings.ini (see `find_settings`)
                  ) -> Settings:
@@ -195,20 +215,11 @@ def load_settings(path:str|Path|None=None, # explicit settings.ini (see `find_se
                     grading=_section(parser, "grading", GRADING_KEYS), assignments=assignments, path=path,
                     grading_overrides=overrides)
 
-def _overrides(parser, name:str) -> dict:
-    "The keys a `[grading.NAME]` section sets (only `GRADING_OVERRIDE_KEYS`), typed."
-    keys = {k: GRADING_KEYS[k] for k in GRADING_OVERRIDE_KEYS}
-    out = {}
-    for k, raw in parser.items(name, raw=True):
-        if k not in keys:
-            raise SettingsError(f"[{name}] {k}: not a per-assignment grading key; [grading.NAME] may set {', '.join(keys)}")
-        out[k] = parse_value(raw, keys[k], f"[{name}] {k}")
-    return out
-
 # %% ../nbs/api/00_config.ipynb #2cc19a5a
 QUIET_TF_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2",  # TensorFlow's C++ INFO and WARNING lines
                 "TF_ENABLE_ONEDNN_OPTS": "0"}  # its oneDNN notices, printed before any log level applies
 
+# %% ../nbs/api/00_config.ipynb #4639211e
 def quiet_tensorflow(environ:dict|None=None, # environment to change (default: os.environ)
                     ) -> dict:
     "Set `QUIET_TF_ENV` where not set already (call it before TensorFlow loads); the variables it set."
@@ -222,6 +233,7 @@ EXTRA_OF = {**{m: "instructor" for m in ("papermill", "nbclient", "nbformat", "i
                                           "tqdm", "jinja2", "flask", "copydetect")},
             "dask": "dask", "distributed": "dask", "tensorflow": "tensorflow", "jax": "jax"}  # module -> pyproject extra
 
+# %% ../nbs/api/00_config.ipynb #4ec9321d
 def extra_hint(module:str|None, # the missing module's name (`ModuleNotFoundError.name`)
               ) -> str|None:
     "What to install when `module` is missing: the pip line of the extra that brings it; None if it is no optional dependency."
@@ -236,6 +248,7 @@ def extra_hint(module:str|None, # the missing module's name (`ModuleNotFoundErro
 BACKENDS = ("tensorflow", "jax")  # Keras backends the course supports (jax: `pip install "imdb-course[jax]"`)
 BACKEND_ENV = "KERAS_BACKEND"  # the Keras way of choosing a backend; it wins over `[course] backend`
 
+# %% ../nbs/api/00_config.ipynb #b55461d3
 def keras_backend(settings:Settings|None=None, # parsed settings (default: `load_settings()`)
                   environ:dict|None=None, # environment to read (default: os.environ)
                  ) -> str:
@@ -251,6 +264,7 @@ def keras_backend(settings:Settings|None=None, # parsed settings (default: `load
                             f"(jax needs `pip install \"imdb-course[jax]\"`)")
     return name
 
+# %% ../nbs/api/00_config.ipynb #6c9e2172
 def backend_env(settings:Settings|None=None, # parsed settings (default: `load_settings()`)
                 environ:dict|None=None, # environment to read (default: os.environ)
                ) -> dict:

@@ -26,8 +26,12 @@ __all__ = ['DATA_ENV', 'CACHE_ENV', 'TOKENIZER_VERSION', 'PAD', 'START', 'OOV', 
 # %% ../nbs/api/01_data.ipynb #08ac0d46
 DATA_ENV = "IMDB_COURSE_DATA"  # path to an aclImdb .tar.gz or aclImdb/ directory
 CACHE_ENV = "IMDB_COURSE_CACHE"  # directory of the tokenized-data cache
+
+# %% ../nbs/api/01_data.ipynb #c7d4688c
 TOKENIZER_VERSION = 1  # bump when `tokenize` changes: invalidates every cache
 PAD, START, OOV, INDEX_FROM = 0, 1, 2, 3  # the keras.datasets.imdb conventions
+
+# %% ../nbs/api/01_data.ipynb #298e0a80
 DATASET_URL = "https://ai.stanford.edu/~amaas/data/sentiment/"
 CITATION = ("Andrew L. Maas, Raymond E. Daly, Peter T. Pham, Dan Huang, Andrew Y. Ng, Christopher Potts. "
             "Learning Word Vectors for Sentiment Analysis. ACL 2011.")
@@ -39,6 +43,7 @@ KNOWN_ARCHIVES = {  # sha256 -> what the file is
     SAMPLE_SHA256: "imdb-course sample of the Large Movie Review Dataset v1.0 (10,000 train / 2,000 test)",
 }
 
+# %% ../nbs/api/01_data.ipynb #59afb082
 class DataError(ValueError):
     "The reviews cannot be loaded as asked; the message says why and how to fix it."
 
@@ -50,6 +55,7 @@ def clean_text(text:str) -> str:
     "A review's text without HTML line breaks."
     return _BR.sub(" ", text)
 
+# %% ../nbs/api/01_data.ipynb #3aeeda02
 def tokenize(text:str) -> list[str]:
     "Words of a review, lower-cased."
     return _WORD.findall(clean_text(text).lower())
@@ -167,6 +173,7 @@ def cache_dir(path:str|Path|None=None, # explicit directory; else $IMDB_COURSE_C
         path = user_cache_dir("imdb-course")
     return Path(path).expanduser()
 
+# %% ../nbs/api/01_data.ipynb #59bdfc8e
 def _cache_file(key:str, directory=None) -> Path:
     return cache_dir(directory)/f"imdb-{key[:24]}-tok{TOKENIZER_VERSION}.npz"
 
@@ -186,6 +193,7 @@ def save_corpus(c:Corpus, path:Path):
     finally:
         if os.path.exists(tmp): os.remove(tmp)
 
+# %% ../nbs/api/01_data.ipynb #0b88409c
 def load_corpus(path:Path) -> Corpus:
     "Read a cached corpus; raises `DataError` when the file is corrupt or incomplete."
     try:
@@ -406,6 +414,7 @@ def load_imdb_data(num_words:int|None=10_000, # keep the most frequent words (id
     if verbose: print("imdb_course:", data.summary())
     return data
 
+# %% ../nbs/api/01_data.ipynb #052bca38
 def load_imdb(num_words:int|None=10_000, maxlen:int|None=None, source:str|Path|None=None, **kwargs):
     "`(x_train, y_train), (x_test, y_test)` like `keras.datasets.imdb.load_data` (see `load_imdb_data`)."
     d = load_imdb_data(num_words, maxlen, source, **kwargs)
@@ -418,6 +427,7 @@ def get_word_index(source:str|Path|None=None, # see `load_imdb`
     corpus, _ = load_corpus_from(source, verbose=False)
     return {w: i + 1 for i, w in enumerate(corpus.vocab) if w != "<unused>"}
 
+# %% ../nbs/api/01_data.ipynb #551be3c3
 def decode_review(ids, # word ids of one review
                   word_index:dict|None=None, # word -> rank; None: the configured source's
                   index_from:int=INDEX_FROM,
@@ -428,6 +438,7 @@ def decode_review(ids, # word ids of one review
     special = {START: "<START>", OOV: "<OOV>"}
     return " ".join(special.get(int(i)) or reverse.get(int(i) - index_from, "<?>") for i in ids if int(i) != PAD)
 
+# %% ../nbs/api/01_data.ipynb #e67549a9
 def encode_review(text:str, # a review in plain English
                   num_words:int|None=10_000, # ids >= num_words become OOV
                   word_index:dict|None=None, # word -> rank; None: the configured source's

@@ -247,6 +247,7 @@ def blend(p_rnn, # P(positive) of the recurrent model
     if not 0 <= w <= 1: raise ValueError(f"w={w} must be in [0, 1] (the weight of the recurrent model)")
     return w * np.asarray(p_rnn) + (1 - w) * np.asarray(p_nb)
 
+# %% ../nbs/api/08_hybrid.ipynb #6e68e41e
 def choose_blend_weight(p_rnn, p_nb, # validation P(positive) of both models
                         y, # validation labels
                         grid=np.linspace(0, 1, 21), # candidate weights of the recurrent model

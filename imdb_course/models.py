@@ -25,6 +25,7 @@ __all__ = ['CELLS', 'CELL_ALIASES', 'ARCHITECTURES', 'OPTIMIZERS', 'RNN_TYPES', 
 CELLS = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}  # cell name -> Keras layer
 CELL_ALIASES = {"rnn": "simple_rnn", "simplernn": "simple_rnn", "simple": "simple_rnn"}  # other accepted spellings
 
+# %% ../nbs/api/03_models.ipynb #2b86db5b
 def cell_name(cell:str) -> str:
     "The canonical name (`simple_rnn`, `lstm` or `gru`) of `cell`; case, `-` and aliases like `rnn` are accepted."
     key = str(cell).strip().lower().replace("-", "_").replace(" ", "_")
@@ -44,6 +45,7 @@ ARCHITECTURES = {
     "BiGRU": dict(cell="gru", bidirectional=True),
 }  # name -> build_model kwargs
 
+# %% ../nbs/api/03_models.ipynb #66c90d33
 def architecture(name:str) -> dict:
     "A copy of the `build_model` kwargs of the registered architecture `name` (case-insensitive)."
     for k, v in ARCHITECTURES.items():
@@ -68,6 +70,7 @@ def unpack_data(data) -> tuple:
                          "pass the matching labels with each set")
     return x_train, y_train, x_test, y_test
 
+# %% ../nbs/api/03_models.ipynb #b3bfffee
 def _sequences_max(x) -> int:
     "Largest id in `x`: a 2-D array, or a list/object array of id lists."
     if isinstance(x, np.ndarray) and x.dtype != object: return int(x.max()) if x.size else 0
@@ -101,6 +104,7 @@ def check_vocab(vocab_size:int, # rows of the Embedding (`input_dim`)
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW, "rmsprop": keras.optimizers.RMSprop,
               "sgd": keras.optimizers.SGD, "nadam": keras.optimizers.Nadam, "adagrad": keras.optimizers.Adagrad}
 
+# %% ../nbs/api/03_models.ipynb #c9eefb72
 def make_optimizer(optimizer="adam", # a name in `OPTIMIZERS` or a Keras optimizer instance (used as is)
                    learning_rate:float=1e-3, # step size for a named optimizer
                   ):
@@ -112,6 +116,7 @@ def make_optimizer(optimizer="adam", # a name in `OPTIMIZERS` or a Keras optimiz
     if not learning_rate > 0: raise ValueError(f"learning_rate={learning_rate} must be positive, e.g. 1e-3")
     return OPTIMIZERS[key](learning_rate=learning_rate)
 
+# %% ../nbs/api/03_models.ipynb #7661dda6
 def _positive_int(value, what:str, example:str):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"{what}={value!r} must be a positive integer, e.g. {example}")
@@ -172,10 +177,6 @@ def build_model(cell:str="lstm", # "simple_rnn" (alias "rnn"), "lstm" or "gru"
     return model
 
 # %% ../nbs/api/03_models.ipynb #9e178413
-RNN_TYPES = (layers.SimpleRNN, layers.LSTM, layers.GRU)
-
-
-
 def model_config(model:keras.Model) -> dict:
     "What `build_model` arguments `model` corresponds to: cell, units, bidirectional, embedding, dropout, ... (from `describe_model`)."
     info = describe_model(model)
@@ -193,6 +194,9 @@ def model_config(model:keras.Model) -> dict:
             "params": info.n_params}
 
 # %% ../nbs/api/03_models.ipynb #ab2a34bd
+RNN_TYPES = (layers.SimpleRNN, layers.LSTM, layers.GRU)
+
+# %% ../nbs/api/03_models.ipynb #82e56ce2
 def _rnn_formula(rnn) -> tuple[str, int]:
     "Formula text and value for one SimpleRNN/LSTM/GRU layer."
     h, d = int(rnn.units), int(rnn.cell.kernel.shape[0])
@@ -219,6 +223,7 @@ def layer_formula(layer) -> tuple[str, int|None]:
     if not layer.weights: return "0", 0
     return "", None
 
+# %% ../nbs/api/03_models.ipynb #2a1e8705
 def _output_shape(layer) -> str:
     try: return str(tuple(layer.output.shape))
     except Exception: return "?"

@@ -68,6 +68,7 @@ def history_frame(history, # Keras `History`, dict of lists, DataFrame, `train.R
 # %% ../nbs/api/05_plots.ipynb #4b7eed97
 BEST_MONITOR = "val_loss"  # the course's one definition of the best epoch: the lowest validation loss
 
+# %% ../nbs/api/05_plots.ipynb #2bc6910d
 def best_epoch(history, # anything `history_frame` reads
                monitor:str|None=None, # column to optimise; default `BEST_MONITOR` (val_loss), else `val_accuracy`
               ) -> tuple[int, float]:

@@ -53,6 +53,7 @@ class EpochProgress(keras.callbacks.Callback):
 # %% ../nbs/api/04_train.ipynb #4208f1ec
 RUN_FILE, MODEL_FILE = "run.json", "model.keras"
 
+# %% ../nbs/api/04_train.ipynb #62fc47d9
 def _json_value(v):
     "`v` with NaN/inf as None and numpy scalars/arrays as Python values (JSON-safe)."
     if isinstance(v, dict): return {str(k): _json_value(x) for k, x in v.items()}
@@ -148,6 +149,7 @@ class Run:
         acc = "n/a" if self.test_accuracy is None else f"{self.test_accuracy:.4f}"
         return f"Run({self.name!r}, epochs={self.epochs}, test_accuracy={acc}, params={self.params}, seconds={self.seconds:.1f})"
 
+# %% ../nbs/api/04_train.ipynb #4588cf94
 def load_model(path:str|Path, # a directory written by `Run.save(..., model=...)`, or a .keras file
               ) -> keras.Model:
     "Load the model saved next to a run."
@@ -160,6 +162,7 @@ def load_model(path:str|Path, # a directory written by `Run.save(..., model=...)
 BUCKET_SIZES = (64, 128, 256, 512)  # coarse fixed bucket upper lengths, e.g. bucket_dataset(..., sizes=BUCKET_SIZES)
 N_BUCKETS = 16  # default number of length buckets: `bucket_sizes` chooses them from the reviews' lengths
 
+# %% ../nbs/api/04_train.ipynb #8de0d39b
 def strip_padding(x, # padded 2-D id array, or a list of id lists
                   maxlen:int|None=None, # truncate (keep the first `maxlen` ids)
                  ) -> list[np.ndarray]:
@@ -168,6 +171,7 @@ def strip_padding(x, # padded 2-D id array, or a list of id lists
     seqs = [s[s != 0] for s in seqs]
     return [s[:maxlen] if maxlen else s for s in seqs]
 
+# %% ../nbs/api/04_train.ipynb #62d3bc43
 def bucket_sizes(lengths, # review lengths (tokens)
                  n:int=N_BUCKETS, # number of buckets
                 ) -> list[int]:
@@ -186,12 +190,14 @@ def bucket_sizes(lengths, # review lengths (tokens)
     for b in reversed(back): j = int(b[j]); sizes.append(int(v[j]))
     return sorted(sizes)
 
+# %% ../nbs/api/04_train.ipynb #b109d559
 def bucket_boundaries(longest:int, # the longest review (tokens)
                       sizes=BUCKET_SIZES, # bucket upper lengths below `longest`
                      ) -> list[int]:
     "Exclusive upper ends of the buckets: one per size below `longest`, the last closed by `longest`."
     return [b + 1 for b in sorted(sizes) if b < longest] + [longest + 1]
 
+# %% ../nbs/api/04_train.ipynb #bf5cc8a0
 def _bucket_plan(lengths, widths, batch_size, rng):
     "`[(width, review indices)]` of one epoch: full batches per bucket, a bucket's leftovers join the next bucket."
     bounds = np.asarray(widths) + 1
@@ -351,6 +357,7 @@ def train(model:keras.Model, # a compiled model, e.g. from `build_model`
 # %% ../nbs/api/04_train.ipynb #4529bf08
 LABELS = ("negative", "positive")  # names of labels 0 and 1
 
+# %% ../nbs/api/04_train.ipynb #a18af4dd
 @dataclass(eq=False)
 class Evaluation:
     "Test-set metrics of a model."
@@ -371,6 +378,7 @@ class Evaluation:
 
     def __repr__(self): return f"Evaluation(accuracy={self.accuracy:.4f}, loss={self.loss:.4f}, n={int(self.confusion.sum())})"
 
+# %% ../nbs/api/04_train.ipynb #386ed123
 def evaluate(model:keras.Model, # a trained model
              x, # padded id array
              y, # 0/1 labels
@@ -468,6 +476,7 @@ def compare(configs:list, # architecture names (see ARCHITECTURES) and/or dicts 
 TRAIN_PARAMETERS = ("epochs", "batch_size", "validation_split", "bucketed")  # swept per train() call
 DATA_PARAMETERS = ("maxlen", "num_words")  # always passed to the data function (maxlen is not the model's input length)
 
+# %% ../nbs/api/04_train.ipynb #ed79ef65
 def _parameter_kind(parameter:str) -> str:
     "'train', 'build' or 'data': where a swept parameter goes."
     if parameter in TRAIN_PARAMETERS: return "train"

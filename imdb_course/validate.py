@@ -23,6 +23,7 @@ JOB_ENV = "IMDB_COURSE_GRADE_JOB"  # set in every process of a graded run (`grad
 VALIDATE_CELL = ("from imdb_course.validate import validate_this_notebook; validate_this_notebook()  "
                  "# the grader's checks on this notebook as saved (nothing happens while it is graded)")
 
+# %% ../nbs/api/90_validate.ipynb #417135cd
 def finding_codes(result, # a `GradeResult` (or its dict): what the grader found
                  ) -> list:
     "The finding codes of a graded result the student must act on: run codes and error/warning diagnoses, minus `BUDGET_CODES`."
@@ -93,6 +94,7 @@ class Validation:
         return {"notebook": str(self.notebook), "assignment": self.assignment, "status": self.status, "message": self.message,
                 "ok": self.ok, "codes": self.codes, "findings": self.findings, "seconds": self.seconds, "isolation": self.isolation}
 
+# %% ../nbs/api/90_validate.ipynb #b6c7d53e
 def _static_findings(ins) -> list:
     from imdb_course.grading.result import NOTEBOOK_MISTAKES
     return [{"code": f.code, "level": "error" if f.code in NOTEBOOK_MISTAKES else "warning", "question": "", "message": f.message, "hint": ""}

@@ -13,6 +13,7 @@ __all__ = ['AUDIT_ENV', 'ALLOWED_ENV', 'READABLE_ENV', 'SCRATCH_ENV', 'KINDS', '
 import atexit, importlib.util, os, sys
 from .boundary import witness_line
 
+# %% ../../nbs/api/grading/05_audit.ipynb #e4c6f72a
 AUDIT_ENV = "IMDB_COURSE_AUDIT_LOG"  # the witness's channel: a FIFO the grader drains (one numbered record a line)
 ALLOWED_ENV = "IMDB_COURSE_ALLOWED"  # os.pathsep-separated directories the kernel may write to (and read)
 READABLE_ENV = "IMDB_COURSE_READABLE"  # directories it may read: the Python environment, the package, the data
@@ -32,6 +33,7 @@ TWO_PATH_WRITES = {"os.rename", "os.replace", "os.link", "os.symlink", "shutil.c
 LISTINGS = {"os.listdir", "os.scandir"}  # directory reads
 PROCESS_EVENTS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn")  # started programs
 
+# %% ../../nbs/api/grading/05_audit.ipynb #f93da064
 def _open_kind(mode, flags) -> str:
     "`read` or `write` for an `open` event's mode string (or its flags when the mode is None)."
     if mode is not None: return "write" if any(c in mode for c in "wax+") else "read"
@@ -55,6 +57,7 @@ def file_event(event:str, # the audit event's name
 PACKAGE_DIR = os.path.join(os.path.dirname(os.path.realpath(importlib.util.find_spec("imdb_course").origin)), "")  # imdb_course/, ending in / (found without importing it)
 ALWAYS_ALLOWED = ("/dev/null", "/dev/shm/", "/dev/tty", "/dev/pts/", "/proc/self/", "/dev/urandom")  # harmless in any run
 
+# %% ../../nbs/api/grading/05_audit.ipynb #61882b3e
 def _inside(full:str, places:tuple) -> bool: return full.startswith(places) or full + os.sep in places
 
 class Places:
@@ -79,6 +82,7 @@ class Places:
 # %% ../../nbs/api/grading/05_audit.ipynb #501d840f
 FORK_SAMPLE = 50  # after the first 3 forks, record every 50th (a fork bomb must not flood the channel)
 
+# %% ../../nbs/api/grading/05_audit.ipynb #039c1863
 def _open_channel(path:str) -> tuple:
     "`(fd, (st_dev, st_ino))` of the witness's channel, opened for appending (never created: a missing channel is no witness)."
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC)

@@ -31,6 +31,7 @@ CROSSING_CODES = {  # code -> what the run left behind (said in the feedback and
     "witness-tampered": "the witness's record stream was forged or rewritten",
 }
 
+# %% ../../nbs/api/grading/01_boundary.ipynb #23d16bfa
 class Crossing(Exception):
     "Something a sandbox left behind could not be read back safely: `code` is a key of `CROSSING_CODES`."
     def __init__(self, code:str, detail:str=""):
@@ -95,6 +96,7 @@ def read_fd(fd:int, # an open descriptor (not closed here)
         buf += chunk
         if len(buf) > max_bytes: raise Crossing("readback-too-big", f"{what} is over {max_bytes:,} bytes")
 
+# %% ../../nbs/api/grading/01_boundary.ipynb #fee1816c
 def read_file(root:str|Path|int, # the directory the file lies beneath
               rel:str, # its relative path
               max_bytes:int, # a bigger file is refused (`readback-too-big`) before anything is read
@@ -108,6 +110,7 @@ def read_file(root:str|Path|int, # the directory the file lies beneath
         return read_fd(fd, max_bytes, deadline, rel)
     finally: os.close(fd)
 
+# %% ../../nbs/api/grading/01_boundary.ipynb #15f60136
 def loads_json(data:bytes|str, # JSON text from a sandbox
                what:str="the data", # named in the error
               ):
@@ -116,6 +119,7 @@ def loads_json(data:bytes|str, # JSON text from a sandbox
     except (ValueError, RecursionError, TypeError) as e:
         raise Crossing("readback-malformed", f"{what} is not valid JSON ({type(e).__name__})") from None
 
+# %% ../../nbs/api/grading/01_boundary.ipynb #45db42d2
 def read_json(root, rel:str, max_bytes:int=1 << 20, deadline:float|None=None):
     "`read_file` + `loads_json`."
     return loads_json(read_file(root, rel, max_bytes, deadline), rel)
@@ -124,6 +128,7 @@ def read_json(root, rel:str, max_bytes:int=1 << 20, deadline:float|None=None):
 MAX_TREE_BYTES = 200 * 2**20  # artifacts of one run (models, histories, predictions) at most
 MAX_TREE_FILES = 2000  # files in them at most
 
+# %% ../../nbs/api/grading/01_boundary.ipynb #6b11773a
 def pack_tree(root:str|Path|int, # the folder to pack (e.g. OUTPUT_DIR), or its fd
               max_bytes:int=MAX_TREE_BYTES, max_files:int=MAX_TREE_FILES,
               skip_dirs:tuple=("__pycache__", ".ipynb_checkpoints"),
@@ -152,6 +157,7 @@ def pack_tree(root:str|Path|int, # the folder to pack (e.g. OUTPUT_DIR), or its 
     finally: os.close(top)
     return buf.getvalue(), skipped
 
+# %% ../../nbs/api/grading/01_boundary.ipynb #edd6528a
 def _member_ok(m:tarfile.TarInfo) -> bool:
     try: _parts(m.name)
     except Crossing: return False
@@ -220,11 +226,13 @@ class Drain:
 # %% ../../nbs/api/grading/01_boundary.ipynb #a2e1659f
 FRAME_KINDS = ("artifacts", "notebook", "result")  # what the runner sends, in this order
 
+# %% ../../nbs/api/grading/01_boundary.ipynb #1e8147e4
 def frame(kind:str, payload:bytes) -> bytes:
     "One frame of the runner's channel."
     assert kind in FRAME_KINDS, kind
     return f"IMDB-FRAME {kind} {len(payload)}\n".encode() + payload
 
+# %% ../../nbs/api/grading/01_boundary.ipynb #4e772b6c
 def read_frames(data:bytes) -> dict:
     "kind -> payload of the frames in `data`; `Crossing` when the stream is not a clean sequence of known frames."
     out, pos = {}, 0
@@ -244,6 +252,7 @@ def witness_line(seq:int, kind:str, event:str="", detail:str="") -> str:
     clean = lambda s: str(s).replace("\t", " ").replace("\n", " ")[:2000]
     return f"{seq}\t{clean(kind)}\t{clean(event)}\t{clean(detail)}\n"
 
+# %% ../../nbs/api/grading/01_boundary.ipynb #1883f2b5
 @dataclass
 class WitnessLog:
     "The witness's records as the grader received them, and what was wrong with the stream."
@@ -253,6 +262,7 @@ class WitnessLog:
     problems: list = field(default_factory=list)  # `Crossing` codes: witness-missing / witness-tampered
     detail: str = ""
 
+# %% ../../nbs/api/grading/01_boundary.ipynb #2241f560
 def parse_witness(data:bytes, # the drained stream
                   max_records:int=5000, # records kept at most
                  ) -> WitnessLog:

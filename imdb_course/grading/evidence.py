@@ -24,6 +24,7 @@ HISTORY_Z = 3.5  # sampling noise allowed: standard errors of the difference of 
 LEARNED = 0.6  # below this a model is near chance: a validation accuracy below it claims nothing
 REFERENCE_TOL = 0.002  # deterministic answers vs the reference solution's (relative)
 
+# %% ../../nbs/api/grading/02_evidence.ipynb #2cf103d4
 @dataclass
 class Evidence:
     "What the grader measured or recomputed for one submission (all plain data)."
@@ -72,6 +73,7 @@ class Check:
         make = {"verified": ok, "disagrees": error, "manual": warning}[self.status]
         return make(code, self.message, hint)
 
+# %% ../../nbs/api/grading/02_evidence.ipynb #a7911e3e
 def _num(v) -> float|None:
     return float(v) if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(float(v)) else None
 
@@ -97,6 +99,7 @@ def history_tolerance(p:float, # the model's re-measured accuracy
     p = min(max(float(p), 0.05), 0.95)
     return tolerance + HISTORY_Z * math.sqrt(p * (1 - p) * (1 / n + 1 / (n_val or n)))
 
+# %% ../../nbs/api/grading/02_evidence.ipynb #b9194650
 def check_history_evidence(history, # the history handed in
                            measured_acc:float|None, # the model's re-measured accuracy on the notebook's test reviews
                            n:int|None=None, # reviews it was measured on: fewer reviews, more sampling noise allowed
@@ -167,6 +170,7 @@ def _verify_accuracy(key, value, q, ev) -> Check:
     return Check(key, "verified" if good else "disagrees",
                  f"{key} = {_fmt(value)}; the grader measured {acc:.4f} for {q}'s model on the notebook's test reviews", float(good))
 
+# %% ../../nbs/api/grading/02_evidence.ipynb #adbffd7b
 def _row_name(row:dict):
     return row.get("name", row.get("index"))
 
@@ -186,6 +190,7 @@ def name_promises(name:str, # a table row's name, e.g. "2 layers", "BiLSTM", "un
         if isinstance(v, (int, np.integer)) and not isinstance(v, bool): out[k] = int(v)
     return out
 
+# %% ../../nbs/api/grading/02_evidence.ipynb #698fc68d
 def _arch_mismatch(promise:dict, m:dict, table_has_bi:bool) -> list:
     "What the measured model `m` does not keep of `promise`, in words."
     info, bad = m.get("info") or {}, []
@@ -205,6 +210,7 @@ def _arch_mismatch(promise:dict, m:dict, table_has_bi:bool) -> list:
             bad.append(f"a vocabulary of {m['vocab']:,} words")
     return bad
 
+# %% ../../nbs/api/grading/02_evidence.ipynb #ed0415c7
 NEAR_SAME = 0.002  # mean absolute difference of two rows' probabilities below which they are one model
 
 def _same_models(keys:dict, ev) -> list:
@@ -270,7 +276,6 @@ def _verify_rows(key, rows, q, ev, own:bool) -> Check:
     detail = "; ".join(notes[:4] + [f[1] for f in findings][:2])
     return Check(key, status, f"{key}: {good} of {len(rows)} rows verified against the re-measured models" + (f" ({detail})" if detail else ""),
                  frac, findings)
-
 
 # %% ../../nbs/api/grading/02_evidence.ipynb #b5a5e41e
 def _rnns(ev, q) -> tuple[list, int|None]:
@@ -387,6 +392,7 @@ def verify_answer(question:str, # the question the answer belongs to
 RULE_KINDS = ("length", "best_epoch", "best_val_accuracy", "test_accuracy", "table", "rows", "param_totals",
               "rnn_layer_params", "confusion", "precision", "recall", "reference", "best_row", "best_row_name")
 
+# %% ../../nbs/api/grading/02_evidence.ipynb #68128ee3
 def check_rules(rubric:dict, # a question's rubric
                 where:str="", # e.g. "solutions/01_epochs.ipynb q2", for the message
                ) -> None:

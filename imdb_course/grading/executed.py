@@ -32,12 +32,14 @@ _CELL_REF = re.compile(r"(?:Cell In\s*\[(\d*)\]|Input In \[(\d*)\]), line (\d+)"
 
 def strip_ansi(text:str) -> str: return _ANSI.sub("", text)
 
+# %% ../../nbs/api/grading/09_executed.ipynb #d9c44650
 _PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
 
 def student_cells(nb) -> list:
     "The cells of the student's own notebook (papermill's injected-parameters and error-marker cells removed)."
     return [c for c in nb.cells if not _PAPERMILL_TAGS & set(c.get("metadata", {}).get("tags", []))]
 
+# %% ../../nbs/api/grading/09_executed.ipynb #a886b999
 def cell_questions(cells:list, # notebook cells
                    questions=(), # known question ids (to recognise `submit("q1", ...)` calls)
                   ) -> list:
@@ -71,6 +73,7 @@ class CellError:
         value = short_error(self.evalue)
         return f"{where} raised {self.ename}" + (f": {value}" if value else "") + (f" — at {self.line}" if self.line else "")
 
+# %% ../../nbs/api/grading/09_executed.ipynb #0f31a701
 def short_error(evalue:str, limit:int=300) -> str:
     "A long multi-line error message (TensorFlow's) cut to its first line and its most telling last line."
     lines = [l.strip() for l in strip_ansi(evalue).splitlines() if l.strip()]
@@ -81,6 +84,7 @@ def short_error(evalue:str, limit:int=300) -> str:
     text = lines[0] + (f" … {tail[-1]}" if tail else "")
     return text[:limit]
 
+# %% ../../nbs/api/grading/09_executed.ipynb #7194f550
 def error_line(output, # an `error` output
                cells:list, # the student's cells (to resolve `Cell In[n], line m`)
                default:int, # 0-based index of the cell that raised
@@ -102,6 +106,7 @@ def error_line(output, # an `error` output
     code = lines[line - 1].strip() if 1 <= line <= len(lines) else ""
     return f"cell {i+1}, line {line}" + (f": {code[:160]}" if code else "")
 
+# %% ../../nbs/api/grading/09_executed.ipynb #82533082
 _RNN_CALL = re.compile(r"\b(?:SimpleRNN|LSTM|GRU)\s*\(")
 
 def model_source(cells:list, # the student's cells
@@ -112,6 +117,7 @@ def model_source(cells:list, # the student's cells
         if c.cell_type == "code" and _RNN_CALL.search(c.source): return c.source
     return cells[i].source
 
+# %% ../../nbs/api/grading/09_executed.ipynb #647e0539
 def find_errors(nb, # executed notebook
                 questions=(), # question ids
                ) -> list:
@@ -128,6 +134,7 @@ def find_errors(nb, # executed notebook
                                         diagnose_crash(ename, evalue, model_source(cells, i))))
     return errors
 
+# %% ../../nbs/api/grading/09_executed.ipynb #e3ddfa31
 def last_started_cell(nb) -> int|None:
     "1-based number of the last cell papermill started (the one running when a run was cut short)."
     cells, last = student_cells(nb), None
@@ -151,6 +158,7 @@ def bound_names(source:str, # a code cell's source
         elif isinstance(node, (ast.Import, ast.ImportFrom)): out |= {(a.asname or a.name).split(".")[0] for a in node.names}
     return out
 
+# %% ../../nbs/api/grading/09_executed.ipynb #bcb7267f
 def crash_roots(errors:list, # the run's `CellError`s in cell order (`find_errors`)
                 cells:list, # the student's cells (`student_cells`)
                ) -> dict:
@@ -166,6 +174,7 @@ def crash_roots(errors:list, # the run's `CellError`s in cell order (`find_error
                 roots[e.question] = roots.get(p.question, first[p.question]); break
     return roots
 
+# %% ../../nbs/api/grading/09_executed.ipynb #ff1312c3
 def explain_dependent(res:dict, # one question's result (`points`, `messages`, `diagnoses`), changed in place
                       root:CellError, # the crash it depends on (from `crash_roots`)
                      ) -> bool:

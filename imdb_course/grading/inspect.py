@@ -26,12 +26,13 @@ __all__ = ['MAX_NOTEBOOK_MB', 'GRADER_VERSION', 'STATUS_DOC', 'INVALID_CODES', '
            'assignment_name', 'assignment_settings', 'parse_param', 'grading_params', 'params_hash', 'Submission',
            'safe_name', 'ReadResult', 'read_submission', 'submission_sha256', 'text_name', 'distinct_ids',
            'find_submissions', 'question_meta', 'load_questions', 'Finding', 'Inspection', 'assigned_names',
-           'json_depth', 'inspect_submission', 'file_sha256']
+           'json_depth', 'file_sha256', 'inspect_submission']
 
 # %% ../../nbs/api/grading/03_inspect.ipynb #322a92ec
 MAX_NOTEBOOK_MB = 100  # larger submissions are rejected before running
 GRADER_VERSION = 1  # bump when grading logic changes: invalidates the "unchanged, skip" shortcut
 
+# %% ../../nbs/api/grading/03_inspect.ipynb #146118b2
 STATUS_DOC = {  # status -> what it means (shown in the feedback)
     "ok": "ran to the end without an error",
     "errors": "ran to the end; some cells raised an exception",
@@ -43,6 +44,7 @@ STATUS_DOC = {  # status -> what it means (shown in the feedback)
     "grader_error": "the grader itself failed on this submission; tell the instructor",
 }
 
+# %% ../../nbs/api/grading/03_inspect.ipynb #348ed77d
 class GradeError(ValueError):
     "Grading cannot start (bad folder, missing solution, bad parameter); the message names the problem and the fix."
 
@@ -52,12 +54,14 @@ def as_settings(settings=None, # a `Settings`, a path to a settings.ini, or None
     "The course settings to grade with."
     return settings if isinstance(settings, Settings) else load_settings(settings)
 
+# %% ../../nbs/api/grading/03_inspect.ipynb #f73e7e7c
 def assignment_name(assignment:str|Path) -> str:
     "`03_embedding_lstm` from `03_embedding_lstm`, `solutions/03_embedding_lstm.ipynb` or `assignment.03_...`."
     name = Path(str(assignment)).name
     name = name.removesuffix(".ipynb")
     return name.removeprefix("assignment.")
 
+# %% ../../nbs/api/grading/03_inspect.ipynb #80f7a707
 def assignment_settings(s:Settings, assignment:str) -> dict:
     "The `[assignment.NAME]` values, or the documented defaults when the section is absent."
     return s.assignments.get(assignment) or {k: key.default for k, key in ASSIGNMENT_KEYS.items()}
@@ -69,6 +73,7 @@ def parse_param(text:str):
     try: return ast.literal_eval(text)
     except (ValueError, SyntaxError): return text
 
+# %% ../../nbs/api/grading/03_inspect.ipynb #16c89509
 def grading_params(assignment:str, # assignment name, e.g. `03_embedding_lstm`
                    settings=None, # `Settings`, path, or None
                    params_override:dict|None=None, # NAME -> value (strings are parsed with `parse_param`)
@@ -87,6 +92,7 @@ def grading_params(assignment:str, # assignment name, e.g. `03_embedding_lstm`
         params[k.upper() if k.upper() in PARAM_NAMES else k] = parse_param(v)
     return params
 
+# %% ../../nbs/api/grading/03_inspect.ipynb #1239b5fd
 def params_hash(*parts) -> str:
     "Short stable hash of JSON-able `parts` (grading parameters, rubric, versions)."
     text = json.dumps(parts, sort_keys=True, default=str)
@@ -103,6 +109,7 @@ class Submission:
     code: str|None = None  # the stable `invalid-*` code of `problem`
     renamed: str|None = None  # the id its name gave, when that id collided with another submission's
 
+# %% ../../nbs/api/grading/03_inspect.ipynb #19327500
 _SAFE = re.compile(r"[^A-Za-z0-9_.@-]+")
 
 def safe_name(student:str) -> str:
@@ -133,6 +140,7 @@ def _kind_problem(mode:int) -> tuple:
     kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device file"
     return "invalid-special-file", f"it is {kind}, not a regular file; {_RESUBMIT}"
 
+# %% ../../nbs/api/grading/03_inspect.ipynb #ac7d012f
 @dataclass
 class ReadResult:
     "A submission's bytes read once (`read_submission`), or why they could not be."
@@ -141,6 +149,7 @@ class ReadResult:
     code: str|None = None  # stable `invalid-*` code of the problem
     problem: str|None = None  # the plain reason, with the fix
 
+# %% ../../nbs/api/grading/03_inspect.ipynb #fa2b536b
 def _walk_open(path:Path, root:Path|None) -> tuple:
     "`(dir fd, last name)`: the folder holding `path` opened without following a link below `root`."
     parts = None
@@ -196,6 +205,7 @@ def read_submission(path:str|Path, # the submitted file
         if fd is not None: os.close(fd)
         if dfd is not None: os.close(dfd)
 
+# %% ../../nbs/api/grading/03_inspect.ipynb #2f337ce2
 def submission_sha256(sub) -> str|None:
     "SHA-256 of a `Submission`'s (or a path's) bytes read with `read_submission`; None when it cannot be read."
     if isinstance(sub, Submission):
@@ -203,31 +213,13 @@ def submission_sha256(sub) -> str|None:
     return read_submission(sub).sha256
 
 # %% ../../nbs/api/grading/03_inspect.ipynb #fs0code01
-def _is_notebook_name(name:str) -> bool: return name.lower().endswith(".ipynb") and not name.startswith(".")
-
 def text_name(name:str|Path) -> str:
     "A file name or path as text: bytes that are not UTF-8 become U+FFFD (ids and paths are stored in SQLite, JSON and CSV)."
     return str(name).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 _text = text_name
 
-def _entry(root:Path, rel:str, student:str, mode:int) -> Submission:
-    "A `Submission` for `root/rel`, with the problem its type already shows (a link, a folder, a FIFO)."
-    code, problem = _kind_problem(mode)
-    return Submission(_text(student), root/rel, root, problem, code)
-
-def _folder_entry(root:Path, name:str) -> Submission|None:
-    "The submission of a student's folder: its one notebook, an `invalid-*` entry for several, None for none (an empty folder)."
-    d = root/name
-    with os.scandir(d) as it: found = sorted(((e.name, e.stat(follow_symlinks=False).st_mode) for e in it), key=lambda x: os.fsencode(x[0]))
-    nbs = [(n, m) for n, m in found if _is_notebook_name(n)]
-    if len(nbs) == 1: return _entry(root, f"{name}/{nbs[0][0]}", name, nbs[0][1])
-    if nbs:
-        names = ", ".join(_text(n) for n, _ in nbs[:5])
-        return Submission(_text(name), d, root, f"{INVALID_CODES['invalid-several-notebooks']} ({names}); keep one notebook "
-                          "per student folder", "invalid-several-notebooks")
-    return None
-
+# %% ../../nbs/api/grading/03_inspect.ipynb #85b1e08d
 def _id_key(student:str) -> str:
     "Ids with one key would share a folder (also on a case-insensitive disk) or look alike (NFC vs NFD)."
     return safe_name(unicodedata.normalize("NFC", student)).casefold()
@@ -256,6 +248,26 @@ def distinct_ids(subs:list[Submission]) -> list[Submission]:
         warnings.warn(f"student ids {before} (from {[_text(_entry_name(s)) for s in g]}) would share one folder name: graded as "
                       f"{[s.student for s in g]}; rename the files to choose the ids", stacklevel=3)  # where find_submissions was called
     return subs
+
+# %% ../../nbs/api/grading/03_inspect.ipynb #0666bc03
+def _is_notebook_name(name:str) -> bool: return name.lower().endswith(".ipynb") and not name.startswith(".")
+
+def _entry(root:Path, rel:str, student:str, mode:int) -> Submission:
+    "A `Submission` for `root/rel`, with the problem its type already shows (a link, a folder, a FIFO)."
+    code, problem = _kind_problem(mode)
+    return Submission(_text(student), root/rel, root, problem, code)
+
+def _folder_entry(root:Path, name:str) -> Submission|None:
+    "The submission of a student's folder: its one notebook, an `invalid-*` entry for several, None for none (an empty folder)."
+    d = root/name
+    with os.scandir(d) as it: found = sorted(((e.name, e.stat(follow_symlinks=False).st_mode) for e in it), key=lambda x: os.fsencode(x[0]))
+    nbs = [(n, m) for n, m in found if _is_notebook_name(n)]
+    if len(nbs) == 1: return _entry(root, f"{name}/{nbs[0][0]}", name, nbs[0][1])
+    if nbs:
+        names = ", ".join(_text(n) for n, _ in nbs[:5])
+        return Submission(_text(name), d, root, f"{INVALID_CODES['invalid-several-notebooks']} ({names}); keep one notebook "
+                          "per student folder", "invalid-several-notebooks")
+    return None
 
 def find_submissions(submissions:str|Path, # folder of `*.ipynb` and/or `student/*.ipynb`, or one .ipynb file
                     ) -> list[Submission]:
@@ -292,6 +304,7 @@ def question_meta(cell) -> dict:
     m = cell.get("metadata", {}).get("imdb_course")
     return m if isinstance(m, dict) else {}
 
+# %% ../../nbs/api/grading/03_inspect.ipynb #42b8ca70
 def load_questions(solution:str|Path, # the solution notebook
                    points:dict|None=None, # question -> points overriding the metadata (settings `points`)
                   ) -> dict:
@@ -325,6 +338,7 @@ class Finding:
     code: str  # e.g. "hardcoded-parameter"
     message: str  # what was found and the fix
 
+# %% ../../nbs/api/grading/03_inspect.ipynb #7ad821a0
 @dataclass
 class Inspection:
     "What the grader learnt from a submission file without running it."
@@ -342,6 +356,7 @@ class Inspection:
     @property
     def codes(self) -> list: return list(dict.fromkeys(f.code for f in self.findings))  # the codes, first seen first
 
+# %% ../../nbs/api/grading/03_inspect.ipynb #347d634c
 def _strip_magics(src:str) -> str:
     return "\n".join("" if l.lstrip().startswith(("%", "!")) else l for l in src.split("\n"))
 
@@ -357,8 +372,10 @@ def assigned_names(source:str) -> set:
                 if isinstance(n, ast.Name): names.add(n.id)
     return names
 
+# %% ../../nbs/api/grading/03_inspect.ipynb #d5744e09
 MAX_JSON_DEPTH = 100  # deeper nesting is refused (a notebook nests ~6 levels, rich outputs a few more)
 
+# %% ../../nbs/api/grading/03_inspect.ipynb #921f2adb
 def json_depth(obj) -> int:
     "Nesting depth of parsed JSON (`{}`/`[]` levels), counted without recursion."
     best, stack = 0, [(obj, 1)]
@@ -369,6 +386,14 @@ def json_depth(obj) -> int:
         elif isinstance(o, list): stack.extend((v, d + 1) for v in o if isinstance(v, (dict, list)))
     return best if isinstance(obj, (dict, list)) else 0
 
+# %% ../../nbs/api/grading/03_inspect.ipynb #d9cb1f23
+def file_sha256(path:Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
+    return h.hexdigest()
+
+# %% ../../nbs/api/grading/03_inspect.ipynb #cb3fa324
 def _read_notebook(data:bytes) -> tuple:
     "`(nb, None, None)` for a readable notebook, else `(None, code, problem)` saying what is wrong and how to resubmit."
     try: text = data.decode("utf-8")
@@ -440,9 +465,3 @@ def inspect_submission(path:str|Path|Submission, # the original notebook, or its
     if lang and lang != "python":
         ins.findings.append(Finding("non-python-kernel", f"the notebook's kernel language is {lang!r}; it was run with the Python kernel"))
     return ins
-
-def file_sha256(path:Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
-    return h.hexdigest()

@@ -85,6 +85,7 @@ def package_dir() -> Path:
     "The folder of the installed `imdb_course` package (mounted read-only inside)."
     return Path(imdb_course.__file__).resolve().parent
 
+# %% ../../nbs/api/grading/04_isolation.ipynb #d2505526
 def real_places(dirs:list, # directories Python imports from (site dirs, `.pth` entries)
                ) -> list[Path]:
     "The existing `dirs` with symlinks resolved, plus the resolved targets of the symlinks directly inside them."
@@ -97,6 +98,7 @@ def real_places(dirs:list, # directories Python imports from (site dirs, `.pth` 
                 if entry.is_symlink() and entry.exists(): out.append(entry.resolve())
     return out
 
+# %% ../../nbs/api/grading/04_isolation.ipynb #4d3b8589
 @functools.lru_cache(maxsize=None)
 def _interpreter_path(python:str) -> tuple:
     "`sys.path` of a fresh `python -I` (stdlib, site dirs, their `.pth` entries): no PYTHONPATH, user site or script dir."
@@ -109,6 +111,7 @@ def interpreter() -> str:
     "This Python as graded processes start it: `sys.executable` absolute, `..` removed (`../.venv/bin/python` would need the folder it was run from inside the sandbox)."
     return os.path.normpath(os.path.abspath(sys.executable))
 
+# %% ../../nbs/api/grading/04_isolation.ipynb #bfebbd4c
 def python_places(python:str|None=None, # the interpreter graded code runs (default: this one)
                  ) -> list[Path]:
     "Real (symlink-resolved) places `python` imports from: the executable, the stdlib, the site dirs, their `.pth` entries."
@@ -119,6 +122,7 @@ def python_places(python:str|None=None, # the interpreter graded code runs (defa
     if src.name not in ("site-packages", "dist-packages"): too_wide.add(src)
     return [p for p in [Path(python).resolve(), *real_places(dirs)] if p not in too_wide]
 
+# %% ../../nbs/api/grading/04_isolation.ipynb #7154e2a7
 def runtime_paths() -> list[Path]:
     "Read-only paths a graded Python process needs: the Python installation, the virtualenv, the package, host config."
     paths = [Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), package_dir(), *python_places()]

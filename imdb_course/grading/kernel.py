@@ -32,6 +32,7 @@ def warm_up():
 PRESTART_MODULES = ("numpy", "pandas", "keras", "keras.layers", "matplotlib.pyplot", "imdb_course.data", "imdb_course.models",
                     "imdb_course.train", "imdb_course.plots", "imdb_course.checks", "imdb_course.submit")  # a pre-started kernel's imports
 
+# %% ../../nbs/api/grading/06_kernel.ipynb #d2a0d022
 def prestart(modules:tuple=PRESTART_MODULES, # imported now (a module that fails is left for the notebook to import)
             ):
     """A pre-started kernel's start-up: the imports, then one tiny model built and run (Keras' first-model costs), then a

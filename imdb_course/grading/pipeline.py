@@ -365,6 +365,7 @@ def release(run:Run):
     if run.prepared is not None: run.prepared.discard()
     if run.tmp is not None: shutil.rmtree(run.tmp, ignore_errors=True)
 
+# %% ../../nbs/api/grading/15_pipeline.ipynb #28bd51ee
 def finish_result(record:GradeResult, t0:float) -> GradeResult:
     add_totals(record)
     record.status_doc = STATUS_DOC.get(record.status, "")

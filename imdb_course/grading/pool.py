@@ -23,6 +23,7 @@ __all__ = ['NEEDS_DASK', 'dask_distributed', 'init_worker', 'mp_context', 'grade
 # %% ../../nbs/api/grading/16_pool.ipynb #962542c8
 NEEDS_DASK = "scheduler= needs Dask: pip install 'imdb-course[dask]' (dask[distributed]); or drop --scheduler"
 
+# %% ../../nbs/api/grading/16_pool.ipynb #f434c82d
 def dask_distributed():
     "The `dask.distributed` module for `scheduler=`; without it a `GradeError` saying how to install it (`NEEDS_DASK`)."
     try: import dask.distributed
@@ -37,6 +38,7 @@ def init_worker(threads:int):
                       OMP_NUM_THREADS=str(threads), TF_CPP_MIN_LOG_LEVEL="2", MPLBACKEND="Agg", PYTHONHASHSEED="0")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing warnings: one predict per student model
 
+# %% ../../nbs/api/grading/16_pool.ipynb #f0999565
 def mp_context():
     "`fork` on Linux while TensorFlow is not loaded here (works from scripts without a `__main__` guard), else `spawn`."
     import multiprocessing as mp

@@ -15,6 +15,7 @@ __all__ = ['REFERENCE_CACHE_ENV', 'shared_dir', 'restore_reference', 'share_refe
 # %% ../../nbs/api/grading/17_refcache.ipynb #77e7b8af
 REFERENCE_CACHE_ENV = "IMDB_COURSE_REFERENCE_CACHE"  # folder of shared reference runs (unset: each output folder its own)
 
+# %% ../../nbs/api/grading/17_refcache.ipynb #14555a11
 def shared_dir(params_hash:str, # `GradingContext.params_hash`
               ) -> Path|None:
     "The shared copy of a reference run's folder, or None when no shared cache is configured."
@@ -32,6 +33,7 @@ def restore_reference(out:str|Path, # the grading output folder
     shutil.copytree(src, dst, dirs_exist_ok=True)
     return True
 
+# %% ../../nbs/api/grading/17_refcache.ipynb #fbda80a9
 def share_reference(out:str|Path, # the grading output folder holding the combined reference.json
                     params_hash:str, # its parameters hash
                    ) -> bool:

@@ -88,6 +88,7 @@ def reference_band(ctx, solution, scheduler=None, workers:int=1) -> dict:
             runs = [j.result() for j in jobs]
         return _combine_reference(ctx, runs)
 
+# %% ../../nbs/api/grading/18_reference.ipynb #ba5033dc
 def reference_work(ctx, solution, k:int=0):
     init_worker(ctx.limits.kernel_threads)
     return _reference_one(ctx, solution, k)

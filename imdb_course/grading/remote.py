@@ -30,6 +30,7 @@ class RemoteError(GradeError):
 # %% ../../nbs/api/grading/12_remote.ipynb #bc5755f3
 STORE_ENV = "IMDB_COURSE_WORKER_DIR"  # a worker's own folder for shipped data and its tokenized cache
 
+# %% ../../nbs/api/grading/12_remote.ipynb #b252034f
 def store_dir() -> Path:
     "A worker's folder for shipped data and the prepared cache: `$IMDB_COURSE_WORKER_DIR`, else `<tmp>/imdb-course-remote`."
     return Path(os.environ.get(STORE_ENV) or Path(tempfile.gettempdir())/"imdb-course-remote")
@@ -44,6 +45,7 @@ class DataPlan:
     name: str = ""  # the archive's file name (its suffix tells the format)
     path: str|None = None  # the client's file (kind ship) or the worker's copy (kind worker)
 
+# %% ../../nbs/api/grading/12_remote.ipynb #88851ae3
 def plan_data(params:dict, # the grading parameters (`DATA_SOURCE`)
               worker_data:str|None=None, # path of the same data on every worker (None: ship the archive)
              ) -> DataPlan:
@@ -116,6 +118,7 @@ PROBE = textwrap.dedent("""
         return out
 """)
 
+# %% ../../nbs/api/grading/12_remote.ipynb #b97dc8e7
 def worker_probe():
     "The probe function (compiled from `PROBE` outside any module: Dask pickles it by value)."
     ns = {"__name__": "imdb_course_worker_probe"}
@@ -130,6 +133,7 @@ def install_hint() -> str:
            else f"the same checkout as the client ({src}, e.g. pip install -e it) ")
     return f"install the client's imdb_course on every worker ({how}) and restart the workers (dask worker ADDRESS)"
 
+# %% ../../nbs/api/grading/12_remote.ipynb #88f8d4f2
 def probe_problems(answers:dict, # worker address -> what `worker_probe()` returned there
                    fingerprint:dict, # `package_fingerprint()` of the client
                   ) -> list[str]:
@@ -174,6 +178,7 @@ class RemoteTask:
     fingerprint: dict  # the client's `package_fingerprint()`
     renamed: str|None = None  # the id the file name gave when it collided with another (`Submission.renamed`): the `id-collision` note
 
+# %% ../../nbs/api/grading/12_remote.ipynb #ac707d9e
 def make_task(ctx, # the client's `GradingContext` (its `reference` set)
               sub:Submission, # the submission (read here, on the client)
               plan:DataPlan, # from `plan_data`
@@ -198,6 +203,7 @@ def pack_folder(folder:str|Path, # the result's folder on the worker
                 tar.add(p, arcname=str(p.relative_to(folder)), recursive=False)
     return buf.getvalue()
 
+# %% ../../nbs/api/grading/12_remote.ipynb #f347bebe
 def unpack_folder(data:bytes, # from `pack_folder`
                   dest:str|Path, # where to write (created)
                  ) -> list[str]:
@@ -216,6 +222,7 @@ class RemoteResult:
     folder: str  # the result's folder on the worker (rewritten to the client's)
     host: str = ""  # the worker's host name
 
+# %% ../../nbs/api/grading/12_remote.ipynb #b2d75150
 _ISO = {}  # sandbox mode -> Isolation of this worker (bubblewrap probed once per worker process)
 
 def _check_version(task:RemoteTask):

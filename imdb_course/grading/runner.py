@@ -56,6 +56,7 @@ def install_startup(src:str|None, # the job folder's `ipython` folder (read-only
     if src and dest and os.path.realpath(src) != os.path.realpath(dest):
         shutil.copytree(src, dest, dirs_exist_ok=True)
 
+# %% ../../nbs/api/grading/07_runner.ipynb #146f8739
 def place_notebook(job:dict):
     "Copy the notebook the grader handed in (`job['source']`) to where papermill reads it (`job['input']`, in the work dir)."
     if job.get("source") and job["source"] != job["input"]: shutil.copyfile(job["source"], job["input"])
@@ -63,6 +64,7 @@ def place_notebook(job:dict):
 # %% ../../nbs/api/grading/07_runner.ipynb #4b4cdde8
 MEMORY_SCHEME = "memory://"  # papermill output paths kept in this process (`job['output']` inside the sandbox)
 
+# %% ../../nbs/api/grading/07_runner.ipynb #3ef3a612
 class MemoryNotebooks:
     "A papermill IO handler: `write` keeps the text of the notebook saved under a `memory://` path, `read` returns it."
     saved = {}
@@ -75,6 +77,7 @@ class MemoryNotebooks:
     @classmethod
     def pretty_path(cls, path): return path
 
+# %% ../../nbs/api/grading/07_runner.ipynb #0c97564b
 def register_memory_io():
     "Let papermill save to `memory://...` paths (idempotent)."
     from papermill.iorw import papermill_io
@@ -83,6 +86,7 @@ def register_memory_io():
 # %% ../../nbs/api/grading/07_runner.ipynb #0b052369
 TRAINING_CALLS = {r"\btrain\(": 1, r"\.fit\(": 1, r"\bsweep\(": 3, r"\bcompare\(": 6}  # models one call trains (a sweep: 3 values, compare: 6 architectures)
 
+# %% ../../nbs/api/grading/07_runner.ipynb #20db8bde
 def cell_limit(source:str, # the cell's code
                base:int, # `[grading] cell_timeout`: seconds a cell may run, and per model a training cell trains
                cap:int|None=None, # the whole-notebook limit (no cell may run longer)
@@ -92,7 +96,6 @@ def cell_limit(source:str, # the cell's code
     units = sum(w * len(re.findall(p, source)) for p, w in TRAINING_CALLS.items())
     if units <= 1: return base
     return min(base * units, max(base, cap)) if cap else base * units
-
 
 # %% ../../nbs/api/grading/07_runner.ipynb #b18ce20f
 def run_job(job:dict, km=None) -> dict:
@@ -115,6 +118,7 @@ def run_job(job:dict, km=None) -> dict:
         return {"status": status, "message": f"{name}: {e}"[:2000], "traceback": traceback.format_exc()[-3000:]}
     return {"status": "ok", "message": ""}
 
+# %% ../../nbs/api/grading/07_runner.ipynb #0ac2c0c4
 def start_kernel(kernel:str, # kernel name
                  cwd:str, # the kernel's working directory
                  timeout:float=60, # seconds to wait until it answers
@@ -130,6 +134,7 @@ def start_kernel(kernel:str, # kernel name
     c.kc.stop_channels()
     return c.km
 
+# %% ../../nbs/api/grading/07_runner.ipynb #28a41977
 def stop_kernel(km):
     "Shut the kernel down the way papermill does for the kernels it starts (graceful)."
     from jupyter_core.utils import run_sync
@@ -170,6 +175,7 @@ def misplaced_answers(cwd:str, output_dir:str, limit:int=5000) -> list[str]:
         if seen > limit or len(out) >= 3: break
     return sorted(out)
 
+# %% ../../nbs/api/grading/07_runner.ipynb #ad1fb61c
 def _write_all(fd:int, data:bytes):
     view = memoryview(data)
     while view: view = view[os.write(fd, view):]
@@ -219,6 +225,7 @@ def main(job_path:str): # the job.json written by `grading.sandbox.run_notebook`
     place_notebook(job)
     send(job, run_job(job), out_fd)
 
+# %% ../../nbs/api/grading/07_runner.ipynb #c1e245b3
 def _wait_for_job(start:dict, km):
     "The job once the grader wrote it (`start['job']`); exits when the grader is gone first."
     import time

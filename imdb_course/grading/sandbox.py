@@ -23,13 +23,6 @@ from .audit import AUDIT_ENV, ALLOWED_ENV, READABLE_ENV, SCRATCH_ENV
 from .boundary import (CROSSING_CODES, MAX_TREE_BYTES, Crossing, Drain, frame, loads_json, parse_witness,
                                           read_frames, witness_line)
 from .isolation import JOB_MOUNT, WORK_MOUNT, Isolation, bwrap_argv, interpreter, prepare_work_dir, runtime_paths, sandbox_env
-
-AUDIT_STARTUP = "from imdb_course.grading.audit import install; install()\n"  # the kernel's IPython startup file
-KERNEL_NAME = "python3"  # the venv's ipykernel
-JOB_ENV = "IMDB_COURSE_GRADE_JOB"  # environment marker of every process a graded notebook starts
-FSIZE_LIMIT_MB = 2048  # RLIMIT_FSIZE of the kernel: no single file bigger than this
-TEST_ENV_PREFIX = "IMDB_COURSE_TEST_"  # variables passed into the sandbox for the hostile-submission tests (paths to attack)
-SYSTEM_READABLE = ("/usr", "/etc", "/proc", "/sys", "/dev", "/lib", "/lib64", "/bin", "/sbin", "/run")  # reads here are no finding
 from .kernel import PRESTART_MODULES
 
 # %% auto #0
@@ -39,6 +32,14 @@ __all__ = ['AUDIT_STARTUP', 'KERNEL_NAME', 'JOB_ENV', 'FSIZE_LIMIT_MB', 'TEST_EN
            'RunChannels', 'open_channels', 'runner_started', 'ready_line', 'close_channels', 'acquire_slot',
            'place_usage', 'check_caps', 'SandboxSpec', 'run_key', 'PreparedRun', 'prepare_run', 'run_notebook',
            'run_copy']
+
+# %% ../../nbs/api/grading/08_sandbox.ipynb #7624ee76
+AUDIT_STARTUP = "from imdb_course.grading.audit import install; install()\n"  # the kernel's IPython startup file
+KERNEL_NAME = "python3"  # the venv's ipykernel
+JOB_ENV = "IMDB_COURSE_GRADE_JOB"  # environment marker of every process a graded notebook starts
+FSIZE_LIMIT_MB = 2048  # RLIMIT_FSIZE of the kernel: no single file bigger than this
+TEST_ENV_PREFIX = "IMDB_COURSE_TEST_"  # variables passed into the sandbox for the hostile-submission tests (paths to attack)
+SYSTEM_READABLE = ("/usr", "/etc", "/proc", "/sys", "/dev", "/lib", "/lib64", "/bin", "/sbin", "/run")  # reads here are no finding
 
 # %% ../../nbs/api/grading/08_sandbox.ipynb #c3c9ab4a
 @dataclass
@@ -53,6 +54,7 @@ class Limits:
     max_files: int = 100_000  # files in one writable place beyond which the run is stopped
     backend: str = ""  # Keras backend of the graded kernels ("": the grader's own; the scorer always runs on the grader's own)
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #0489ccdf
 def grading_limits(assignment:str, settings=None, **overrides) -> Limits:
     "Limits from `[grading]`; the whole-notebook timeout is the stricter of `notebook_timeout` and `time_limit`."
     s = as_settings(settings)
@@ -68,8 +70,10 @@ def grading_limits(assignment:str, settings=None, **overrides) -> Limits:
         if v is not None: setattr(lim, k, v)
     return lim
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #09a3c007
 XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"  # JAX on one CPU thread
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #cdbe344b
 def backend_env_for(backend:str, # "tensorflow" or "jax"
                     threads:int=1, # `Limits.kernel_threads`
                    ) -> dict:
@@ -105,6 +109,7 @@ class Execution:
     misplaced: list = field(default_factory=list)  # folders (relative to the work dir) with an answer.json outside OUTPUT_DIR
     witness_ended: bool = False  # the witness's stream ended normally (an `end` record)
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #c4ef2071
 def _kernel_env(work:Path, job:Path, marker:str, limits:Limits) -> dict:
     "Environment of the papermill process and the kernel without a sandbox: everything points into the run's folders."
     env = {k: v for k, v in os.environ.items()
@@ -141,6 +146,7 @@ def _sandbox_kernel_env(marker:str, limits:Limits, readable:list, cache:str|None
     env.update({k: v for k, v in os.environ.items() if k.startswith(TEST_ENV_PREFIX)})
     return sandbox_env(env)
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #59100df5
 def kill_run(pid:int, marker:str) -> int:
     "Kill a run's process tree and every process carrying its environment marker; how many were killed."
     procs = {}
@@ -164,6 +170,7 @@ WITNESS_FIFO = "witness.fifo"  # the witness's channel, in the job folder
 LOG_BYTES = 1 << 20  # console output of a run kept at most (debugging only)
 WITNESS_BYTES = 4 << 20  # witness records kept at most
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #6517fa7c
 @dataclass
 class RunChannels:
     "The grader's ends of one run's channels (and the runner's ends, handed over at launch)."
@@ -176,6 +183,7 @@ class RunChannels:
     log_w: int  # the runner's stdout/stderr
     ready_buf: bytes = b""
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #40bf9071
 def open_channels(job:Path, # the run's job folder (the FIFO goes there)
                   max_out:int, # bytes of results accepted from the runner
                  ) -> RunChannels:
@@ -189,6 +197,7 @@ def open_channels(job:Path, # the run's job folder (the FIFO goes there)
     os.set_blocking(ready_r, False)
     return RunChannels(Drain(out_r, max_out), Drain(log_r, LOG_BYTES), Drain(wr, WITNESS_BYTES), ready_r, hold, (out_w, ready_w), log_w)
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #7ac211d7
 def _close_quietly(*fds):
     for fd in fds:
         try: os.close(fd)
@@ -198,6 +207,7 @@ def runner_started(ch:RunChannels):
     "The runner holds its ends now: close the grader's copies (so the drains see the end when the run ends)."
     _close_quietly(*ch.runner_fds, ch.log_w)
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #47805372
 def ready_line(ch:RunChannels) -> dict|None:
     "The pre-started runner's `{seconds, error}` once it sent it, else None (never blocks)."
     try:
@@ -207,6 +217,7 @@ def ready_line(ch:RunChannels) -> dict|None:
     try: return loads_json(ch.ready_buf, "the ready line")
     except Crossing: return {"seconds": 0, "error": "malformed ready line"}
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #1cedf920
 def close_channels(ch:RunChannels, timeout:float=10) -> tuple[bytes, bytes, bytes, list]:
     "After the run: `(frames, log, witness records, crossings)`; a channel still open or over its cap is a crossing."
     _close_quietly(ch.hold, ch.ready_r)
@@ -255,6 +266,7 @@ def _parse_audit(ex:Execution, records:list):
 # %% ../../nbs/api/grading/08_sandbox.ipynb #2abf4b5d
 CAPPED_PLACES = (WORK_MOUNT, "/tmp", "/dev/shm")  # tmpfs mounts of `scratch_mb` each inside the sandbox
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #56a16507
 def place_usage(pid:int, # a process inside the sandbox
                ) -> dict:
     "place -> `(bytes used, bytes total, files used)` of each capped place, read from outside through `/proc/<pid>/root`."
@@ -265,6 +277,7 @@ def place_usage(pid:int, # a process inside the sandbox
         out[place] = ((s.f_blocks - s.f_bfree) * s.f_frsize, s.f_blocks * s.f_frsize, s.f_files - s.f_ffree)
     return out
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #605d4512
 def check_caps(usage:dict, # from `place_usage`
                limits:Limits) -> list[dict]:
     "`{code, message}` for every cap reached: a full place (`sandbox-space-limit`), too many files (`sandbox-file-limit`)."
@@ -293,6 +306,7 @@ PRESTART_MAX_WAIT = 3600  # seconds a pre-started run waits for its notebook bef
 FAST_EXIT_STARTUP = "from imdb_course.grading.kernel import fast_exit; fast_exit()\n"
 STARTUP_FILES = {"00-imdb-course-exit.py": FAST_EXIT_STARTUP, "01-imdb-course-audit.py": AUDIT_STARTUP}  # in this order
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #43644b4a
 def _job_dir(work:Path, prestart:bool=False) -> Path:
     "The run's job folder beside `work` (IPython startup: the fast exit, then the witness; pre-started: the imports too)."
     job = work.parent/(work.name + ".job")
@@ -332,6 +346,7 @@ def _launch(work:Path, job:Path, runner_args:list, marker:str, spec:SandboxSpec,
         raise
     return proc, slot, lock, writable, readable, scratch
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #a450da69
 def run_key(spec:SandboxSpec) -> tuple:
     "What a pre-started run was started for: it only takes a notebook with the same limits, isolation, mounts and environment."
     limits, iso, read_only, cache = spec.limits, spec.iso, spec.read_only, spec.cache
@@ -342,6 +357,7 @@ def run_key(spec:SandboxSpec) -> tuple:
             limits.scratch_mb, tuple(str(Path(p).resolve()) for p in read_only), cache, env, interpreter(),
             str(Path(imdb_course.__file__).resolve()))
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #f0ef28b1
 @dataclass
 class PreparedRun:
     "A fresh sandbox whose kernel is started (Keras imported) before its notebook is known; `run_notebook` uses it once."
@@ -369,6 +385,7 @@ class PreparedRun:
         if self.channels is not None: close_channels(self.channels, timeout=2); self.channels = None
         shutil.rmtree(self.root, ignore_errors=True)
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #e405b288
 def prepare_run(limits:Limits=Limits(), # limits of the notebook it will run (memory is set before the kernel starts)
                 iso:Isolation|None=None, # as for `run_notebook`
                 read_only:list=(), # as for `run_notebook`
@@ -393,6 +410,7 @@ def prepare_run(limits:Limits=Limits(), # limits of the notebook it will run (me
     except BaseException: close_channels(ch, 1); shutil.rmtree(root, ignore_errors=True); raise
     return PreparedRun(root, work, job, marker, run_key(spec), ch, proc, slot, lock, tuple(places), time.monotonic())
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #44f328b4
 def _check_prepared(prepared, work:Path, spec:SandboxSpec):
     "A pre-started run may serve only the notebook it was prepared for, while it is still waiting."
     if prepared is not None and (prepared.key != run_key(spec) or prepared.work.resolve() != work

@@ -47,6 +47,7 @@ def warm_runs() -> WarmRuns:
     atexit.register(w.discard_all); multiprocessing.util.Finalize(None, w.discard_all, exitpriority=10)
     return w
 
+# %% ../../nbs/api/grading/14_warm.ipynb #65598f1b
 def discard_spares():
     "End every pre-started run of this process (the `finish` of a Dask grading run on every worker)."
     warm_runs().discard_all()

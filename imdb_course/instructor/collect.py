@@ -20,6 +20,7 @@ __all__ = ['CANVAS_UPLOAD', 'CANVAS_ANON', 'CANVAS_TEXT', 'MOODLE_PART', 'REPORT
 class CollectError(ValueError):
     "A download `collect` cannot read at all (not a zip, too many entries, ...); the message names the file and the fix."
 
+# %% ../../nbs/api/instructor/05_collect.ipynb #963533a9
 @dataclass(frozen=True)
 class Limits:
     "Bounds on what a download may make `collect` read."
@@ -28,6 +29,7 @@ class Limits:
     max_entries: int = 20_000  # entries of one archive
     max_ratio: int = 200  # uncompressed / compressed size beyond which an entry (over 1 MiB) is a zip bomb
 
+# %% ../../nbs/api/instructor/05_collect.ipynb #efb04815
 @dataclass
 class Found:
     "One file (or folder) found in a download, and what `collect` did with it."
@@ -53,6 +55,7 @@ CANVAS_ANON = re.compile(r"^(?:(?P<late>LATE|late)_)?(?P<uid>anon_[A-Za-z0-9]+)_
 CANVAS_TEXT = re.compile(r"^(?P<name>[^/]*?)(?:_(?P<late>LATE|late))?_(?P<uid>\d+|anon_[A-Za-z0-9]+)_(?P<kind>text|link)\.html$")
 MOODLE_PART = re.compile(r"^(?P<name>.+?)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-z]+)(?:_(?P<file>.*))?$")
 
+# %% ../../nbs/api/instructor/05_collect.ipynb #c9e97c7f
 def parse_canvas(name:str) -> dict|None:
     "The parts of a Canvas submission file name (`name`, `late`, `uid`, `fid`, `file`, `kind`), or None."
     base = name.rsplit("/", 1)[-1]
@@ -65,6 +68,7 @@ def parse_canvas(name:str) -> dict|None:
             return d
     return None
 
+# %% ../../nbs/api/instructor/05_collect.ipynb #82304c6c
 def parse_moodle(name:str) -> dict|None:
     "The parts of a Moodle submission path (`name`, `pid`, `plugin`, `file`: the path inside the submission), or None."
     parts = name.split("/")
@@ -174,6 +178,7 @@ def scan_zip(path:Path, zf:zipfile.ZipFile, limits:Limits) -> list[Found]:
         elif not f.filename.lower().endswith(_NB): _not_notebook(f)
     return out
 
+# %% ../../nbs/api/instructor/05_collect.ipynb #0fb9cfb0
 def _lstat(p:Path):
     try: return os.lstat(p)
     except OSError: return None
@@ -271,6 +276,7 @@ def match_student(f:Found, # a file with `system`, `lms_id`, `name`
     return "", (f"{f.system} id {f.lms_id}" + (f" ({f.name})" if f.name else "") + " is not in the roster: add a row "
                 f"(student,name,...,lms_id={f.lms_id}) or place the file by hand")
 
+# %% ../../nbs/api/instructor/05_collect.ipynb #32ea69bf
 def _rank(f:Found, assignment:str) -> tuple:
     named = Path(f.filename).name.lower() == f"{assignment}{_NB}".lower()
     return (f.submitted_at is not None, f.submitted_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc), named, f.order)
@@ -303,11 +309,7 @@ def read_times(path:str|Path) -> dict:
         raise ValueError(f"--times {path} needs the columns id (or student) and submitted_at (ISO 8601 with an offset)")
     return {r[key].strip(): parse_when(r["submitted_at"], f"--times {path.name}, {r[key]}") for r in rows if r["submitted_at"].strip()}
 
-def _csv_safe(v) -> str:
-    "A report cell a spreadsheet shows as text (OWASP CSV injection: a leading = + - @ tab or CR gets a quote)."
-    s = "" if v is None else str(v)
-    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") and not re.fullmatch(r"[+-]?\d+(\.\d+)?", s) else s
-
+# %% ../../nbs/api/instructor/05_collect.ipynb #8ddafa1e
 @dataclass
 class Collection:
     "What `collect` did."
@@ -322,7 +324,14 @@ class Collection:
     @property
     def unplaced(self) -> list: return self.by("unplaced")
 
+# %% ../../nbs/api/instructor/05_collect.ipynb #368788dd
 REPORT_COLUMNS = ("status", "student", "system", "source", "entry", "lms_id", "name", "submitted_at", "time_source", "lms_late", "reason")
+
+# %% ../../nbs/api/instructor/05_collect.ipynb #f2405898
+def _csv_safe(v) -> str:
+    "A report cell a spreadsheet shows as text (OWASP CSV injection: a leading = + - @ tab or CR gets a quote)."
+    s = "" if v is None else str(v)
+    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") and not re.fullmatch(r"[+-]?\d+(\.\d+)?", s) else s
 
 def _write_new(path:Path, data:bytes, when:dt.datetime|None=None):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)

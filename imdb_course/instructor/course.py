@@ -16,9 +16,11 @@ __all__ = ['COURSE_SUBDIR', 'INSTRUCTOR_README', 'CourseError', 'shipped_course_
 # %% ../../nbs/api/instructor/00_course.ipynb #e8b329fe
 COURSE_SUBDIR = "course"  # imdb_course/course/: settings.ini, solutions/, assignments/ shipped in the package
 
+# %% ../../nbs/api/instructor/00_course.ipynb #bcd928aa
 class CourseError(ValueError):
     "A course folder cannot be made or used; the message names the file and the fix."
 
+# %% ../../nbs/api/instructor/00_course.ipynb #49b15d63
 def shipped_course_dir() -> Path:
     "The course shipped inside the installed package: `settings.ini`, `solutions/`, `assignments/`."
     import imdb_course
@@ -37,6 +39,7 @@ def find_solutions(solutions_dir:str|Path="solutions", # the folder asked for; t
     raise CourseError(f"{p} is not a folder of solution notebooks; fix the path, or run `imdb-course init DIR` "
                       f"to make a course folder and run the command from inside it")
 
+# %% ../../nbs/api/instructor/00_course.ipynb #a6e2ddf2
 def course_settings() -> Path:
     "The settings.ini in force: the one found from the current folder (see `config.find_settings`), else the shipped one."
     from imdb_course.config import find_settings
@@ -67,6 +70,7 @@ it reads `settings.ini` here.
    `imdb-course grades export grading --csv grades.csv`.
 """
 
+# %% ../../nbs/api/instructor/00_course.ipynb #9a29821f
 def _course_plan(dest:Path, src:Path) -> dict:
     "`{file to write: source file or text}` of a course folder."
     import imdb_course
@@ -103,6 +107,7 @@ def source_tree() -> Path|None:
     pp = root/"pyproject.toml"
     return root if pp.is_file() and 'name = "imdb-course"' in pp.read_text(encoding="utf-8") else None
 
+# %% ../../nbs/api/instructor/00_course.ipynb #c7d69918
 _STUDENT_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
 
 def build_student_wheel(dest:str|Path, # folder for the wheel (the assignments folder)

@@ -20,6 +20,7 @@ __all__ = ['COPIED', 'DeliverError', 'graded', 'notebook_images', 'write_curves'
 # %% ../../nbs/api/instructor/07_deliver.ipynb #52763f39
 COPIED = ("feedback.html", "executed.ipynb")  # copied from each student's grading folder as they are
 
+# %% ../../nbs/api/instructor/07_deliver.ipynb #c6264a83
 class DeliverError(ValueError):
     "Feedback cannot be delivered (nothing graded, OUTDIR not empty); the message names the problem and the fix."
 
@@ -68,6 +69,7 @@ def notebook_images(nb, # executed notebook (path or nbformat node)
             except ValueError: continue  # a damaged output is not worth failing the delivery for
     return out
 
+# %% ../../nbs/api/instructor/07_deliver.ipynb #8c3afc97
 def write_curves(folder:Path, # the student's grading folder
                  result:dict, # its result.json
                  dest:Path, # where curves/<question>.png go

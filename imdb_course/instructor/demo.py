@@ -18,6 +18,7 @@ __all__ = ['MISTAKES', 'STYLES', 'DemoError', 'demo_submissions', 'demo_roster',
 class DemoError(ValueError):
     "The demo cannot run here; the message says why."
 
+# %% ../../nbs/api/instructor/09_demo.ipynb #ad34d13e
 def _replace_once(nb, pattern:str, repl:str, what:str):
     "Copy of `nb` with the first code-cell match of `pattern` replaced; error when the solution changed shape."
     new = copy.deepcopy(nb)
@@ -42,6 +43,7 @@ MISTAKES = {  # name -> (pattern, replacement): classic mistakes written into a 
     "no_embedding": (r"layers\.Embedding\(NUM_WORDS, *\d+(, *mask_zero=True)?\),", "layers.Reshape((MAXLEN, 1)),"),
 }
 
+# %% ../../nbs/api/instructor/09_demo.ipynb #dbe3204f
 STYLES = {  # assignment -> student -> {a line only that solution cell holds: the cell as that student wrote it}
     "01_epochs": {
         "cy": {'name="simple_rnn"': '''inputs = keras.Input(shape=(MAXLEN,), name="review")
@@ -81,6 +83,7 @@ submit("q3", output_dir=OUTPUT_DIR, history=history, params=PARAMS,
     },
 }
 
+# %% ../../nbs/api/instructor/09_demo.ipynb #0e100dd4
 def _restyled(nb, assignment:str, student:str):
     "A copy of `nb` with the solution cells `student` wrote in their own way (`STYLES`); the solution itself when none are listed."
     new = copy.deepcopy(nb)
@@ -121,6 +124,7 @@ def demo_roster(students:list, # the demo's student ids
                               lms_id=1001 + i, sis_id=f"S{i + 1:03d}", sis_login=s.split("_")[0], section="A")
                          for i, s in enumerate(students)])
 
+# %% ../../nbs/api/instructor/09_demo.ipynb #10ecffcd
 def after_grading(out:Path, # the demo folder
                   assignment:str, # the graded assignment
                   students:list, # who was graded

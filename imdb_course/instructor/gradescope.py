@@ -34,6 +34,7 @@ GRADESCOPE_DEFAULTS = {"memory_mb": 768, "vcpus": 0.5, "timeout_s": 600}  # Grad
 RESERVE_S = 150  # seconds of the timeout kept for start-up, scoring and writing results.json
 RECOMMENDED_MEMORY_MB = 2048  # to set on Gradescope: grading 01_epochs' solution peaked at 832 MiB (TensorFlow), 969 MiB (JAX)
 
+# %% ../../nbs/api/instructor/08_gradescope.ipynb #61e82d54
 class GradescopeError(GradeError):
     "The autograder cannot be built or cannot grade as asked; the message names the fix."
 
@@ -51,6 +52,7 @@ class Layout:
     @property
     def work(self) -> Path: return self.root/"imdb-course-grading"  # the grading output folder of this run
 
+# %% ../../nbs/api/instructor/08_gradescope.ipynb #5d7ec13e
 def autograder_root(root:str|Path|None=None, # explicit root; else $IMDB_COURSE_AUTOGRADER_ROOT, else /autograder
                    ) -> Layout:
     "The layout of the autograder's folders."
@@ -95,6 +97,7 @@ def host_places(layout:Layout|None=None, # the autograder's folders
         if real != p: places.setdefault(real, places[p])
     return {p: label for p, label in places.items() if p not in ("", "/")}
 
+# %% ../../nbs/api/instructor/08_gradescope.ipynb #c047c3af
 _WORK = re.compile(r"<tmp>/imdb-[\w.-]+")  # a run's own temp folder (grade_one's `imdb-grade-*`, the scorer's)
 
 def public_text(text, # any message of the grader
@@ -192,6 +195,7 @@ def results_json(result, # the `GradeResult` of the submission
                            "isolation": public_text(result.isolation, places), "imdb_course": imdb_course.__version__,
                            "backend": meta.get("backend"), "params_hash": result.params_hash}}
 
+# %% ../../nbs/api/instructor/08_gradescope.ipynb #678b732a
 def error_results(message:str, # what went wrong, for the student (no paths: it goes through `public_text`)
                   meta:dict|None, # `imdb_course_autograder.json` when it could be read
                   seconds:float, # wall time so far
@@ -208,9 +212,6 @@ def error_results(message:str, # what went wrong, for the student (no paths: it 
             "leaderboard": leaderboard(None, meta.get("leaderboard") or []), "extra_data": {"status": "not_graded"}}
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #1e31590b
-def _template(name:str) -> str:
-    return (Path(imdb_course.__file__).parent/"templates"/TEMPLATES[name]).read_text(encoding="utf-8")
-
 @contextmanager
 def keras_backend_env(backend:str):
     "`KERAS_BACKEND` set for this block (graded kernels and the scorer inherit it), restored after."
@@ -221,6 +222,7 @@ def keras_backend_env(backend:str):
         if old is None: os.environ.pop("KERAS_BACKEND", None)
         else: os.environ["KERAS_BACKEND"] = old
 
+# %% ../../nbs/api/instructor/08_gradescope.ipynb #9ce4402f
 def run_limits(settings:Settings, assignment:str, timeout:int) -> dict:
     "Limits of a run that fit in Gradescope's `timeout`: the whole notebook and each cell at most `timeout - RESERVE_S` seconds."
     from imdb_course.grading.sandbox import grading_limits
@@ -286,6 +288,9 @@ def _write_zip(stage:Path, dest:Path) -> Path:
     os.replace(part, dest)
     return dest
 
+def _template(name:str) -> str:
+    return (Path(imdb_course.__file__).parent/"templates"/TEMPLATES[name]).read_text(encoding="utf-8")
+
 def build_autograder(assignment:str, # assignment name (its solution is `<solutions_dir>/<assignment>.ipynb`)
                      out:str|Path|None=None, # the zip to write (default `gradescope-<assignment>.zip`)
                      solutions_dir:str|Path="solutions", # folder of the solution notebooks
@@ -338,6 +343,7 @@ def read_meta(layout:Layout) -> dict:
                               "the instructor must build the zip again and upload it")
     return meta
 
+# %% ../../nbs/api/instructor/08_gradescope.ipynb #50ce8c94
 def autograder_context(layout:Layout, # the autograder's folders
                        meta:dict, # `read_meta(layout)`
                       ) -> tuple:
@@ -384,6 +390,7 @@ def grade_autograder(layout:Layout, # the autograder's folders
         student = safe_name(notebook.stem) or "submission"
         return grade_one(ctx, Submission(student, notebook, root=layout.submission)), ctx.iso
 
+# %% ../../nbs/api/instructor/08_gradescope.ipynb #ac851ad5
 def write_results(layout:Layout, results:dict) -> Path:
     "Write `results/results.json` atomically (Gradescope reads it when run_autograder ends)."
     layout.results.mkdir(parents=True, exist_ok=True)

@@ -25,9 +25,11 @@ __all__ = ['FORMATS', 'ROSTER_COLUMNS', 'CANVAS_ID_COLUMNS', 'MOODLE_KEYS', 'Ros
 FORMATS = ("canvas", "moodle", "gradescope", "csv")
 ROSTER_COLUMNS = ("student", "name", "email", "lms_id", "sis_id", "sis_login", "section")
 
+# %% ../../nbs/api/instructor/04_lms.ipynb #142779ee
 class RosterError(ValueError):
     "The roster and the gradebook disagree, or the roster lacks what the format needs; the message names students and fix."
 
+# %% ../../nbs/api/instructor/04_lms.ipynb #b0e85875
 def read_roster(path:str|Path, # CSV with `student` (the gradebook id) and any of name, email, lms_id, sis_id, sis_login, section
                ) -> pd.DataFrame:
     "The roster indexed by student id; absent optional columns are empty strings, other columns are kept."
@@ -79,6 +81,7 @@ def _ordered(students, roster) -> list:
 # %% ../../nbs/api/instructor/04_lms.ipynb #5a932b7b
 CANVAS_ID_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 
+# %% ../../nbs/api/instructor/04_lms.ipynb #dbb4e7e8
 def canvas_frame(results:list[GradeResult], # (late-adjusted) results, any number of assignments
                  roster:pd.DataFrame, # `read_roster`
                  settings:Settings, # for assignment titles
@@ -98,6 +101,7 @@ def canvas_frame(results:list[GradeResult], # (late-adjusted) results, any numbe
 # %% ../../nbs/api/instructor/04_lms.ipynb #06974942
 MOODLE_KEYS = {"email": ("email", "Email address"), "idnumber": ("sis_id", "ID number")}
 
+# %% ../../nbs/api/instructor/04_lms.ipynb #24d8f285
 def moodle_frame(results:list[GradeResult], roster:pd.DataFrame, settings:Settings,
                  key:str="email", # how Moodle finds the user: `email` (Email address) or `idnumber` (ID number)
                 ) -> pd.DataFrame:

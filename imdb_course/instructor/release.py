@@ -25,9 +25,12 @@ BEGIN_MD, END_MD = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")  # lines replacing a code solution region
 MD_STUB = "_Your answer here._"  # text replacing a markdown solution region
 SOLUTION_TAG = "solution"  # cell tag: the whole cell is a solution
+
+# %% ../../nbs/api/instructor/01_release.ipynb #22aaf565
 DROP_CELL_METADATA = ("execution", "papermill", "ExecuteTime", "collapsed", "scrolled")  # volatile run metadata
 DROP_NB_METADATA = ("papermill", "widgets")
 
+# %% ../../nbs/api/instructor/01_release.ipynb #92c32eac
 class ReleaseError(ValueError):
     "A solution notebook cannot be released (bad markers, unsafe destination); the message names the fix."
 
@@ -82,6 +85,7 @@ def is_solution_cell(cell) -> bool:
     "Is the whole `cell` a solution (tag `solution` or `metadata.imdb_course.solution`)?"
     return SOLUTION_TAG in cell.get("metadata", {}).get("tags", []) or bool(_meta(cell).get("solution"))
 
+# %% ../../nbs/api/instructor/01_release.ipynb #0950310b
 def _has_markers(cell) -> bool:
     return any(l.strip() in (BEGIN_CODE, BEGIN_MD) for l in cell.source.split("\n"))
 
@@ -105,6 +109,7 @@ def release_cell(cell, # a solution notebook cell
 _SOURCE_LINE = re.compile(r'^(PACKAGE_SOURCE = )(".*?"|\'.*?\')', re.M)
 INSTALL_CELL = Path(imdb_course.__file__).parent/"templates"/"install_cell.py.tmpl"  # the first cell of every exercise notebook
 
+# %% ../../nbs/api/instructor/01_release.ipynb #92696423
 def install_cell(source:str, # pip requirement, index/wheel URL or wheel path; "" = only a wheel beside the notebook
                 ) -> str:
     "The source of the exercises' first cell (`templates/install_cell.py.tmpl`) with `PACKAGE_SOURCE = source`."
@@ -112,6 +117,7 @@ def install_cell(source:str, # pip requirement, index/wheel URL or wheel path; "
     if not _SOURCE_LINE.search(text): raise ReleaseError(f"{INSTALL_CELL} has no `PACKAGE_SOURCE = \"...\"` line")
     return _SOURCE_LINE.sub(lambda m: m.group(1) + json.dumps(source), text, count=1)
 
+# %% ../../nbs/api/instructor/01_release.ipynb #31ccf2cd
 def set_package_source(nb, # notebook (nbformat node), changed in place
                        source:str, # pip requirement, index/wheel URL or wheel path; "" = only a wheel beside the notebook
                       ) -> bool:
@@ -122,6 +128,7 @@ def set_package_source(nb, # notebook (nbformat node), changed in place
             return True
     return False
 
+# %% ../../nbs/api/instructor/01_release.ipynb #57b99fbc
 def _package_source(source:str|None) -> str:
     "`source`, or `[course] package_source` of the settings.ini in force."
     if source is not None: return source
@@ -130,6 +137,8 @@ def _package_source(source:str|None) -> str:
 
 # %% ../../nbs/api/instructor/01_release.ipynb #1929f2cb
 GENERATED_KEY = "imdb_course_generated"  # cell metadata: a markdown cell the release writes ("grading", "hand_in")
+
+# %% ../../nbs/api/instructor/01_release.ipynb #84da9c38
 _IGNORED_NAMES = {"OUTPUT_DIR", "PARAMS"}  # handed to every submit() by the notebook itself
 
 def handed_in(nb) -> dict:
@@ -200,6 +209,7 @@ def hand_in_text(nb, # the exercise notebook (its `submit` calls name what is ha
             "saved (a short run on the bundled sample, no points) and lists what the grader would flag; in a terminal, "
             f"`imdb-course validate {assignment}.ipynb` does the same.")
 
+# %% ../../nbs/api/instructor/01_release.ipynb #df5fafb6
 def set_generated_cells(nb, # notebook (nbformat node), changed in place
                         assignment:str, # assignment name, e.g. `01_epochs`
                         settings=None, # `Settings` (default: the settings.ini in force)
@@ -232,6 +242,7 @@ def release_nb(nb, # a solution notebook (nbformat node); not modified
             if not c.get("id"): c["id"] = hashlib.sha1(f"{name}:{i}".encode()).hexdigest()[:8]
     return new
 
+# %% ../../nbs/api/instructor/01_release.ipynb #4ffc1f26
 def render(nb) -> bytes:
     "Canonical bytes of a notebook (sorted keys, one-space indent, trailing newline)."
     return (nbformat.writes(nb) + "\n").encode("utf-8")
@@ -264,6 +275,11 @@ def release_notebook(src:str|Path, # solution notebook
     return True
 
 # %% ../../nbs/api/instructor/01_release.ipynb #a4a79763
+def solution_notebooks(solutions_dir:str|Path) -> list[Path]:
+    "The solution notebooks in `solutions_dir`, sorted."
+    return sorted(p for p in Path(solutions_dir).glob("*.ipynb") if not p.name.startswith("."))
+
+# %% ../../nbs/api/instructor/01_release.ipynb #8d310760
 def _check_dirs(solutions_dir:Path, assignments_dir:Path):
     if not solutions_dir.is_dir():
         raise ReleaseError(f"{solutions_dir} is not a directory; pass the folder holding the solution notebooks")
@@ -273,10 +289,6 @@ def _check_dirs(solutions_dir:Path, assignments_dir:Path):
                            f"use a separate folder such as assignments/")
     if a in s.parents:
         raise ReleaseError(f"{assignments_dir} contains the solutions folder {solutions_dir}; use a sibling such as assignments/")
-
-def solution_notebooks(solutions_dir:str|Path) -> list[Path]:
-    "The solution notebooks in `solutions_dir`, sorted."
-    return sorted(p for p in Path(solutions_dir).glob("*.ipynb") if not p.name.startswith("."))
 
 def release(solutions_dir:str|Path="solutions", # hand-written solution notebooks
             assignments_dir:str|Path="assignments", # where the student versions go

@@ -316,6 +316,7 @@ from urllib.parse import urlsplit as _urlsplit
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")  # Host names of this machine a browser may use for a loopback server
 CSRF_FIELD = "_csrf"  # the hidden form field carrying the session's token
 
+# %% ../../nbs/api/instructor/06_review.ipynb #19733355
 def _hostport(host:str, port:int) -> str:
     "`host:port` as a browser writes it in the `Host` header (IPv6 in brackets)."
     h = host.strip("[]")
@@ -339,6 +340,7 @@ def served_hosts(host:str, # the address the server listens on (`--host`)
     if port == 80: out |= {x.rsplit(":", 1)[0] for x in out}   # browsers leave the default port out
     return out
 
+# %% ../../nbs/api/instructor/06_review.ipynb #fd0a5bc8
 def host_problem(host:str|None, # the request's `Host` header
                  allowed:set|None, # `served_hosts(...)`; None: any port of a loopback name (an app not yet bound, tests)
                 ) -> str:
@@ -353,6 +355,7 @@ def host_problem(host:str|None, # the request's `Host` header
             f"another web site's name pointing at this machine (DNS rebinding) is refused. Open http://{sorted(allowed)[0] if allowed else '127.0.0.1'}/ "
             "instead, or start `imdb-course review --host ADDRESS` with the address you browse to")
 
+# %% ../../nbs/api/instructor/06_review.ipynb #d810218b
 def origin_problem(origin:str|None, # the request's `Origin` header
                    referer:str|None, # its `Referer` header (used when there is no Origin)
                    host:str, # the request's `Host` (already checked by `host_problem`)
@@ -366,6 +369,7 @@ def origin_problem(origin:str|None, # the request's `Origin` header
         return f"form posted from {sent}, not from this page; grade on http://{host}/"
     return ""
 
+# %% ../../nbs/api/instructor/06_review.ipynb #1b512f87
 def token_problem(sent:str|None, # the token the form carried
                   expected:str|None, # the session's token
                  ) -> str:
@@ -374,7 +378,6 @@ def token_problem(sent:str|None, # the token the form carried
         return ("the form's session token is missing or out of date (the page was opened before the grading server "
                 "restarted, or the form came from another site): nothing was saved; reload the page and save again")
     return ""
-
 
 # %% ../../nbs/api/instructor/06_review.ipynb #d3c0e344
 def _default_solutions():

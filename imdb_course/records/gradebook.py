@@ -20,7 +20,7 @@ from ..grading.result import DEFAULT_WRITTEN_POINTS, utc_now, written_max
 # %% auto #0
 __all__ = ['SIGNED_TABLES', 'MAC_SCHEMA', 'KEY_CHECK', 'FIX', 'DB_NAME', 'SCHEMA', 'INFO_COLUMNS', 'REVIEW_SCHEMA', 'sign_rows',
            'gradebook_key', 'sign_table', 'check_rows', 'gradebook_problems', 'problems_text', 'connect_db',
-           'Gradebook', 'scores_frame', 'error_codes', 'db_path', 'ConflictError', 'describe_state', 'ManualScores',
+           'Gradebook', 'error_codes', 'scores_frame', 'db_path', 'ConflictError', 'describe_state', 'ManualScores',
            'is_written', 'add_manual', 'verify_gradebook', 'sign_existing', 'export_csv']
 
 # %% ../../nbs/api/records/01_gradebook.ipynb #dfcb844f
@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 """
 KEY_CHECK = "imdb-course gradebook key check"  # signed into `meta`: tells a wrong key from edited rows
 
+# %% ../../nbs/api/records/01_gradebook.ipynb #669ac2cf
 def _pk(con, tbl:str) -> list[str]:
     "The primary-key columns of a table (all its columns when it has none)."
     info = list(con.execute(f"PRAGMA table_info({tbl})"))
@@ -58,7 +59,6 @@ def _meta(con, name:str):
     row = con.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
     return row[0] if row else None
 
-
 # %% ../../nbs/api/records/01_gradebook.ipynb #6af6893a
 def sign_rows(con:sqlite3.Connection, # the gradebook
               key:bytes, # `gradebook_key(con)`
@@ -78,7 +78,6 @@ def sign_rows(con:sqlite3.Connection, # the gradebook
     d = digest_of(m for (m,) in con.execute("SELECT mac FROM row_macs WHERE tbl=? AND assignment=?", (tbl, assignment)))
     con.execute("INSERT OR REPLACE INTO digests VALUES (?,?,?,?)", (tbl, assignment, d, sign(key, [tbl, assignment, d])))
 
-
 # %% ../../nbs/api/records/01_gradebook.ipynb #641c136e
 def gradebook_key(con:sqlite3.Connection, # the gradebook
                  ) -> bytes:
@@ -90,6 +89,7 @@ def gradebook_key(con:sqlite3.Connection, # the gradebook
                              f"key file; if that key is lost, regrade into a new --out folder")
     return key
 
+# %% ../../nbs/api/records/01_gradebook.ipynb #a6bf1991
 def sign_table(con:sqlite3.Connection, # the gradebook, inside the transaction that wrote the rows
                tbl:str, # the table written
                assignment:str, student:str|None=None, **match, # which rows (see `sign_rows`)
@@ -99,7 +99,6 @@ def sign_table(con:sqlite3.Connection, # the gradebook, inside the transaction t
     key = gradebook_key(con)
     con.execute("INSERT OR IGNORE INTO meta VALUES ('key_check', ?)", (sign(key, KEY_CHECK),))
     sign_rows(con, key, tbl, assignment, student, **match)
-
 
 # %% ../../nbs/api/records/01_gradebook.ipynb #5b0ae7c7
 def _problem(problem:str, tbl:str|None=None, assignment=None, student=None, row:str="") -> dict:
@@ -126,7 +125,6 @@ def check_rows(con:sqlite3.Connection, # the gradebook
             out.append(_problem("digest mismatch", tbl, a, None, f"{a} (rows deleted or added with their MACs)"))
     return out
 
-
 # %% ../../nbs/api/records/01_gradebook.ipynb #5f0672a5
 def gradebook_problems(con:sqlite3.Connection, # the gradebook
                       ) -> list[dict]:
@@ -141,10 +139,12 @@ def gradebook_problems(con:sqlite3.Connection, # the gradebook
     except IntegrityError as e: return [_problem("wrong key", row=str(e))]
     return [p for t in tables for p in check_rows(con, key, t)]
 
+# %% ../../nbs/api/records/01_gradebook.ipynb #d9533021
 FIX = ("regrade with `imdb-course grade SUBMISSIONS --assignment NAME --out DIR --force` (changed rows are regraded "
        "even without --force), see every problem with `imdb-course grades verify DIR`, and once you have checked the "
        "rows by hand accept them with `imdb-course grades verify DIR --sign-existing`")
 
+# %% ../../nbs/api/records/01_gradebook.ipynb #f8a38074
 def problems_text(problems:list[dict], # from `gradebook_problems` / `Gradebook.problems`
                  ) -> str:
     "One line per problem; unsigned rows (an older gradebook) summed up per table and assignment."
@@ -155,7 +155,6 @@ def problems_text(problems:list[dict], # from `gradebook_problems` / `Gradebook.
     lines += [f"{t} {a}: {len(rows)} rows unsigned (older gradebook without MACs): {', '.join(rows[:5])}"
               f"{' …' if len(rows) > 5 else ''}" for (t, a), rows in unsigned.items()]
     return "\n".join(lines)
-
 
 # %% ../../nbs/api/records/01_gradebook.ipynb #b7d10001
 def connect_db(path:str|Path, # the gradebook file
@@ -186,6 +185,7 @@ CREATE TABLE IF NOT EXISTS scores (
     messages TEXT, diagnoses TEXT, PRIMARY KEY (assignment, student, question));
 """
 
+# %% ../../nbs/api/records/01_gradebook.ipynb #d3586c0a
 class Gradebook:
     "The SQLite gradebook of a grading output folder."
     def __init__(self, path:str|Path, # `gradebook.sqlite`, or the folder holding it
@@ -307,9 +307,18 @@ class Gradebook:
     def assignments(self) -> list[str]:
         return [r[0] for r in self.con.execute("SELECT DISTINCT assignment FROM submissions ORDER BY assignment")]
 
+# %% ../../nbs/api/records/01_gradebook.ipynb #f3db50de
+def error_codes(result:GradeResult) -> list:
+    "The error diagnoses' codes over all questions, first seen first, then the notebook's own mistakes (`NOTEBOOK_MISTAKES`)."
+    codes = [d.get("code") for q in result.questions.values() for d in q.get("diagnoses", [])
+             if d.get("level", "error") == "error"]
+    codes += [c for c in result.codes if c in NOTEBOOK_MISTAKES]  # e.g. EPOCHS hard-coded: a mistake even where it cost nothing
+    return list(dict.fromkeys(c for c in codes if c))
+
 # %% ../../nbs/api/records/01_gradebook.ipynb #b48e1e6d
 INFO_COLUMNS = ("status", "total", "max_total", "message", "mistakes")  # the non-question columns of `scores_frame`
 
+# %% ../../nbs/api/records/01_gradebook.ipynb #7a296354
 def scores_frame(results:list[GradeResult], # results of one assignment (from `Gradebook.results` or `grade_folder`)
                 ) -> pd.DataFrame:
     "One row per student: status, one column of points per question, total, max_total, message, mistakes (error codes)."
@@ -327,14 +336,6 @@ def scores_frame(results:list[GradeResult], # results of one assignment (from `G
     df = pd.DataFrame(rows, columns=["student", "status", *qcols, *INFO_COLUMNS[1:]])
     return df.set_index("student") if len(df) else df.set_index("student")
 
-def error_codes(result:GradeResult) -> list:
-    "The error diagnoses' codes over all questions, first seen first, then the notebook's own mistakes (`NOTEBOOK_MISTAKES`)."
-    codes = [d.get("code") for q in result.questions.values() for d in q.get("diagnoses", [])
-             if d.get("level", "error") == "error"]
-    codes += [c for c in result.codes if c in NOTEBOOK_MISTAKES]  # e.g. EPOCHS hard-coded: a mistake even where it cost nothing
-    return list(dict.fromkeys(c for c in codes if c))
-
-
 # %% ../../nbs/api/records/01_gradebook.ipynb #94ef308d
 REVIEW_SCHEMA = """
 CREATE TABLE IF NOT EXISTS manual (
@@ -350,6 +351,8 @@ CREATE TABLE IF NOT EXISTS applied (
     assignment TEXT NOT NULL, student TEXT NOT NULL, question TEXT NOT NULL, comment INTEGER NOT NULL, grader TEXT, at TEXT,
     PRIMARY KEY (assignment, student, question, comment));
 """
+
+# %% ../../nbs/api/records/01_gradebook.ipynb #acd3ff21
 def db_path(path:str|Path) -> Path:
     "`gradebook.sqlite` itself, or the one inside a grading output folder."
     path = Path(path)
@@ -361,6 +364,7 @@ class ConflictError(ValueError):
     def __init__(self, message:str, theirs:dict, mine:dict):
         super().__init__(message); self.theirs, self.mine = theirs, mine
 
+# %% ../../nbs/api/records/01_gradebook.ipynb #e9221557
 def _version(state) -> str: return hashlib.sha256(canonical(state)).hexdigest()[:20]
 
 def _points(x) -> str: return "–" if x is None else f"{x:g}"
@@ -375,6 +379,7 @@ def describe_state(state:dict, # `ManualScores.state(...)`
     if o: return f"{o['grader'] or 'someone'} overrode it to {_points(o['new_points'])} (\"{o['reason']}\") at {o['at']}"
     return "no score"
 
+# %% ../../nbs/api/records/01_gradebook.ipynb #84ab041b
 class ManualScores:
     "Hand-entered points, comments and score overrides, in their own tables of the gradebook's SQLite file."
     def __init__(self, path:str|Path, # gradebook.sqlite or the grading output folder
@@ -528,12 +533,12 @@ def _comment_args(text, points) -> tuple:
     if not math.isfinite(points): raise ValueError(f"comment points {points!r} is not a finite number; type e.g. -0.5 or 1")
     return text, points
 
-
 # %% ../../nbs/api/records/01_gradebook.ipynb #07452b47
 def is_written(qres:dict) -> bool:
     "A written question: the autograder gives it no points (None)."
     return qres.get("points") is None
 
+# %% ../../nbs/api/records/01_gradebook.ipynb #6f08b317
 def _merge_one(r:GradeResult, manual:dict, overrides:dict, hand_graded:bool, comments:dict|None=None, applied:dict|None=None) -> GradeResult:
     r = r.copy()
     for q, s in r.questions.items():
@@ -578,11 +583,11 @@ def verify_gradebook(db:str|Path, # gradebook.sqlite or the grading output folde
     "Every row changed, added or deleted behind the grader, unsigned rows, key trouble (`imdb-course grades verify`)."
     with Gradebook(_db_file(db)) as gb: return gb.problems()
 
+# %% ../../nbs/api/records/01_gradebook.ipynb #deffa19c
 def sign_existing(db:str|Path, # gradebook.sqlite or the grading output folder
                  ) -> list[dict]:
     "Sign every row as it is now (an older gradebook, after the instructor checked it); returns what was accepted."
     with Gradebook(_db_file(db)) as gb: return gb.sign_existing()
-
 
 # %% ../../nbs/api/records/01_gradebook.ipynb #9e40cc5b
 def export_csv(db:str|Path, # gradebook.sqlite or the grading output folder

@@ -51,10 +51,12 @@ def canonical(obj) -> bytes:
     "The bytes a MAC is computed over: JSON with sorted keys, no whitespace (floats as Python prints them)."
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False).encode()
 
+# %% ../../nbs/api/records/00_integrity.ipynb #d3311bc4
 def sign(key:bytes, obj) -> str:
     "HMAC-SHA256 of `obj`'s canonical form, hex."
     return hmac.new(key, canonical(obj), hashlib.sha256).hexdigest()
 
+# %% ../../nbs/api/records/00_integrity.ipynb #358ba6b0
 def verify(key:bytes, obj, mac:str|None) -> bool:
     "Does `mac` sign `obj`? (constant-time)"
     return bool(mac) and hmac.compare_digest(sign(key, obj), mac)

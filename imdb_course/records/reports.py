@@ -60,6 +60,7 @@ def _render(template:str, **context) -> str: return _env().get_template(template
 
 def _e(x) -> str: return html.escape(str(x))
 
+# %% ../../nbs/api/records/03_reports.ipynb #9822bed6
 def fig_png(fig) -> str:
     "A matplotlib figure as an `<img>` tag with an embedded PNG (the figure is closed)."
     import matplotlib.pyplot as plt
@@ -68,6 +69,7 @@ def fig_png(fig) -> str:
     plt.close(fig)
     return f"<img alt='plot' src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"
 
+# %% ../../nbs/api/records/03_reports.ipynb #acbf3ba6
 def history_img(path:str|Path, title:str="") -> str:
     "Training curves of a `history.json` collected by the grader, or a note why they cannot be drawn."
     from imdb_course.plots import plot_history
@@ -75,6 +77,7 @@ def history_img(path:str|Path, title:str="") -> str:
     except Exception as e:  # a forged or damaged history.json must not break the report
         return f"<p class='warn'>training curves not drawn: {_e(type(e).__name__)}: {_e(str(e)[:200])}</p>"
 
+# %% ../../nbs/api/records/03_reports.ipynb #b185e18e
 def _fmt(x) -> str:
     "Points as the pages show them: 2, 1.5, – for none (a string as it is; the template escapes it)."
     import jinja2
@@ -118,6 +121,7 @@ def feedback_html(result:GradeResult, # one grading result
                    curves=curves, sha256=str(r.sha256)[:12], by_hand=sum(q["hand"] for q in questions),
                    run_message="" if r.message == OK_MESSAGE else r.message)  # "ok" already says it
 
+# %% ../../nbs/api/records/03_reports.ipynb #5f2d2bca
 def write_feedback(result:GradeResult, path:str|Path) -> Path:
     "Write the feedback page of one submission."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,6 +163,7 @@ def mistakes(results:list[GradeResult]) -> pd.DataFrame:
             for c, n in count.most_common()]
     return pd.DataFrame(rows, columns=["code", "students", "question", "example", "hint"])
 
+# %% ../../nbs/api/records/03_reports.ipynb #d7afe323
 def _question_row(points:pd.Series, q:str, max_points) -> dict:
     "A row of the summary's per-question table; a written question nobody has graded yet says so instead of 0 / 0."
     if points.isna().all(): return {"name": q, "mean": None, "max_points": None, "full": "graded by hand, pending"}
@@ -199,6 +204,7 @@ def summary_html(results:list[GradeResult], # results of one assignment
                    runs=list(df.status.value_counts().items()))
     return _render("report_summary.html", **ctx)
 
+# %% ../../nbs/api/records/03_reports.ipynb #a75d082f
 def write_summary(results:list[GradeResult], path:str|Path) -> Path:
     "Write the class summary page."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
