@@ -87,6 +87,8 @@ def test_readme_inline_commands_and_flags_exist():
                 if s.startswith("imdb-course ") or s.split()[0] in COMMANDS]
     assert len(commands) >= 20, commands
     for words in commands:
+        if words[0].startswith("-"):   # `imdb-course --help`
+            assert all(w in _options(parser) for w in words), f"README.md: imdb-course has no {words}"; continue
         path = (words[0],) + ((words[1],) if isinstance(COMMANDS.get(words[0]), dict) and len(words) > 1 else ())
         assert path in COMMAND_PATHS or (len(path) == 1 and isinstance(COMMANDS[path[0]], dict)), f"README.md: no command {words}"
         if path not in COMMAND_PATHS: continue
