@@ -220,7 +220,7 @@ def test_student_wheel_requires_no_instructor_tools(student_wheel):
     requires = [l.split(":", 1)[1].strip() for l in meta.splitlines() if l.startswith("Requires-Dist:")]
     plain = [r for r in requires if "extra ==" not in r]
     names = {re.split(r"[ ;<>=!\[]", r)[0].lower() for r in plain}
-    assert names == {"keras", "numpy", "pandas", "scikit-learn", "matplotlib", "seaborn", "platformdirs"}, plain
+    assert names == {"keras", "numpy", "pandas", "scikit-learn", "matplotlib", "seaborn", "platformdirs", "fastcore"}, plain
     for extra, needs in {"instructor": {"papermill", "flask", "copydetect", "nbclient"}, "dask": {"dask"},
                          "tensorflow": {"tensorflow", "tensorflow-cpu"}}.items():
         got = {re.split(r"[ ;<>=!\[]", r)[0].lower() for r in requires if f'extra == "{extra}"' in r}
