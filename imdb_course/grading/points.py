@@ -29,7 +29,7 @@ from ..checks import (CHANCE_MARGIN, Diagnoses, accuracy, chance_level, check_ac
                                 check_predictions, check_stacking, error, normalize_params, ok, warning,
                                 LEN_CODES, OUTPUT_HINT)
 from .evidence import Evidence, check_history_evidence, verify_answer
-from .result import QuestionResult, written_max
+from .result import QuestionResult, as_questions, written_max
 
 # %% auto #0
 __all__ = ['ITEM_WEIGHTS', 'INFORMATIVE_REFERENCE', 'CONFIDENCE_Z', 'LEAK_GAP', 'EVAL_SEED', 'QuestionScore', 'wilson_interval',
@@ -562,7 +562,7 @@ def score_artifacts(artifacts:str|Path, # the collected OUTPUT_DIR (one folder p
                     scorer=None, # a pre-started `scorer.ScorerProcess` to measure with (used up); None: start one now
                    ) -> dict:
     "question -> `QuestionResult` (points, messages, diagnoses, accuracy, history, pending points, answer); never raises for bad artifacts."
-    artifacts, reference = Path(artifacts), reference or {}
+    artifacts, reference, questions = Path(artifacts), reference or {}, as_questions(questions)
     measured, rows, failure = _measure(artifacts, questions, params, iso, slot, scorer)
     align_encoding(measured, artifacts)
     ev = gather_evidence(artifacts, questions, params, measured, rows, reference, self_reference)

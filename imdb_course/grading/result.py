@@ -15,9 +15,9 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['REQUIRED', 'OK_MESSAGE', 'NOTEBOOK_MISTAKES', 'DEFAULT_WRITTEN_POINTS', 'RESULT_JSON', 'CSV_FORMULA_START', 'plain',
-           'JsonValue', 'QuestionResult', 'Violation', 'LateVerdict', 'QuestionSpec', 'GradeResult', 'as_result',
-           'utc_now', 'written_max', 'pending_hand_grades', 'pending_warning', 'add_totals', 'save_result',
-           'load_result', 'csv_cell', 'csv_safe']
+           'ReadOnlyList', 'JsonValue', 'QuestionResult', 'Violation', 'LateVerdict', 'QuestionSpec', 'as_questions',
+           'GradeResult', 'as_result', 'utc_now', 'written_max', 'pending_hand_grades', 'pending_warning', 'add_totals',
+           'save_result', 'load_result', 'csv_cell', 'csv_safe']
 
 # %% ../../nbs/api/grading/00_result.ipynb #232a542c
 def plain(x):
@@ -26,6 +26,11 @@ def plain(x):
     if isinstance(x, dict): return {k: plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)): return [plain(v) for v in x]
     return x
+
+class ReadOnlyList(list):
+    "What `v[key]` shows for a tuple field: equal to the list the JSON holds, but it cannot be changed in place."
+    def _frozen(self, *args, **kwargs): raise TypeError("a result's values are frozen: make a changed copy with dataclasses.replace")
+    append = extend = insert = remove = pop = clear = sort = reverse = __setitem__ = __delitem__ = __iadd__ = __imul__ = _frozen
 
 class JsonValue:
     """Base of a result's frozen values: `to_dict`/`from_dict` (unknown keys in `extra`), and read-only dict access to the JSON
@@ -52,7 +57,8 @@ class JsonValue:
     def __getitem__(self, key):
         if key in self.extra: return self.extra[key]
         if key == "extra" or key not in self._keys(): raise KeyError(key)
-        return getattr(self, key)
+        v = getattr(self, key)
+        return ReadOnlyList(v) if isinstance(v, tuple) else v  # as the JSON has it: a list
     def get(self, key, default=None): return self[key] if key in self else default
     def __contains__(self, key): return key in self._keys()
     def keys(self) -> list: return self._keys()
@@ -123,6 +129,11 @@ class QuestionSpec(JsonValue):
 
     @property
     def written(self) -> bool: return self.kind == "written"  # read by the instructor, not scored automatically
+
+def as_questions(questions:dict, # question -> `QuestionSpec`, or the dict an earlier version (or a caller) has for it
+                ) -> dict:
+    "question -> `QuestionSpec`."
+    return {q: QuestionSpec.from_dict({"question": q, **s}) if isinstance(s, Mapping) else s for q, s in questions.items()}
 
 # %% ../../nbs/api/grading/00_result.ipynb #fc9ca016
 REQUIRED = ("assignment", "student", "file")  # a result names its assignment, student and notebook
