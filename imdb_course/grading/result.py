@@ -10,7 +10,7 @@ Docs: https://github.com/imdb-course/imdb-course/api/grading/result.html.md"""
 from __future__ import annotations
 import copy, datetime as dt, json, re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
 # %% auto #0
@@ -37,8 +37,14 @@ class JsonValue:
     keys (`v[k]`, `v.get(k)`, `k in v`, `keys()`, `dict(v)`). Not a `Mapping`: a field may be called `items`."""
     OPTIONAL = ()  # fields left out of the JSON form while they are None (the others are always written)
 
-    def _keys(self) -> list:
-        return [f.name for f in fields(self) if f.name != "extra" and (f.name not in self.OPTIONAL or getattr(self, f.name) is not None)] + list(self.extra)
+    def _shown(self, f) -> bool:
+        "Field `f` is in the JSON form: not `extra`, not an unset OPTIONAL one, not one its source lacked and still at its default."
+        if f.name in ("extra", "absent"): return False
+        v = getattr(self, f.name)
+        if f.name in self.OPTIONAL: return v is not None
+        return f.name not in getattr(self, "absent", ()) or v != (f.default_factory() if f.default is MISSING else f.default)
+
+    def _keys(self) -> list: return [f.name for f in fields(self) if self._shown(f)] + list(self.extra)
 
     def to_dict(self) -> dict:
         "The JSON form (what a result.json and the gradebook hold)."
@@ -49,10 +55,11 @@ class JsonValue:
         "The value a `to_dict` (or an earlier version's JSON) holds; a value of the class is returned as it is."
         if isinstance(d, cls): return d
         if not isinstance(d, (Mapping, JsonValue)): raise TypeError(f"a {cls.__name__} is read from its JSON dict, not {type(d).__name__}")
-        names, d = {f.name for f in fields(cls)} - {"extra"}, copy.deepcopy(d.to_dict() if isinstance(d, JsonValue) else dict(d))
+        names, d = {f.name for f in fields(cls)} - {"extra", "absent"}, copy.deepcopy(d.to_dict() if isinstance(d, JsonValue) else dict(d))
         missing = [f.name for f in fields(cls) if f.name in names and f.default is f.default_factory and f.name not in d]
         if missing: raise ValueError(f"not a {cls.__name__}: {', '.join(missing)} missing (keys: {', '.join(d) or 'none'})")
-        return cls(**{k: v for k, v in d.items() if k in names}, extra={k: v for k, v in d.items() if k not in names})
+        kw = {"absent": frozenset(names - set(d) - set(cls.OPTIONAL))} if "absent" in {f.name for f in fields(cls)} else {}
+        return cls(**{k: v for k, v in d.items() if k in names}, extra={k: v for k, v in d.items() if k not in names}, **kw)
 
     def __getitem__(self, key):
         if key in self.extra: return self.extra[key]
@@ -83,6 +90,7 @@ class QuestionResult(JsonValue):
     auto_points: float|None = None  # the grader's points, when the instructor overrode them
     override: dict|None = None  # that override (`old_points`, `new_points`, `reason`, `grader`, `at`)
     extra: dict = field(default_factory=dict)  # keys of a stored question this version does not know (kept)
+    absent: frozenset = field(default=frozenset(), compare=False, repr=False)  # keys its JSON lacked (left out again while unchanged)
     OPTIONAL = ("items", "pending_points", "manual_keys", "answer", "manual", "auto_points", "override")
 
     def __post_init__(self):
