@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast, copy, hashlib, json, os, re, shutil, subprocess, sys, tempfile, textwrap, time, uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 
 import nbformat
@@ -175,17 +175,15 @@ def crash_roots(errors:list, # the run's `CellError`s in cell order (`find_error
     return roots
 
 # %% ../../nbs/api/grading/09_executed.ipynb #ff1312c3
-def explain_dependent(res:dict, # one question's result (`points`, `messages`, `diagnoses`), changed in place
+def explain_dependent(res, # one question's `QuestionResult`
                       root:CellError, # the crash it depends on (from `crash_roots`)
-                     ) -> bool:
-    "When nothing of the question was handed in, its feedback becomes the one root cause: `depends-on-crash`. True if so."
-    if not any(d.get("code") == "missing-artifact" for d in res.get("diagnoses") or []): return False
+                     ):
+    "When nothing of the question was handed in, its result with the one root cause as feedback (`depends-on-crash`); else None."
+    if "missing-artifact" not in res.codes(): return None
     msg = f"not graded: depends on {root.question}, which crashed at cell {root.cell} ({root.ename})"
     hint = (f"fix the crash in cell {root.cell} ({root.question}) and run the notebook again from the top: this question "
             f"uses what that cell makes")
-    res["messages"] = [msg]
-    res["diagnoses"] = [error("depends-on-crash", msg, hint).to_dict()]
-    return True
+    return replace(res, messages=(msg,), diagnoses=(error("depends-on-crash", msg, hint).to_dict(),))
 
 # %% ../../nbs/api/grading/09_executed.ipynb #241e90dd
 def _output_size(o) -> int: return len(json.dumps(o, default=str))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast, copy, errno, hashlib, itertools, json, os, re, shutil, stat, subprocess, sys, tempfile, textwrap, time, unicodedata, uuid, warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 
 import nbformat
@@ -20,6 +20,7 @@ import imdb_course
 from ..config import ASSIGNMENT_KEYS, Settings, SettingsError, load_settings
 from ..checks import PARAM_NAMES  # the papermill parameter contract (defined once, in checks)
 from .evidence import check_rules
+from .result import JsonValue, QuestionSpec
 
 # %% auto #0
 __all__ = ['MAX_NOTEBOOK_MB', 'GRADER_VERSION', 'STATUS_DOC', 'INVALID_CODES', 'MAX_JSON_DEPTH', 'GradeError', 'as_settings',
@@ -95,7 +96,7 @@ def grading_params(assignment:str, # assignment name, e.g. `03_embedding_lstm`
 # %% ../../nbs/api/grading/03_inspect.ipynb #1239b5fd
 def params_hash(*parts) -> str:
     "Short stable hash of JSON-able `parts` (grading parameters, rubric, versions)."
-    text = json.dumps(parts, sort_keys=True, default=str)
+    text = json.dumps(parts, sort_keys=True, default=lambda o: o.to_dict() if isinstance(o, JsonValue) else str(o))  # typed: as stored
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 # %% ../../nbs/api/grading/03_inspect.ipynb #3438a94c
@@ -308,7 +309,7 @@ def question_meta(cell) -> dict:
 def load_questions(solution:str|Path, # the solution notebook
                    points:dict|None=None, # question -> points overriding the metadata (settings `points`)
                   ) -> dict:
-    "question id -> `{question, points, rubric, kind, cell}` read from the solution notebook, in notebook order."
+    "question id -> `QuestionSpec` (question, points, rubric, kind, cell) read from the solution notebook, in notebook order."
     solution = Path(solution)
     if not solution.is_file():
         raise GradeError(f"solution notebook {solution} not found; pass solutions_dir= the folder holding <assignment>.ipynb")
@@ -318,16 +319,15 @@ def load_questions(solution:str|Path, # the solution notebook
         m = question_meta(cell)
         if not m.get("question"): continue
         q = str(m["question"])
-        if q in questions: raise GradeError(f"{solution}: question {q!r} is tagged on cells {questions[q]['cell']} and {i}; keep one graded cell per question")
+        if q in questions: raise GradeError(f"{solution}: question {q!r} is tagged on cells {questions[q].cell} and {i}; keep one graded cell per question")
         kind = m.get("kind", "code" if cell.cell_type == "code" else "written")
-        questions[q] = {"question": q, "points": float(m.get("points", 0) or 0), "rubric": m.get("rubric") or {},
-                        "kind": kind, "cell": i}
-        try: check_rules(questions[q]["rubric"], f"{solution} {q}")
+        questions[q] = QuestionSpec(q, float(m.get("points", 0) or 0), m.get("rubric") or {}, kind, i)
+        try: check_rules(questions[q].rubric, f"{solution} {q}")
         except ValueError as e: raise GradeError(str(e)) from None
     unknown = set(points or {}) - set(questions)
     if unknown: raise GradeError(f"settings points name unknown question(s) {sorted(unknown)}; questions are {list(questions)}")
-    for q, pts in (points or {}).items(): questions[q]["points"] = float(pts)
-    if not any(q["kind"] != "written" for q in questions.values()):
+    for q, pts in (points or {}).items(): questions[q] = replace(questions[q], points=float(pts))
+    if all(q.written for q in questions.values()):
         raise GradeError(f"{solution} has no graded cells; tag them with metadata imdb_course.question (see CONTRACT)")
     return questions
 

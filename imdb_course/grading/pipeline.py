@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 
 import imdb_course
-from .result import NOTEBOOK_MISTAKES, OK_MESSAGE, GradeResult, add_totals, save_result, utc_now, written_max
+from .result import NOTEBOOK_MISTAKES, OK_MESSAGE, GradeResult, QuestionResult, add_totals, save_result, utc_now, written_max
 from .inspect import *
 from .sandbox import *
 from .executed import *
@@ -56,9 +56,8 @@ class GradingContext:
 
 # %% ../../nbs/api/grading/15_pipeline.ipynb #8d209697
 def blank_questions(ctx:GradingContext, why:str) -> dict:
-    return {q: {"points": None if s["kind"] == "written" else 0.0, "messages": [why],
-                "max_points": written_max({"max_points": s["points"]}) if s["kind"] == "written" else s["points"],
-                "diagnoses": [], "accuracy": None, "history": None} for q, s in ctx.questions.items()}
+    return {q: QuestionResult(None, written_max({"max_points": s.points}), (why,)) if s.written
+            else QuestionResult(0.0, s.points, (why,)) for q, s in ctx.questions.items()}
 
 # %% ../../nbs/api/grading/15_pipeline.ipynb #5f4e6f9f
 def grading_context(assignment:str, # assignment name (e.g. `03_embedding_lstm`) or path of its solution notebook
@@ -172,7 +171,7 @@ def stage(ctx:GradingContext, run:Run) -> Run:
     run.tmp = Path(tempfile.mkdtemp(prefix=f"imdb-grade-{safe_name(run.sub.student)[:40]}-"))
     if ctx.prestart:
         run.prepared = warm_runs().take(ctx)
-        if any(s["kind"] != "written" for s in ctx.questions.values()):
+        if not all(s.written for s in ctx.questions.values()):
             from imdb_course.grading.scorer import ScorerProcess
             run.scorer = ScorerProcess(ctx.iso)  # imports Keras in its own empty sandbox while the notebook runs
         if run.prestart_next: warm_runs().start(ctx)
@@ -325,16 +324,14 @@ def _explain_questions(record:GradeResult, errors:list, stopped, nb, ctx:Grading
     qcells = _question_cells(nb, ctx) if nb is not None else {}
     roots = crash_roots(errors, student_cells(nb)) if nb is not None else {}   # one root cause: an earlier question's crash
     for q, res in record.questions.items():
-        if res["points"] is None or res["points"] >= res["max_points"]: continue
-        if q in roots and explain_dependent(res, roots[q]): continue
+        if res.points is None or res.points >= res.max_points: continue
+        if q in roots and (dep := explain_dependent(res, roots[q])): record.questions[q] = dep; continue
         mine = [e for e in errors if e.question == q]
         if mine:
-            res["messages"].insert(0, str(mine[0]))
-            d = mine[0].diagnosis  # a known Keras crash: its diagnosis and hint join the question's
-            if d and d.code not in {x.get("code") for x in res.get("diagnoses", [])}:
-                res.setdefault("diagnoses", []).insert(0, d.to_dict())
-        elif stopped and (qcells.get(q) or 10**9) >= stopped:
-            res["messages"].insert(0, f"not reached: {record.message}")
+            res, d = res.told(str(mine[0])), mine[0].diagnosis  # a known Keras crash: its diagnosis and hint join the question's
+            if d and d.code not in res.codes(): res = replace(res, diagnoses=(d.to_dict(), *res.diagnoses))
+            record.questions[q] = res
+        elif stopped and (qcells.get(q) or 10**9) >= stopped: record.questions[q] = res.told(f"not reached: {record.message}")
 
 def _note_misplaced_artifacts(record:GradeResult, folder:Path, ex:Execution):
     "No artifacts in OUTPUT_DIR but `answer.json` elsewhere (as the runner saw the work dir): say where, and the fix."

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast, copy, hashlib, json, os, re, shutil, subprocess, sys, tempfile, textwrap, time, uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 
 import nbformat
@@ -29,13 +29,14 @@ from ..checks import (CHANCE_MARGIN, Diagnoses, accuracy, chance_level, check_ac
                                 check_predictions, check_stacking, error, normalize_params, ok, warning,
                                 LEN_CODES, OUTPUT_HINT)
 from .evidence import Evidence, check_history_evidence, verify_answer
+from .result import QuestionResult, as_questions, written_max
 
 # %% auto #0
 __all__ = ['ITEM_WEIGHTS', 'INFORMATIVE_REFERENCE', 'CONFIDENCE_Z', 'LEAK_GAP', 'EVAL_SEED', 'QuestionScore', 'wilson_interval',
            'reference_band', 'cost_line', 'score_question', 'test_leak', 'measured_encoding',
-           'check_predictions_encoded', 'align_encoding', 'row_test_leaks', 'drawn_indices', 'held_out_indices',
-           'eval_sets', 'eval_data', 'train_length_stats', 'regular_file_sha', 'submission_models', 'gather_evidence',
-           'score_artifacts']
+           'check_predictions_encoded', 'align_encoding', 'row_test_leaks', 'question_result', 'drawn_indices',
+           'held_out_indices', 'eval_sets', 'eval_data', 'train_length_stats', 'regular_file_sha', 'submission_models',
+           'gather_evidence', 'score_artifacts']
 
 # %% ../../nbs/api/grading/11_points.ipynb #fc200a24
 ITEM_WEIGHTS = {"artifacts": 1, "model": 3, "epochs": 1, "accuracy": 2, "answers": 1}
@@ -407,6 +408,15 @@ def row_test_leaks(question:str, # the question whose table is checked
     return out
 
 
+# %% ../../nbs/api/grading/11_points.ipynb #7d66ba9f
+def question_result(s:QuestionScore) -> QuestionResult:
+    "The `QuestionResult` a scored question is stored as: its points, the errors as messages (then what is pending and what cost points)."
+    messages = [d.message for d in s.diagnoses if d.level == "error"] or ["ok"]
+    if s.manual: messages.append(f"{s.pending_points:g} point(s) for {', '.join(s.manual)} wait for the instructor's review")
+    if s.diagnoses.errors or s.points < s.max_points: messages.append(cost_line(s))
+    return QuestionResult(float(s.points), float(s.max_points), tuple(messages), tuple(d.to_dict() for d in s.diagnoses),
+                          accuracy=s.accuracy, items=s.items, pending_points=s.pending_points, manual_keys=tuple(s.manual))
+
 # %% ../../nbs/api/grading/11_points.ipynb #d50d84e0
 EVAL_SEED = 20_240_613  # seed of the grader's review subsample (not the notebook's SEED)
 _EVAL_CACHE = {}
@@ -496,7 +506,7 @@ def submission_models(artifacts:Path, questions:dict) -> tuple[dict, dict, dict]
     "`(models, maxlens, row_models)`: every model file to measure (key q or q/row), per-key input lengths, q -> {row: key}."
     models, maxlens, rows = {}, {}, {}
     for q, spec in questions.items():
-        if spec["kind"] == "written": continue
+        if spec.written: continue
         qdir = artifacts/q
         if (qdir/"model.keras").is_file(): models[q] = qdir/"model.keras"
         art = load_artifacts(qdir, load_model=False)
@@ -523,7 +533,7 @@ def gather_evidence(artifacts:Path, questions:dict, params:dict, measured:dict, 
             if acc is not None: ev.history_ok[q] = check_history_evidence(art.history, acc, n).ok
         ev.answers[q] = (art.answer or {}).get("answer") or {}
     if self_reference: ev.reference_answers = dict(ev.answers)  # grading the reference solution itself
-    if any(str(r).startswith("length:") for s in questions.values() for r in (s["rubric"].get("evidence") or {}).values()):
+    if any(str(r).startswith("length:") for s in questions.values() for r in (s.rubric.get("evidence") or {}).values()):
         ev.train_lengths = train_length_stats(params)
     return ev
 
@@ -542,7 +552,7 @@ def _measure(artifacts, questions, params, iso, slot, scorer=None) -> tuple[dict
 
 # %% ../../nbs/api/grading/11_points.ipynb #65b93810
 def score_artifacts(artifacts:str|Path, # the collected OUTPUT_DIR (one folder per question)
-                    questions:dict, # from `load_questions`
+                    questions:dict, # question -> `QuestionSpec` (`load_questions`)
                     params:dict, # the injected parameters
                     reference:dict|None=None, # question -> {"accuracy", "model_sha256", "answer"} of the reference solution
                     tolerance:float=0.05, # accuracy accepted below the reference
@@ -551,42 +561,33 @@ def score_artifacts(artifacts:str|Path, # the collected OUTPUT_DIR (one folder p
                     self_reference:bool=False, # these are the reference solution's artifacts (its answers are the reference)
                     scorer=None, # a pre-started `scorer.ScorerProcess` to measure with (used up); None: start one now
                    ) -> dict:
-    "question -> `{points, max_points, messages, diagnoses, accuracy, history, pending_points, answer}`; never raises for bad artifacts."
-    artifacts, reference = Path(artifacts), reference or {}
+    "question -> `QuestionResult` (points, messages, diagnoses, accuracy, history, pending points, answer); never raises for bad artifacts."
+    artifacts, reference, questions = Path(artifacts), reference or {}, as_questions(questions)
     measured, rows, failure = _measure(artifacts, questions, params, iso, slot, scorer)
     align_encoding(measured, artifacts)
     ev = gather_evidence(artifacts, questions, params, measured, rows, reference, self_reference)
     out = {}
     for q, spec in questions.items():
-        if spec["kind"] == "written":   # its maximum is fixed from the start (settings.ini points), pending until graded by hand
-            from imdb_course.grading.result import written_max
-            mx = written_max({"max_points": spec["points"]})
-            out[q] = {"points": None, "max_points": mx, "pending_points": mx, "diagnoses": [], "accuracy": None, "history": None,
-                      "messages": [f"written answer: {mx:g} point(s), graded by the instructor (pending)"]}
+        if spec.written:   # its maximum is fixed from the start (settings.ini points), pending until graded by hand
+            mx = written_max({"max_points": spec.points})
+            out[q] = QuestionResult(None, mx, (f"written answer: {mx:g} point(s), graded by the instructor (pending)",), pending_points=mx)
             continue
         qdir = artifacts/q
         ref = reference.get(q, {})
         try:
             m = measured if not failure else {q: {"error": f"the grader's scorer failed on this submission's models ({failure})"}}
-            s = score_question(qdir, spec["rubric"], spec["points"], params, reference_accuracy=ref.get("accuracies") or ref.get("accuracy"),
+            s = score_question(qdir, spec.rubric, spec.points, params, reference_accuracy=ref.get("accuracies") or ref.get("accuracy"),
                                tolerance=tolerance, measured=m, evidence=ev)
-            res = {"points": float(s.points), "max_points": float(s.max_points), "accuracy": s.accuracy,
-                   "diagnoses": [d.to_dict() for d in s.diagnoses], "items": s.items,
-                   "messages": [d.message for d in s.diagnoses if d.level == "error"] or ["ok"],
-                   "pending_points": s.pending_points, "manual_keys": s.manual}
-            if s.manual: res["messages"].append(f"{s.pending_points:g} point(s) for {', '.join(s.manual)} wait for the instructor's review")
-            if s.diagnoses.errors or s.points < s.max_points: res["messages"].append(cost_line(s))
+            res = question_result(s)
         except Exception as e:  # a bug in a check must cost this question, not the whole class
-            res = {"points": 0.0, "max_points": spec["points"], "accuracy": None, "items": {},
-                   "diagnoses": [{"level": "error", "code": "grader-error", "message": f"{type(e).__name__}: {e}", "hint": "tell the instructor"}],
-                   "messages": [f"the grader could not score this question ({type(e).__name__}: {str(e)[:200]}); tell the instructor"]}
+            res = QuestionResult(0.0, spec.points, items={},
+                   diagnoses=({"level": "error", "code": "grader-error", "message": f"{type(e).__name__}: {e}", "hint": "tell the instructor"},),
+                   messages=(f"the grader could not score this question ({type(e).__name__}: {str(e)[:200]}); tell the instructor",))
         msha = ref.get("model_sha256")
         if msha and msha == regular_file_sha(qdir/"model.keras"):
-            res["points"] = 0.0
-            res["diagnoses"].append({"level": "error", "code": "copied-reference-model", "hint": "train your own model",
-                                     "message": "model.keras is byte-identical to the reference solution's model"})
-            res["messages"].insert(0, "model.keras is byte-identical to the reference solution's model: no points")
-        res["history"] = str(qdir/"history.json") if (qdir/"history.json").is_file() else None
-        res["answer"] = ev.answers.get(q) or {}
-        out[q] = res
+            res = replace(res.told("model.keras is byte-identical to the reference solution's model: no points"), points=0.0,
+                          diagnoses=(*res.diagnoses, {"level": "error", "code": "copied-reference-model", "hint": "train your own model",
+                                                      "message": "model.keras is byte-identical to the reference solution's model"}))
+        out[q] = replace(res, history=str(qdir/"history.json") if (qdir/"history.json").is_file() else None,
+                         answer=ev.answers.get(q) or {})
     return out

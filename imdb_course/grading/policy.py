@@ -7,10 +7,11 @@ Docs: https://github.com/imdb-course/imdb-course/api/grading/policy.html.md"""
 
 # %% ../../nbs/api/grading/13_policy.ipynb #465ae082
 from __future__ import annotations
+from dataclasses import replace
 import os, re, sys, uuid
 from pathlib import Path
 
-from .result import GradeResult
+from .result import Violation, GradeResult
 from .boundary import CROSSING_CODES
 from .inspect import Submission, read_submission
 from .isolation import package_dir
@@ -56,8 +57,8 @@ def _skipped_codes(ex:Execution) -> list:
 
 # %% ../../nbs/api/grading/13_policy.ipynb #530a1642
 def find_violations(ex:Execution, # the run (witness records, leftovers, what the boundary refused, caps reached)
-                   ) -> list[dict]:
-    "`[{code, message}]` for every kind of attempt the run's witness saw or the boundary refused, one sentence each (with an example)."
+                   ) -> list[Violation]:
+    "A `Violation` for every kind of attempt the run's witness saw or the boundary refused, one sentence each (with an example)."
     prot = _protected()
     found = {}
     def add(code, example, n=1):
@@ -80,7 +81,7 @@ def find_violations(ex:Execution, # the run (witness records, leftovers, what th
     out = []
     for code, f in found.items():
         eg = "; ".join(f["examples"])
-        out.append({"code": code, "message": f"{VIOLATIONS[code]}: {eg}" if eg else VIOLATIONS[code]})
+        out.append(Violation(code, f"{VIOLATIONS[code]}: {eg}" if eg else VIOLATIONS[code]))
     return out
 
 # %% ../../nbs/api/grading/13_policy.ipynb #895c1d1f
@@ -112,18 +113,16 @@ def record_findings(record:GradeResult, sub:Submission, original:bytes, ex:Execu
             record.codes.append(c["code"]); record.notes.append(f"{c['code']}: the notebook {FINDINGS[c['code']]} ({c['message']})")
     record.violations = find_violations(ex)
     for v in record.violations:
-        record.codes.append(v["code"]); record.notes.append(f"{v['code']}: the notebook {v['message']}")
+        record.codes.append(v.code); record.notes.append(f"{v.code}: the notebook {v.message}")
 
 # %% ../../nbs/api/grading/13_policy.ipynb #b0080f9e
 def apply_violations(record:GradeResult, ctx:GradingContext):
     "Violations lead the message (the score table's `why`); with `on_violation = zero` the total becomes 0."
     vs = record.violations or []
     if not vs: return
-    lead = "; ".join(f"{v['code']}: {VIOLATIONS[v['code']]}" for v in vs)
+    lead = "; ".join(f"{v.code}: {VIOLATIONS[v.code]}" for v in vs)
     if ctx.on_violation == "zero":
-        for q in record.questions.values():
-            if q.get("points") is not None:
-                q["points"] = 0.0
-                q["messages"].insert(0, f"0 points: the notebook attacked the grader ({lead}; [grading] on_violation = zero)")
+        zero = f"0 points: the notebook attacked the grader ({lead}; [grading] on_violation = zero)"
+        record.questions = {q: s if s.written else replace(s.told(zero), points=0.0) for q, s in record.questions.items()}
         lead = "0 points (on_violation = zero) — " + lead
     record.message = f"{lead} — {record.message}" if record.message else lead

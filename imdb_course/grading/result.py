@@ -9,13 +9,139 @@ Docs: https://github.com/imdb-course/imdb-course/api/grading/result.html.md"""
 # %% ../../nbs/api/grading/00_result.ipynb #446cf52b
 from __future__ import annotations
 import copy, datetime as dt, json, re
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['REQUIRED', 'OK_MESSAGE', 'NOTEBOOK_MISTAKES', 'DEFAULT_WRITTEN_POINTS', 'RESULT_JSON', 'CSV_FORMULA_START',
+__all__ = ['REQUIRED', 'OK_MESSAGE', 'NOTEBOOK_MISTAKES', 'DEFAULT_WRITTEN_POINTS', 'RESULT_JSON', 'CSV_FORMULA_START', 'plain',
+           'ReadOnlyList', 'JsonValue', 'QuestionResult', 'Violation', 'LateVerdict', 'QuestionSpec', 'as_questions',
            'GradeResult', 'as_result', 'utc_now', 'written_max', 'pending_hand_grades', 'pending_warning', 'add_totals',
            'save_result', 'load_result', 'csv_cell', 'csv_safe']
+
+# %% ../../nbs/api/grading/00_result.ipynb #232a542c
+def plain(x):
+    "The JSON form of `x`: typed values as their dicts, tuples as lists, containers copied (the rest as it is)."
+    if isinstance(x, JsonValue): return x.to_dict()
+    if isinstance(x, dict): return {k: plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)): return [plain(v) for v in x]
+    return x
+
+class ReadOnlyList(list):
+    "What `v[key]` shows for a tuple field: equal to the list the JSON holds, but it cannot be changed in place."
+    def _frozen(self, *args, **kwargs): raise TypeError("a result's values are frozen: make a changed copy with dataclasses.replace")
+    append = extend = insert = remove = pop = clear = sort = reverse = __setitem__ = __delitem__ = __iadd__ = __imul__ = _frozen
+
+class JsonValue:
+    """Base of a result's frozen values: `to_dict`/`from_dict` (unknown keys in `extra`), and read-only dict access to the JSON
+    keys (`v[k]`, `v.get(k)`, `k in v`, `keys()`, `dict(v)`). Not a `Mapping`: a field may be called `items`."""
+    OPTIONAL = ()  # fields left out of the JSON form while they are None (the others are always written)
+
+    def _shown(self, f) -> bool:
+        "Field `f` is in the JSON form: not `extra`, not an unset OPTIONAL one, not one its source lacked and still at its default."
+        if f.name in ("extra", "absent"): return False
+        v = getattr(self, f.name)
+        if f.name in self.OPTIONAL: return v is not None
+        return f.name not in getattr(self, "absent", ()) or v != (f.default_factory() if f.default is MISSING else f.default)
+
+    def _keys(self) -> list: return [f.name for f in fields(self) if self._shown(f)] + list(self.extra)
+
+    def to_dict(self) -> dict:
+        "The JSON form (what a result.json and the gradebook hold)."
+        return {k: plain(self[k]) for k in self._keys()}
+
+    @classmethod
+    def from_dict(cls, d:Mapping):
+        "The value a `to_dict` (or an earlier version's JSON) holds; a value of the class is returned as it is."
+        if isinstance(d, cls): return d
+        if not isinstance(d, (Mapping, JsonValue)): raise TypeError(f"a {cls.__name__} is read from its JSON dict, not {type(d).__name__}")
+        names, d = {f.name for f in fields(cls)} - {"extra", "absent"}, copy.deepcopy(d.to_dict() if isinstance(d, JsonValue) else dict(d))
+        missing = [f.name for f in fields(cls) if f.name in names and f.default is f.default_factory and f.name not in d]
+        if missing: raise ValueError(f"not a {cls.__name__}: {', '.join(missing)} missing (keys: {', '.join(d) or 'none'})")
+        kw = {"absent": frozenset(names - set(d) - set(cls.OPTIONAL))} if "absent" in {f.name for f in fields(cls)} else {}
+        return cls(**{k: v for k, v in d.items() if k in names}, extra={k: v for k, v in d.items() if k not in names}, **kw)
+
+    def __getitem__(self, key):
+        if key in self.extra: return self.extra[key]
+        if key == "extra" or key not in self._keys(): raise KeyError(key)
+        v = getattr(self, key)
+        return ReadOnlyList(v) if isinstance(v, tuple) else v  # as the JSON has it: a list
+    def get(self, key, default=None): return self[key] if key in self else default
+    def __contains__(self, key): return key in self._keys()
+    def keys(self) -> list: return self._keys()
+    def __iter__(self): return iter(self._keys())
+    def __len__(self): return len(self._keys())
+
+# %% ../../nbs/api/grading/00_result.ipynb #fd601102
+@dataclass(frozen=True)
+class QuestionResult(JsonValue):
+    "One question's result: points (None: a written answer waiting for the instructor), why, what the grader measured."
+    points: float|None = None  # points earned; None: a written answer not graded by hand yet (as when absent)
+    max_points: float = 0.0  # points available
+    messages: tuple = ()  # lines for the student, the most important first
+    diagnoses: tuple = ()  # the findings behind the points, `{level, code, message, hint}` each
+    accuracy: float|None = None  # the model's accuracy re-measured by the grader
+    history: str|None = None  # the training history the notebook handed in (its path)
+    items: dict|None = None  # rubric item -> `{weight, fraction, points}` (an auto-graded question)
+    pending_points: float|None = None  # points left to the instructor's review
+    manual_keys: tuple|None = None  # answer keys (or items) the grader left to the instructor
+    answer: dict|None = None  # the answers the notebook reported
+    manual: dict|None = None  # the instructor's hand grade (`Gradebook`; `stale` when it was for another version)
+    auto_points: float|None = None  # the grader's points, when the instructor overrode them
+    override: dict|None = None  # that override (`old_points`, `new_points`, `reason`, `grader`, `at`)
+    extra: dict = field(default_factory=dict)  # keys of a stored question this version does not know (kept)
+    absent: frozenset = field(default=frozenset(), compare=False, repr=False)  # keys its JSON lacked (left out again while unchanged)
+    OPTIONAL = ("items", "pending_points", "manual_keys", "answer", "manual", "auto_points", "override")
+
+    def __post_init__(self):
+        for k in ("messages", "diagnoses", "manual_keys"):
+            v = getattr(self, k)
+            if isinstance(v, list): object.__setattr__(self, k, tuple(v))
+
+    @property
+    def written(self) -> bool: return self.points is None  # not graded yet: a written answer for the instructor
+    def codes(self) -> list: return [d.get("code") for d in self.diagnoses]  # the diagnoses' codes, in order
+    def told(self, message:str) -> QuestionResult: return replace(self, messages=(message, *self.messages))  # `message` first
+
+# %% ../../nbs/api/grading/00_result.ipynb #bc9def69
+@dataclass(frozen=True)
+class Violation(JsonValue):
+    "An attempt on the grader the witness saw or the boundary refused (`grading.policy`): a stable code and one sentence."
+    code: str  # e.g. `sandbox-write-outside`
+    message: str  # what happened, with examples
+    extra: dict = field(default_factory=dict)
+
+@dataclass(frozen=True)
+class LateVerdict(JsonValue):
+    "The late policy's verdict on one submission (`records.late.apply_late`): when, against which due date, at what cost."
+    submitted_at: str  # ISO time of the submission
+    source: str  # where that time comes from: manifest, grader (...), file time
+    due: str  # ISO due date in force (an extension moves it)
+    late_seconds: float  # how late it came (negative: early)
+    fraction: float  # share of the maximum taken off
+    points: float  # points taken off
+    reason: str  # on-time | grace | penalty | cap | no-credit
+    note: str  # the verdict in words, for the student
+    extra: dict = field(default_factory=dict)
+
+# %% ../../nbs/api/grading/00_result.ipynb #4739de9c
+@dataclass(frozen=True)
+class QuestionSpec(JsonValue):
+    "One question of an assignment's rubric (`inspect.load_questions`): its points (settings.ini `points`), rubric, kind, cell."
+    question: str  # question id, e.g. `q2`
+    points: float = 0.0  # points available (a written question's hand-grading maximum; 0: `DEFAULT_WRITTEN_POINTS`)
+    rubric: dict = field(default_factory=dict)  # what is scored: model, epochs, accuracy, answer_keys, evidence
+    kind: str = "code"  # code | written
+    cell: int|None = None  # its cell in the solution notebook
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def written(self) -> bool: return self.kind == "written"  # read by the instructor, not scored automatically
+
+def as_questions(questions:dict, # question -> `QuestionSpec`, or the dict an earlier version (or a caller) has for it
+                ) -> dict:
+    "question -> `QuestionSpec`."
+    return {q: QuestionSpec.from_dict({"question": q, **s}) if isinstance(s, Mapping) else s for q, s in questions.items()}
 
 # %% ../../nbs/api/grading/00_result.ipynb #fc9ca016
 REQUIRED = ("assignment", "student", "file")  # a result names its assignment, student and notebook
@@ -37,7 +163,7 @@ class GradeResult:
     notes: list = field(default_factory=list)  # further explanations, one sentence each
     errors: list = field(default_factory=list)  # one dict per failing cell: ename, evalue, cell, question, text, diagnosis
     codes: list = field(default_factory=list)  # stable finding codes of the run (e.g. `exception-ValueError`)
-    questions: dict = field(default_factory=dict)  # question -> {points, max_points, messages, diagnoses, accuracy, ...}
+    questions: dict = field(default_factory=dict)  # question -> `QuestionResult`
     total: float = 0.0  # points earned (written answers count 0 until graded by hand)
     max_total: float = 0.0  # points available
     executed: str|None = None  # the executed notebook the grader kept
@@ -52,19 +178,23 @@ class GradeResult:
     connections: list = field(default_factory=list)  # network connections it tried
     subprocesses: list = field(default_factory=list)  # commands it started
     leftover: list = field(default_factory=list)  # processes still alive after the run (killed)
-    violations: list = field(default_factory=list)  # `[{code, message}]`: attempts on the grader
+    violations: list = field(default_factory=list)  # `Violation`s: attempts on the grader
     run_marker: str|None = None  # the run's marker (ties the witness's records to this run)
     stopped_at: int|None = None  # cell number where a cut-short run stopped
     submitted_at: str|None = None  # submission time (manifest or file time), for the late policy
     submitted_from: str|None = None  # where `submitted_at` comes from
     feedback: str|None = None  # the student's feedback page
-    late: dict|None = None  # the late policy's verdict, when applied (`late.apply_late_policy`)
+    late: LateVerdict|None = None  # the late policy's verdict, when applied (`records.late.apply_late`)
     raw_total: float|None = None  # the total before a late penalty
     extra: dict = field(default_factory=dict)  # keys of a stored result this version does not know (kept, not lost)
 
+    def __setattr__(self, name, value):  # a stored result's dicts (and a caller's) become the typed values, when set
+        super().__setattr__(name, _TYPED[name](value) if name in _TYPED else value)
+
     def to_dict(self) -> dict:
         "Plain JSON-able dict (what `result.json` and the gradebook hold)."
-        d = asdict(self); d.update(d.pop("extra"))
+        d = {f.name: plain(getattr(self, f.name)) for f in fields(self) if f.name != "extra"}
+        d.update(copy.deepcopy(self.extra))
         return d
 
     @classmethod
@@ -78,6 +208,10 @@ class GradeResult:
         return cls(**{k: v for k, v in d.items() if k in names}, extra={k: v for k, v in d.items() if k not in names})
 
     def copy(self) -> GradeResult: return copy.deepcopy(self)
+
+_TYPED = {"questions": lambda qs: {q: QuestionResult.from_dict(s) for q, s in (qs or {}).items()},
+          "violations": lambda vs: [Violation.from_dict(v) for v in vs or []],
+          "late": lambda v: None if v is None else LateVerdict.from_dict(v)}
 
 # %% ../../nbs/api/grading/00_result.ipynb #9b216fa5
 def as_result(result, # a `GradeResult`, or the dict of a result.json
@@ -99,7 +233,7 @@ def written_max(qres:dict) -> float:
 # %% ../../nbs/api/grading/00_result.ipynb #fa3d2134
 def pending_hand_grades(results:list) -> list:
     "`(student, question)` of every written answer not graded by hand yet (points None) in `results`."
-    return [(r.student, q) for r in map(as_result, results) for q, s in r.questions.items() if s.get("points") is None]
+    return [(r.student, q) for r in map(as_result, results) for q, s in r.questions.items() if s.written]
 
 def pending_warning(results:list) -> list:
     "A warning (as a one-item list) when written answers still wait for the instructor: their points count 0 in any export until then."
@@ -111,8 +245,8 @@ def pending_warning(results:list) -> list:
 def add_totals(result:GradeResult) -> GradeResult:
     "Set `total` and `max_total` from the questions (in place); returns `result`."
     qs = result.questions.values()
-    result.total = round(sum(q.get("points") or 0 for q in qs), 2)
-    result.max_total = round(sum(q.get("max_points") or 0 for q in qs), 2)
+    result.total = round(sum(q.points or 0 for q in qs), 2)
+    result.max_total = round(sum(q.max_points or 0 for q in qs), 2)
     return result
 
 # %% ../../nbs/api/grading/00_result.ipynb #ba3c08ea

@@ -7,13 +7,15 @@ Docs: https://github.com/imdb-course/imdb-course/api/instructor/similarity.html.
 
 # %% ../../nbs/api/instructor/03_similarity.ipynb #f652e09a
 from __future__ import annotations
-import html, io, itertools, json
+import io, itertools, json
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pandas as pd
+from markupsafe import Markup, escape
 from ..grading.result import csv_safe, load_result
+from ..records.reports import render_page
 
 # %% auto #0
 __all__ = ['NOISE', 'GUARANTEE', 'THRESHOLD', 'MIN_MATCH', 'SKIP_TAGS', 'CSV_COLUMNS', 'COMMON_SHARE', 'COMMON_MIN',
@@ -171,26 +173,15 @@ def similarity_pairs(codes:dict, # student -> code (`notebook_code`)
     return df.sort_values(["flagged", "similarity", "matched"], ascending=False, kind="stable").reset_index(drop=True), details
 
 # %% ../../nbs/api/instructor/03_similarity.ipynb #2ba24d7c
-_CSS = """body{font-family:system-ui,sans-serif;max-width:90rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}
-th{background:#f3f3f3}.hint{color:#555;font-style:italic}.flag{color:#a4161a;font-weight:bold}
-table.pair{width:100%;table-layout:fixed}table.pair td{width:50%}
-pre{margin:0;font-size:.8rem;white-space:pre-wrap;overflow-wrap:anywhere}
-mark{background:#ffd6a5;border-bottom:2px solid #e85d04}"""
-
-def _e(x) -> str: return html.escape(str(x))
-
 def highlight(code:str, # the notebook's code
               slices:list, # (start, end) character ranges to mark
               context:int=3, # lines kept around each region; -1 keeps everything
              ) -> str:
-    "HTML of `code` with the regions in `<mark>` and lines far from every region replaced by `…`."
+    "`code` as safe HTML (`Markup`): escaped by copydetect, the regions in `<mark>`, lines far from every region replaced by `…`."
     from copydetect.utils import highlight_overlap
-    if not slices: return _e(code)
+    if not slices: return escape(code)
     marked, _ = highlight_overlap(code, np.array(slices).T, "<mark>", "</mark>", truncate=context, escape_html=True)
-    return marked.replace("\n\n...\n\n", "\n…\n")
-
-def _pct(x) -> str: return f"{100 * x:.0f} %"
+    return Markup(marked.replace("\n\n...\n\n", "\n…\n"))
 
 # %% ../../nbs/api/instructor/03_similarity.ipynb #39c608f7
 def report_html(pairs:pd.DataFrame, # `similarity_pairs` result
@@ -201,42 +192,14 @@ def report_html(pairs:pd.DataFrame, # `similarity_pairs` result
                 skipped:dict|None=None, # student -> why the notebook was not compared
                 near:int=5, # closest unflagged pairs listed
                ) -> str:
-    "The similarity report page."
-    flagged = pairs[pairs.flagged]
-    s = settings or {}
-    parts = [f"<h1>Similar code — {_e(assignment)}</h1>",
-             f"<p>{len(codes)} notebooks, {len(pairs)} pairs compared: <span class='flag'>{len(flagged)} pair(s) flagged</span> "
-             f"(matched code ≥ {_pct(s.get('threshold', THRESHOLD))} of either student's own code and ≥ "
-             f"{s.get('min_match', MIN_MATCH)} characters).</p>",
-             "<p class='hint'>This page flags pairs for a human to read; it changes no score and nothing in the gradebook. "
-             "Names and strings are compared as placeholders, so renamed variables still match. Short exercises make "
-             "honest solutions look alike: read the highlighted code before concluding anything.</p>",
-             f"<p class='hint'>Template excluded: {_e(s.get('template') or 'none')}; noise {s.get('noise', NOISE)}, "
-             f"guarantee {s.get('guarantee', GUARANTEE)} filtered characters (copydetect, winnowing).</p>"]
-    if len(flagged):
-        parts.append("<table><tr><th>#</th><th>student A</th><th>student B</th><th>similarity</th><th>of A's code</th>"
-                     "<th>of B's code</th><th>matched characters</th><th>regions</th></tr>" + "".join(
-            f"<tr><td><a href='#pair-{i}'>{i}</a></td><td>{_e(r.student_a)}</td><td>{_e(r.student_b)}</td>"
-            f"<td class='flag'>{_pct(r.similarity)}</td><td>{_pct(r.similarity_a)}</td><td>{_pct(r.similarity_b)}</td>"
-            f"<td>{r.matched}</td><td>{r.regions}</td></tr>" for i, r in enumerate(flagged.itertuples(), 1)) + "</table>")
-        for i, r in enumerate(flagged.itertuples(), 1):
-            d = details[(r.student_a, r.student_b)]
-            parts.append(f"<h2 id='pair-{i}'>{i}. {_e(r.student_a)} ↔ {_e(r.student_b)} — {_pct(r.similarity)}</h2>"
-                         f"<table class='pair'><tr><th>{_e(r.student_a)} ({_pct(r.similarity_a)} of the code matched)</th>"
-                         f"<th>{_e(r.student_b)} ({_pct(r.similarity_b)} of the code matched)</th></tr>"
-                         f"<tr><td><pre>{highlight(d['code_a'], d['slices_a'])}</pre></td>"
-                         f"<td><pre>{highlight(d['code_b'], d['slices_b'])}</pre></td></tr></table>")
-    else: parts.append("<p>No pair reaches the threshold.</p>")
-    rest = pairs[~pairs.flagged].head(near)
-    if len(rest):
-        parts.append("<h2>Closest pairs not flagged</h2><table><tr><th>student A</th><th>student B</th><th>similarity</th>"
-                     "<th>matched characters</th></tr>" + "".join(
-            f"<tr><td>{_e(r.student_a)}</td><td>{_e(r.student_b)}</td><td>{_pct(r.similarity)}</td><td>{r.matched}</td></tr>"
-            for r in rest.itertuples()) + "</table>")
-    if skipped:
-        parts.append("<h2>Not compared</h2><ul>" + "".join(f"<li>{_e(k)}: {_e(v)}</li>" for k, v in skipped.items()) + "</ul>")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Similar code — {_e(assignment)}</title>"
-            f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
+    "The similarity report page (template `templates/report_similarity.html`)."
+    flagged, s = pairs[pairs.flagged], settings or {}
+    rows = [{**r._asdict(), "code_a": highlight(d["code_a"], d["slices_a"]), "code_b": highlight(d["code_b"], d["slices_b"])}
+            for r in flagged.itertuples() for d in [details[(r.student_a, r.student_b)]]]
+    return render_page("report_similarity.html", assignment=assignment, notebooks=len(codes), compared=len(pairs), flagged=rows,
+                       threshold=s.get("threshold", THRESHOLD), min_match=s.get("min_match", MIN_MATCH), template=s.get("template"),
+                       noise=s.get("noise", NOISE), guarantee=s.get("guarantee", GUARANTEE),
+                       rest=[r._asdict() for r in pairs[~pairs.flagged].head(near).itertuples()], skipped=skipped or {})
 
 # %% ../../nbs/api/instructor/03_similarity.ipynb #b7dcb4da
 def similarity_report(grading_dir:str|Path, # grading output folder (`grading/`), its assignment folder, or a submissions folder

@@ -8,6 +8,7 @@ Docs: https://github.com/imdb-course/imdb-course/api/records/gradebook.html.md""
 from __future__ import annotations
 import base64, datetime as dt, hashlib, html, io, json, math, os, secrets, sqlite3, warnings
 from contextlib import contextmanager
+from dataclasses import replace
 from collections import Counter
 from pathlib import Path
 
@@ -544,20 +545,21 @@ def _merge_one(r:GradeResult, manual:dict, overrides:dict, hand_graded:bool, com
     for q, s in r.questions.items():
         m, o = manual.get((r.student, q)), overrides.get((r.student, q))
         if is_written(s):
-            if hand_graded: s["max_points"] = written_max(s)
+            if hand_graded: s = replace(s, max_points=written_max(s))
             if m and m["submission_sha256"] == r.sha256:
                 mx = m["max_points"] or written_max(s)
                 used = [comments[i] for i in (applied or {}).get((r.student, q), []) if i in (comments or {})]
-                s["points"], s["max_points"] = min(max(round(m["points"] + sum(c["points"] for c in used), 6), 0.0), mx), mx
-                s["manual"] = {**{k: m[k] for k in ("points", "comment", "grader", "at")},
-                               "comments": [{k: c[k] for k in ("id", "text", "points")} for c in used]}
-                s["messages"] = [f"graded by hand: {s['points']:g} / {mx:g}"] + [f"{c['points']:+g}: {c['text']}" for c in used] \
-                                + ([f"Instructor: {m['comment']}"] if m["comment"] else [])
-            elif m: s["manual"] = {**{k: m[k] for k in ("points", "comment", "grader", "at")}, "stale": True}
+                pts = min(max(round(m["points"] + sum(c["points"] for c in used), 6), 0.0), mx)
+                s = replace(s, points=pts, max_points=mx, manual={**{k: m[k] for k in ("points", "comment", "grader", "at")},
+                                   "comments": [{k: c[k] for k in ("id", "text", "points")} for c in used]},
+                            messages=(f"graded by hand: {pts:g} / {mx:g}", *(f"{c['points']:+g}: {c['text']}" for c in used),
+                                      *([f"Instructor: {m['comment']}"] if m["comment"] else [])))
+            elif m: s = replace(s, manual={**{k: m[k] for k in ("points", "comment", "grader", "at")}, "stale": True})
         elif o and o["submission_sha256"] == r.sha256:
-            s["auto_points"], s["points"] = s.get("points"), o["new_points"]
-            s["override"] = {k: o[k] for k in ("old_points", "new_points", "reason", "grader", "at")}
-            s["messages"] = list(s.get("messages", [])) + [f"Instructor changed the automatic {_g(o['old_points'])} to {o['new_points']:g}: {o['reason']}"]
+            s = replace(s, auto_points=s.points, points=o["new_points"],
+                        override={k: o[k] for k in ("old_points", "new_points", "reason", "grader", "at")},
+                        messages=(*s.messages, f"Instructor changed the automatic {_g(o['old_points'])} to {o['new_points']:g}: {o['reason']}"))
+        r.questions[q] = s
     return add_totals(r)
 
 def _g(x) -> str: return "–" if x is None else f"{x:g}"

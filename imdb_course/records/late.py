@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import Settings, SettingsError, load_settings
-from ..grading.result import GradeResult
+from ..grading.result import GradeResult, LateVerdict
 
 # %% auto #0
 __all__ = ['ISO_HINT', 'MANIFEST_COLUMNS', 'LateError', 'parse_when', 'parse_duration', 'parse_percent', 'LatePolicy',
@@ -222,7 +222,7 @@ def apply_late(results:list[GradeResult], # stored results (`Gradebook.results`)
                settings=None, # `Settings`, a settings.ini path, or None (the one in force)
                manifest:pd.DataFrame|str|Path|None=None, # submission times and extensions (`read_manifest`)
               ) -> list[GradeResult]:
-    "Copies of `results` with the late penalty applied to `total`; `raw_total` and a `late` record (with `note`) added.\n\n    Submission time: the manifest's row, else `submitted_at` recorded in the result by the grader, else the file's mtime."
+    "Copies of `results` with the late penalty applied to `total`; `raw_total` and a `LateVerdict` (with `note`) added.\n\n    Submission time: the manifest's row, else `submitted_at` recorded in the result by the grader, else the file's mtime."
     s = settings if isinstance(settings, Settings) else load_settings(settings)
     if manifest is not None and not isinstance(manifest, pd.DataFrame): manifest = read_manifest(manifest)
     policies, out = {}, []
@@ -240,7 +240,7 @@ def apply_late(results:list[GradeResult], # stored results (`Gradebook.results`)
         else: when, source = submission_time(r.file, manifest, r.student)
         p = late_penalty(when, pol, float(r.max_total or 0), _extension(manifest, r.student, pol.due))
         r.total = max(0.0, round(float(r.total or 0) - p.points, 4))
-        r.late = {"submitted_at": when.isoformat(), "source": source, "due": p.due.isoformat(), "late_seconds": p.late.total_seconds(),
-                     "fraction": p.fraction, "points": p.points, "reason": p.reason, "note": late_note(p, pol)}
+        r.late = LateVerdict(when.isoformat(), source, p.due.isoformat(), p.late.total_seconds(), p.fraction, p.points, p.reason,
+                             late_note(p, pol))
         out.append(r)
     return out

@@ -6,7 +6,7 @@ Docs: https://github.com/imdb-course/imdb-course/api/records/reports.html.md"""
 
 # %% ../../nbs/api/records/03_reports.ipynb #079e110b
 from __future__ import annotations
-import base64, datetime as dt, functools, html, io, json, os, sqlite3
+import base64, datetime as dt, functools, io, json, os, sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from ..grading.result import OK_MESSAGE, GradeResult
 from ..checks import REVIEW_CODES
 
 # %% auto #0
-__all__ = ['scores_text', 'fig_png', 'history_img', 'feedback_html', 'write_feedback', 'mistakes', 'summary_html',
+__all__ = ['scores_text', 'render_page', 'fig_png', 'history_img', 'feedback_html', 'write_feedback', 'mistakes', 'summary_html',
            'write_summary', 'write_reports']
 
 # %% ../../nbs/api/records/03_reports.ipynb #595f9618
@@ -54,30 +54,31 @@ def _env():
     import jinja2
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, undefined=jinja2.Undefined)
     env.filters["fmt"] = _fmt
+    env.filters["pct"] = lambda x: f"{100 * x:.0f} %"  # a share as a whole percentage
     return env
 
 def _render(template:str, **context) -> str: return _env().get_template(template).render(**context)
 
-def _e(x) -> str: return html.escape(str(x))
+def render_page(page:str, # a page template of `imdb_course/templates/` (`report_*.html`)
+                **context) -> str:
+    "A page rendered by the report pages' Jinja2 environment (autoescape on; filters `fmt` and `pct`): for pages of other modules."
+    return _env().get_template(page).render(**context)
 
-# %% ../../nbs/api/records/03_reports.ipynb #9822bed6
 def fig_png(fig) -> str:
-    "A matplotlib figure as an `<img>` tag with an embedded PNG (the figure is closed)."
+    "A matplotlib figure as an embedded PNG, a `data:` URI for an `<img>` of the templates (the figure is closed)."
     import matplotlib.pyplot as plt
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=80)
     plt.close(fig)
-    return f"<img alt='plot' src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"
+    return f"data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"
 
-# %% ../../nbs/api/records/03_reports.ipynb #acbf3ba6
-def history_img(path:str|Path, title:str="") -> str:
-    "Training curves of a `history.json` collected by the grader, or a note why they cannot be drawn."
+def history_img(path:str|Path, title:str="") -> dict:
+    "Training curves of a `history.json` collected by the grader (`{png}`), or why they cannot be drawn (`{error}`)."
     from imdb_course.plots import plot_history
-    try: return fig_png(plot_history(Path(path), title=title or None))
+    try: return {"png": fig_png(plot_history(Path(path), title=title or None))}
     except Exception as e:  # a forged or damaged history.json must not break the report
-        return f"<p class='warn'>training curves not drawn: {_e(type(e).__name__)}: {_e(str(e)[:200])}</p>"
+        return {"error": f"{type(e).__name__}: {str(e)[:200]}"}
 
-# %% ../../nbs/api/records/03_reports.ipynb #b185e18e
 def _fmt(x) -> str:
     "Points as the pages show them: 2, 1.5, – for none (a string as it is; the template escapes it)."
     import jinja2
@@ -94,7 +95,6 @@ def feedback_html(result:GradeResult, # one grading result
                   base:str|Path|None=None, # folder the page is written to (links are relative to it)
                  ) -> str:
     "The feedback page of one submission (template `templates/report_feedback.html`)."
-    from markupsafe import Markup
     base = Path(base) if base else None
     r = result
     executed = None
@@ -115,13 +115,12 @@ def feedback_html(result:GradeResult, # one grading result
         cls = "hand" if hand else "ok" if s.get("points") == s.get("max_points") else "bad" if not s.get("points") else "warn"
         questions.append({"name": q, "cls": cls, "hand": hand, "points": s.get("points"), "max_points": s.get("max_points"),
                           "messages": s.get("messages", []), "hints": [d["hint"] for d in s.get("diagnoses", []) if d.get("hint") and d["hint"] not in shown]})
-    curves = [(q, Markup(history_img(s["history"], q))) for q, s in r.questions.items()
+    curves = [(q, history_img(s["history"], q)) for q, s in r.questions.items()
               if s.get("history") and Path(s["history"]).is_file()]
     return _render("report_feedback.html", r=r, executed=executed, params=params, problems=problems, questions=questions,
                    curves=curves, sha256=str(r.sha256)[:12], by_hand=sum(q["hand"] for q in questions),
                    run_message="" if r.message == OK_MESSAGE else r.message)  # "ok" already says it
 
-# %% ../../nbs/api/records/03_reports.ipynb #5f2d2bca
 def write_feedback(result:GradeResult, path:str|Path) -> Path:
     "Write the feedback page of one submission."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -134,8 +133,8 @@ def _code_example(r:GradeResult, code:str) -> str:
     if code.startswith("exception-"):
         e = next((e for e in r.errors if isinstance(e, dict) and e.get("ename") == code[len("exception-"):]), None)
         return str(e.get("text") or e.get("evalue") or "")[:300] if e else (r.message if code[10:] in str(r.message) else "")
-    v = next((v for v in r.violations if isinstance(v, dict) and v.get("code") == code), None)
-    if v: return str(v.get("message", ""))
+    v = next((v for v in r.violations if v.code == code), None)  # `Violation`s
+    if v: return str(v.message)
     words = code.replace("-", " ").split()
     note = next((str(n) for n in r.notes if all(w in str(n).lower() for w in words[:2])), "")
     return note or (r.message if r.status.replace("_", "-") in code else "")
@@ -163,7 +162,6 @@ def mistakes(results:list[GradeResult]) -> pd.DataFrame:
             for c, n in count.most_common()]
     return pd.DataFrame(rows, columns=["code", "students", "question", "example", "hint"])
 
-# %% ../../nbs/api/records/03_reports.ipynb #d7afe323
 def _question_row(points:pd.Series, q:str, max_points) -> dict:
     "A row of the summary's per-question table; a written question nobody has graded yet says so instead of 0 / 0."
     if points.isna().all(): return {"name": q, "mean": None, "max_points": None, "full": "graded by hand, pending"}
@@ -175,7 +173,6 @@ def summary_html(results:list[GradeResult], # results of one assignment
                  similarity:str|None=None, # link to the assignment's similarity report (None: say how to make one)
                 ) -> str:
     "The class summary page (template `templates/report_summary.html`)."
-    from markupsafe import Markup
     from imdb_course.plots import new_figure
     df = scores_frame(results)
     title = results[0].assignment if results else ""
@@ -199,12 +196,11 @@ def summary_html(results:list[GradeResult], # results of one assignment
                 except ValueError: pass
             students.append({"name": r.student, "link": Path(fb).as_posix() if fb else "", "total": r.total,
                              "max_total": r.max_total, "status": r.status, "message": str(r.message)[:300]})
-        ctx.update(histogram=Markup(fig_png(fig)), students=students, mistakes=mistakes(results).to_dict("records"),
+        ctx.update(histogram=fig_png(fig), students=students, mistakes=mistakes(results).to_dict("records"),
                    questions=[_question_row(df[q], q, maxp[q]) for q in qs],
                    runs=list(df.status.value_counts().items()))
     return _render("report_summary.html", **ctx)
 
-# %% ../../nbs/api/records/03_reports.ipynb #a75d082f
 def write_summary(results:list[GradeResult], path:str|Path) -> Path:
     "Write the class summary page."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
