@@ -21,7 +21,7 @@ __all__ = ['ROOT_ENV', 'DEFAULT_ROOT', 'META_NAME', 'TEMPLATES', 'VISIBILITY', '
            'RECOMMENDED_MEMORY_MB', 'GradescopeError', 'Layout', 'autograder_root', 'find_notebook', 'host_places',
            'public_text', 'question_test', 'leaderboard', 'isolation_text', 'run_output', 'results_json',
            'error_results', 'keras_backend_env', 'run_limits', 'build_autograder', 'read_meta', 'autograder_context',
-           'prepare_autograder', 'grade_autograder', 'write_results', 'run_autograder']
+           'prepare_autograder', 'prepare_apart', 'grade_autograder', 'write_results', 'run_autograder']
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #89d9b762
 ROOT_ENV = "IMDB_COURSE_AUTOGRADER_ROOT"  # a folder laid out like /autograder (source/, submission/, results/)
@@ -370,16 +370,23 @@ def prepare_autograder(root:str|Path|None=None, # the autograder root (default $
             "isolation": "bubblewrap" if ctx.iso is not None and ctx.iso.isolated else f"none ({ctx.iso.reason if ctx.iso else '?'})"}
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #4753340c
+def prepare_apart(ctx):
+    "`grading.pipeline.prepare_data` in a short-lived child process: the grader keeps no tokenized corpus while the notebook runs (-45 MiB)."
+    from concurrent.futures import ProcessPoolExecutor
+    from imdb_course.grading.pipeline import prepare_data
+    from imdb_course.grading.pool import mp_context
+    with ProcessPoolExecutor(1, mp_context=mp_context()) as ex: return ex.submit(prepare_data, ctx).result()
+
 def grade_autograder(layout:Layout, # the autograder's folders
                      meta:dict, # `read_meta(layout)`
                     ) -> tuple:
     "`(GradeResult, Isolation)` of the one submitted notebook, graded by `grading.pipeline.grade_one` with the shipped reference."
-    from imdb_course.grading.pipeline import grade_one, prepare_data
+    from imdb_course.grading.pipeline import grade_one
     from imdb_course.grading.reference import reference_run
     notebook = find_notebook(layout.submission, meta["assignment"])
     with keras_backend_env(meta["backend"]):
         ctx, solution = autograder_context(layout, meta)
-        ctx = prepare_data(ctx)
+        ctx = prepare_apart(ctx)
         ctx = dataclasses.replace(ctx, reference=reference_run(ctx, solution))  # the shipped reference.json: nothing runs
         student = safe_name(notebook.stem) or "submission"
         return grade_one(ctx, Submission(student, notebook, root=layout.submission)), ctx.iso
