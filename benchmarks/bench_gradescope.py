@@ -5,8 +5,13 @@ reference run instead of `reference_seeds`, which changes what the zip carries, 
 unpacks it into a temp folder laid out like /autograder, runs `setup.sh` against this virtualenv (no apt, no pip: it
 prepares the data cache) and then `run_autograder` on the reference solution, inside cgroup (v1) limits equal to
 Gradescope's defaults: 768 MiB of memory (`memory.limit_in_bytes`) and ½ CPU (`cpu.cfs_quota_us` = ½ period). It
-records the wall time, the score, the cgroup's peak memory (`memory.max_usage_in_bytes`, page cache included), the
-peak of the summed RSS of the process tree (sampled every 0.2 s) and whether the kernel OOM-killed anything.
+records the wall time, the score, the cgroup's peak memory (`memory.max_usage_in_bytes`, page cache included), the peak
+of its anonymous memory (`total_rss` of memory.stat, sampled every 0.2 s: what the kernel cannot reclaim, the figure
+that OOM-kills), each process's peak RSS split into anonymous and file-mapped pages (and who held what when the tree's
+anonymous memory peaked), the peak of the summed RSS of the process tree and whether the kernel OOM-killed anything.
+The page cache starts cold for this virtualenv, the tree and the data cache (`posix_fadvise` DONTNEED, `--warm-cache`
+to skip): a fresh container reads TensorFlow's libraries again and the cgroup is charged for them, as Gradescope's is
+(warm, they stay charged to whoever read them first and the cgroup's figure is too low).
 `--no-limits` runs the same without the cgroups (for the comparison). `--fail-bwrap` puts a `bwrap` on PATH that fails
 as it does in Gradescope's Docker container, so the run takes the unisolated (witness) path.
 
@@ -198,11 +203,11 @@ def main():
            "env": {k: os.environ[k] for k in sorted(os.environ) if k.startswith(("MALLOC_", "TF_", "XLA_", "IMDB_COURSE_GS"))},
            "load_before": [round(x, 2) for x in load0], "load_after": [round(x, 2) for x in os.getloadavg()], **run}
     info = machine_info()
-    table = ("| assignment | backend | limits | isolation | score | run wall s | cgroup peak MiB | peak RSS sum MiB | OOM kills | load (1 min) |\n"
-             "|---|---|---|---|---|---|---|---|---|---|\n"
+    table = ("| assignment | backend | limits | isolation | score | run wall s | CPU s | cgroup peak MiB | cgroup anon peak MiB | peak RSS sum MiB | OOM kills | load (1 min) |\n"
+             "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
              f"| {a.assignment} | {a.backend} | {'none' if a.no_limits else f'{a.memory_mb} MiB, {a.cpus:g} CPU'} | "
-             f"{(row['isolation'] or '?').split(':')[0]} | {row['score']}/{row['max_auto']:g} | {row['wall_s']} | "
-             f"{row.get('cgroup_peak_mb', '–')} | {row['peak_rss_mb']} | {row.get('oom_kills', '–')} | {row['load_before'][0]}→{row['load_after'][0]} |")
+             f"{(row['isolation'] or '?').split(':')[0]} | {row['score']}/{row['max_auto']:g} | {row['wall_s']} | {row.get('cpu_s', '–')} | "
+             f"{row.get('cgroup_peak_mb', '–')} | {row.get('cgroup_peak_anon_mb', '–')} | {row['peak_rss_mb']} | {row.get('oom_kills', '–')} | {row['load_before'][0]}→{row['load_after'][0]} |")
     print(table)
     print(json.dumps({k: v for k, v in row.items() if k != "log_tail"}, indent=1))
     out = Path(a.out or HERE/"results"/f"gradescope_{a.assignment}_{a.backend}{'_nolimits' if a.no_limits else ''}.json")
