@@ -245,7 +245,7 @@ def memory_advice(assignment:str, # assignment name
                 f"{peak} MiB of process memory inside 768 MiB and ½ CPU (benchmarks/bench_gradescope.py); a submission that keeps "
                 "much more data or bigger models than the solution may need more: raise the memory in the Autograder Settings then")
     return (f"Gradescope's default container has 768 MB: set the autograder's memory to at least {RECOMMENDED_MEMORY_MB} MB in the "
-            f"assignment's Autograder Settings (grading {name} on {backend} was not measured to fit 768 MB)")
+            f"assignment's Autograder Settings (grading {name} on {backend} did not fit 768 MB or was not measured there)")
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #8b097063
 def _check_source(params:dict):
