@@ -5,8 +5,13 @@ reference run instead of `reference_seeds`, which changes what the zip carries, 
 unpacks it into a temp folder laid out like /autograder, runs `setup.sh` against this virtualenv (no apt, no pip: it
 prepares the data cache) and then `run_autograder` on the reference solution, inside cgroup (v1) limits equal to
 Gradescope's defaults: 768 MiB of memory (`memory.limit_in_bytes`) and ½ CPU (`cpu.cfs_quota_us` = ½ period). It
-records the wall time, the score, the cgroup's peak memory (`memory.max_usage_in_bytes`, page cache included), the
-peak of the summed RSS of the process tree (sampled every 0.2 s) and whether the kernel OOM-killed anything.
+records the wall time, the score, the cgroup's peak memory (`memory.max_usage_in_bytes`, page cache included), the peak
+of its anonymous memory (`total_rss` of memory.stat, sampled every 0.2 s: what the kernel cannot reclaim, the figure
+that OOM-kills), each process's peak RSS split into anonymous and file-mapped pages (and who held what when the tree's
+anonymous memory peaked), the peak of the summed RSS of the process tree and whether the kernel OOM-killed anything.
+The page cache starts cold for this virtualenv, the tree and the data cache (`posix_fadvise` DONTNEED, `--warm-cache`
+to skip): a fresh container reads TensorFlow's libraries again and the cgroup is charged for them, as Gradescope's is
+(warm, they stay charged to whoever read them first and the cgroup's figure is too low).
 `--no-limits` runs the same without the cgroups (for the comparison). `--fail-bwrap` puts a `bwrap` on PATH that fails
 as it does in Gradescope's Docker container, so the run takes the unisolated (witness) path.
 
@@ -46,18 +51,63 @@ def make_cgroups(name:str, memory_mb:int, cpus:float) -> list:
     return [cpu, mem, acct]
 
 
-def sample_tree(proc:psutil.Process, out:dict, stop:threading.Event):
-    "Peak summed RSS (MiB) and process count of `proc` and its descendants, every 0.2 s."
+def _short(cmd:list) -> str:
+    "A process's command line, short: the program and what it runs (a kernel's connection file left out)."
+    words = [Path(w).name if "/" in w else w for w in cmd if not w.endswith(".json")]
+    return " ".join(words)[:80]
+
+
+def _status_mb(pid:int) -> tuple:
+    "`(RssAnon, RssFile)` of a process in MiB (/proc/PID/status): its own memory and the mapped files (libraries)."
+    f = {l.split(":")[0]: int(l.split()[1]) for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("Rss")}
+    return f.get("RssAnon", 0) / 1024, f.get("RssFile", 0) / 1024
+
+
+def sample_cgroup(mem:Path, out:dict):
+    "Peaks of the cgroup's own anonymous memory (`total_rss`: what cannot be reclaimed) and page cache (`total_cache`)."
+    try: stat = dict(l.split() for l in (mem/"memory.stat").read_text().splitlines())
+    except OSError: return
+    for k, name in (("total_rss", "cgroup_peak_anon_mb"), ("total_cache", "cgroup_peak_cache_mb")):
+        out[name] = round(max(out.get(name, 0), int(stat.get(k, 0)) / 2**20), 1)
+
+
+def sample_tree(proc:psutil.Process, out:dict, stop:threading.Event, mem:Path|None=None):
+    "Peak summed RSS (MiB) and process count of `proc` and its descendants (each one's peak RSS, anonymous and file), every 0.2 s."
     while not stop.is_set():
+        if mem is not None: sample_cgroup(mem, out)
         try: procs = [proc] + proc.children(recursive=True)
         except psutil.NoSuchProcess: break
-        rss = 0
+        rss, anons, per = 0, {}, out.setdefault("per_process_peak_rss_mb", {})
         for p in procs:
-            try: rss += p.memory_info().rss
-            except psutil.Error: pass
+            try:
+                r = p.memory_info().rss; rss += r
+                key = f"{p.pid} {_short(p.cmdline())}"
+                anon, fmb = _status_mb(p.pid); anons[key] = round(anon, 1)
+                prev = per.get(key, {"rss": 0, "anon": 0, "file": 0})
+                per[key] = {"rss": round(max(prev["rss"], r / 2**20), 1), "anon": round(max(prev["anon"], anon), 1),
+                            "file": round(max(prev["file"], fmb), 1)}
+            except (psutil.Error, OSError): pass
+        if sum(anons.values()) > out.get("peak_anon_sum_mb", 0):  # who holds what when the tree's own memory peaks
+            out["peak_anon_sum_mb"], out["anon_at_peak_mb"] = round(sum(anons.values()), 1), anons
         out["peak_rss_mb"] = max(out.get("peak_rss_mb", 0), rss / 2**20)
         out["max_processes"] = max(out.get("max_processes", 0), len(procs))
         stop.wait(0.2)
+
+
+def evict(*folders) -> int:
+    """Drop the files under `folders` from the page cache (posix_fadvise DONTNEED; pages a running process maps stay): a container
+    that starts cold reads its libraries and data again and the cgroup is charged for them, as Gradescope's is. Bytes seen."""
+    seen = 0
+    for folder in folders:
+        for d, _, files in os.walk(folder):
+            for f in files:
+                try:
+                    fd = os.open(os.path.join(d, f), os.O_RDONLY | os.O_NOFOLLOW)
+                except OSError: continue
+                try: seen += os.fstat(fd).st_size; os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                except OSError: pass
+                finally: os.close(fd)
+    return seen
 
 
 def tree(zip_path:Path, base:Path, notebook:Path, fail_bwrap:bool) -> tuple:
@@ -88,7 +138,7 @@ def run_limited(cmd:list, root:Path, env:dict, cgroups:list) -> dict:
     p = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          preexec_fn=enter if cgroups else None)
     out, stop = {}, threading.Event()
-    th = threading.Thread(target=sample_tree, args=(psutil.Process(p.pid), out, stop), daemon=True); th.start()
+    th = threading.Thread(target=sample_tree, args=(psutil.Process(p.pid), out, stop, cgroups[1] if cgroups else None), daemon=True); th.start()
     log = p.communicate()[0]
     stop.set(); th.join()
     out.update(wall_s=round(time.monotonic() - t0, 1), returncode=p.returncode, log_tail=log[-1500:])
@@ -116,6 +166,8 @@ def main():
     ap.add_argument("--cpus", type=float, default=0.5)
     ap.add_argument("--no-limits", action="store_true", help="run without the cgroup limits")
     ap.add_argument("--fail-bwrap", action="store_true", help="bwrap fails as in Gradescope's container (witness-only grading)")
+    ap.add_argument("--warm-cache", action="store_true", help="leave the virtualenv's files in the page cache (by default they are "
+                    "dropped first, so the run's cgroup is charged for the libraries it maps, as in a fresh container)")
     ap.add_argument("--work", default=None, help="folder for the zip, the reference cache and the tree (default: a temp dir)")
     ap.add_argument("--out", default=None, help="result JSON (default benchmarks/results/gradescope_<assignment>_<backend>.json)")
     a = ap.parse_args()
@@ -134,6 +186,8 @@ def main():
     assert setup.returncode == 0, setup.stderr[-2000:]
     name = f"gs-bench-{os.getpid()}"
     cgroups = [] if a.no_limits else make_cgroups(name, a.memory_mb, a.cpus)
+    cold = [] if a.warm_cache else [sys.prefix, str(root)] + [os.environ[k] for k in ("IMDB_COURSE_CACHE",) if os.environ.get(k)]
+    evicted_mb = round(evict(*cold) / 2**20) if cold else 0
     load0 = os.getloadavg()
     try: run = run_limited([str(root/"run_autograder")], root, env, cgroups)
     finally:
@@ -145,13 +199,15 @@ def main():
            "isolation": (results.get("extra_data") or {}).get("isolation"), "score": results.get("score"),
            "max_auto": sum(t["max_score"] for t in results.get("tests", [])), "status": (results.get("extra_data") or {}).get("status"),
            "execution_time_s": results.get("execution_time"), "build_s": build_s, "setup_s": setup_s,
+           "cold_cache": not a.warm_cache, "evicted_mb": evicted_mb,
+           "env": {k: os.environ[k] for k in sorted(os.environ) if k.startswith(("MALLOC_", "TF_", "XLA_", "IMDB_COURSE_GS"))},
            "load_before": [round(x, 2) for x in load0], "load_after": [round(x, 2) for x in os.getloadavg()], **run}
     info = machine_info()
-    table = ("| assignment | backend | limits | isolation | score | run wall s | cgroup peak MiB | peak RSS sum MiB | OOM kills | load (1 min) |\n"
-             "|---|---|---|---|---|---|---|---|---|---|\n"
+    table = ("| assignment | backend | limits | isolation | score | run wall s | CPU s | cgroup peak MiB | cgroup anon peak MiB | peak RSS sum MiB | OOM kills | load (1 min) |\n"
+             "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
              f"| {a.assignment} | {a.backend} | {'none' if a.no_limits else f'{a.memory_mb} MiB, {a.cpus:g} CPU'} | "
-             f"{(row['isolation'] or '?').split(':')[0]} | {row['score']}/{row['max_auto']:g} | {row['wall_s']} | "
-             f"{row.get('cgroup_peak_mb', '–')} | {row['peak_rss_mb']} | {row.get('oom_kills', '–')} | {row['load_before'][0]}→{row['load_after'][0]} |")
+             f"{(row['isolation'] or '?').split(':')[0]} | {row['score']}/{row['max_auto']:g} | {row['wall_s']} | {row.get('cpu_s', '–')} | "
+             f"{row.get('cgroup_peak_mb', '–')} | {row.get('cgroup_peak_anon_mb', '–')} | {row['peak_rss_mb']} | {row.get('oom_kills', '–')} | {row['load_before'][0]}→{row['load_after'][0]} |")
     print(table)
     print(json.dumps({k: v for k, v in row.items() if k != "log_tail"}, indent=1))
     out = Path(a.out or HERE/"results"/f"gradescope_{a.assignment}_{a.backend}{'_nolimits' if a.no_limits else ''}.json")

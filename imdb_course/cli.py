@@ -284,8 +284,7 @@ def cmd_gradescope(action:Choice("build", "run", "prepare"), # build: write the 
     meta = json.loads(zipfile.ZipFile(z).read(gs.META_NAME))
     print(f"wrote {z}: upload it as the autograder of a Gradescope programming assignment (backend {meta['backend']}, "
           f"autograder timeout {meta['timeout']} s, {meta['auto_points']:g} automatic points)")
-    print(f"Gradescope's default container has 768 MB: set the autograder's memory to at least {gs.RECOMMENDED_MEMORY_MB} MB "
-          "in the assignment's Autograder Settings (the kernel of a graded notebook outgrows 768 MB)")
+    print(gs.memory_advice(meta["assignment"], meta["backend"]))  # the default 768 MB fits (measured), or the memory to set
     if meta["written"]: print("written answers: enable Manual Grading and add these questions to the outline: "
                               + ", ".join(f"{q} ({p:g} pt)" for q, p in meta["written"].items()))
 

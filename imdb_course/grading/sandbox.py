@@ -338,6 +338,7 @@ def _launch(work:Path, job:Path, runner_args:list, marker:str, spec:SandboxSpec,
             argv = [interpreter(), "-m", "imdb_course.grading.runner", *runner_args]
             env = _kernel_env(work, job, marker, limits)
             env[READABLE_ENV] = os.pathsep.join(readable)
+            if cache: env["IMDB_COURSE_CACHE"] = cache  # the prepared data, read as the sandbox reads it (else every kernel tokenizes again: +180 MiB)
         proc = subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=ch.log_w, stderr=subprocess.STDOUT,
                                 start_new_session=True, pass_fds=ch.runner_fds)
         runner_started(ch)

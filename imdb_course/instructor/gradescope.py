@@ -18,10 +18,11 @@ from ..grading.inspect import GradeError, Submission, as_settings, assignment_na
 
 # %% auto #0
 __all__ = ['ROOT_ENV', 'DEFAULT_ROOT', 'META_NAME', 'TEMPLATES', 'VISIBILITY', 'BACKENDS', 'GRADESCOPE_DEFAULTS', 'RESERVE_S',
-           'RECOMMENDED_MEMORY_MB', 'GradescopeError', 'Layout', 'autograder_root', 'find_notebook', 'host_places',
-           'public_text', 'question_test', 'leaderboard', 'isolation_text', 'run_output', 'results_json',
-           'error_results', 'keras_backend_env', 'run_limits', 'build_autograder', 'read_meta', 'autograder_context',
-           'prepare_autograder', 'grade_autograder', 'write_results', 'run_autograder']
+           'RECOMMENDED_MEMORY_MB', 'FITS_DEFAULTS', 'GradescopeError', 'Layout', 'autograder_root', 'find_notebook',
+           'host_places', 'public_text', 'question_test', 'leaderboard', 'isolation_text', 'run_output', 'results_json',
+           'error_results', 'keras_backend_env', 'run_limits', 'memory_advice', 'build_autograder', 'read_meta',
+           'autograder_context', 'prepare_autograder', 'prepare_apart', 'grade_autograder', 'write_results',
+           'run_autograder']
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #89d9b762
 ROOT_ENV = "IMDB_COURSE_AUTOGRADER_ROOT"  # a folder laid out like /autograder (source/, submission/, results/)
@@ -32,7 +33,9 @@ VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")  # a tes
 BACKENDS = ("tensorflow", "jax")  # Keras backends the autograder can install (the first is the default)
 GRADESCOPE_DEFAULTS = {"memory_mb": 768, "vcpus": 0.5, "timeout_s": 600}  # Gradescope's default container (troubleshooting page)
 RESERVE_S = 150  # seconds of the timeout kept for start-up, scoring and writing results.json
-RECOMMENDED_MEMORY_MB = 2048  # to set on Gradescope: grading 01_epochs' solution peaked at 832 MiB (TensorFlow), 969 MiB (JAX)
+RECOMMENDED_MEMORY_MB = 2048  # to set on Gradescope where grading was not measured to fit its default 768 MB
+FITS_DEFAULTS = {"tensorflow": {"01_epochs": 581, "02_stacked": 691, "03_embedding_lstm": 647, "04_gru": 689}}  # MiB: peak process memory of
+# grading the reference solution at full marks inside 768 MiB and ½ CPU (benchmarks/bench_gradescope.py, cgroup v1, cold page cache)
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #61e82d54
 class GradescopeError(GradeError):
@@ -232,6 +235,20 @@ def run_limits(settings:Settings, assignment:str, timeout:int) -> dict:
                                         "scoring): give the autograder at least 210 s (Gradescope's default is 600)")
     return {"notebook_timeout": min(lim.notebook_timeout, room), "cell_timeout": min(lim.cell_timeout, room)}
 
+# %% ../../nbs/api/instructor/08_gradescope.ipynb #9a7e51c2
+def memory_advice(assignment:str, # assignment name
+                  backend:str=BACKENDS[0], # the autograder's Keras backend
+                 ) -> str:
+    "What `build` tells the instructor about Gradescope's memory: the default 768 MB fits (measured), or the memory to set."
+    name = assignment_name(assignment)
+    peak = FITS_DEFAULTS.get(backend, {}).get(name)
+    if peak is not None:
+        return (f"Gradescope's default container (768 MB, ½ vCPU) fits: grading the reference solution of {name} on {backend} peaked at "
+                f"{peak} MiB of process memory inside 768 MiB and ½ CPU (benchmarks/bench_gradescope.py); a submission that keeps "
+                "much more data or bigger models than the solution may need more: raise the memory in the Autograder Settings then")
+    return (f"Gradescope's default container has 768 MB: set the autograder's memory to at least {RECOMMENDED_MEMORY_MB} MB in the "
+            f"assignment's Autograder Settings (grading {name} on {backend} did not fit 768 MB or was not measured there)")
+
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #8b097063
 def _check_source(params:dict):
     "The grading data must exist in the container: the bundled sample (or the Keras download), not a path of this machine."
@@ -376,16 +393,23 @@ def prepare_autograder(root:str|Path|None=None, # the autograder root (default $
             "isolation": "bubblewrap" if ctx.iso is not None and ctx.iso.isolated else f"none ({ctx.iso.reason if ctx.iso else '?'})"}
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #4753340c
+def prepare_apart(ctx):
+    "`grading.pipeline.prepare_data` in a short-lived child process: the grader keeps no tokenized corpus while the notebook runs (-45 MiB)."
+    from concurrent.futures import ProcessPoolExecutor
+    from imdb_course.grading.pipeline import prepare_data
+    from imdb_course.grading.pool import mp_context
+    with ProcessPoolExecutor(1, mp_context=mp_context()) as ex: return ex.submit(prepare_data, ctx).result()
+
 def grade_autograder(layout:Layout, # the autograder's folders
                      meta:dict, # `read_meta(layout)`
                     ) -> tuple:
     "`(GradeResult, Isolation)` of the one submitted notebook, graded by `grading.pipeline.grade_one` with the shipped reference."
-    from imdb_course.grading.pipeline import grade_one, prepare_data
+    from imdb_course.grading.pipeline import grade_one
     from imdb_course.grading.reference import reference_run
     notebook = find_notebook(layout.submission, meta["assignment"])
     with keras_backend_env(meta["backend"]):
         ctx, solution = autograder_context(layout, meta)
-        ctx = prepare_data(ctx)
+        ctx = prepare_apart(ctx)
         ctx = dataclasses.replace(ctx, reference=reference_run(ctx, solution))  # the shipped reference.json: nothing runs
         student = safe_name(notebook.stem) or "submission"
         return grade_one(ctx, Submission(student, notebook, root=layout.submission)), ctx.iso
