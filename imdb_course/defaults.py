@@ -47,7 +47,7 @@ def use_defaults(assignment:str, # e.g. "01_epochs"
     filled = {k: v for k, v in measured_defaults(assignment, namespace.get("DATA_SOURCE")).items() if namespace.get(k) is None}
     namespace.update(filled)
     if verbose:
-        shown = ", ".join(f"{k} = {namespace.get(k)}" + ("" if k in filled else " (yours)") for k in DEFAULTS[assignment][kind])
+        shown = ", ".join(f"{k} = {namespace.get(k)}" + ("" if k in filled else " (as set)") for k in DEFAULTS[assignment][kind])
         print(f"{'bundled sample' if kind == 'sample' else 'full data'}: {shown}"
               + (" — measured to learn on this data (benchmarks/bench_defaults.py)" if filled else ""))
     return filled
