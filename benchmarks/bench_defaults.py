@@ -65,9 +65,9 @@ def collected(executed:Path, what:str="BENCH_RUNS", empty=None):
     "What the COLLECT cell printed after `what` (the runs, or the parameters in force: MAXLEN after `use_defaults`)."
     import nbformat
     nb = nbformat.read(executed, as_version=4)
-    for o in nb.cells[-1].get("outputs", []):
-        for line in o.get("text", "").splitlines():
-            if line.startswith(what + " "): return json.loads(line[len(what) + 1:])
+    text = "".join(o.get("text", "") for o in nb.cells[-1].get("outputs", []))  # a print may arrive in several outputs
+    for line in text.splitlines():
+        if line.startswith(what + " "): return json.loads(line[len(what) + 1:])
     return [] if empty is None else empty
 
 
