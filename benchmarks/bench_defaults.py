@@ -48,6 +48,7 @@ _found, _seen = [], set()
 for _k, _v in list(globals().items()):
     if not _k.startswith("_"): _runs(_v, _k, _seen, _found)
 print("BENCH_RUNS", _json.dumps(_found))
+print("BENCH_PARAMS", _json.dumps({_k: _v for _k, _v in globals().get("PARAMS", {}).items() if _k in ("MAXLEN", "EPOCHS", "TRAIN_SAMPLES")}))
 """
 
 
@@ -60,14 +61,17 @@ def with_collect_cell(nb_path:Path, out:Path) -> Path:
     return out
 
 
-def collected_runs(executed:Path) -> list:
-    "The runs the COLLECT cell printed."
+def collected(executed:Path, what:str="BENCH_RUNS", empty=None):
+    "What the COLLECT cell printed after `what` (the runs, or the parameters in force: MAXLEN after `use_defaults`)."
     import nbformat
     nb = nbformat.read(executed, as_version=4)
-    for o in nb.cells[-1].get("outputs", []):
-        for line in o.get("text", "").splitlines():
-            if line.startswith("BENCH_RUNS "): return json.loads(line[len("BENCH_RUNS "):])
-    return []
+    text = "".join(o.get("text", "") for o in nb.cells[-1].get("outputs", []))  # a print may arrive in several outputs
+    for line in text.splitlines():
+        if line.startswith(what + " "): return json.loads(line[len(what) + 1:])
+    return [] if empty is None else empty
+
+
+def collected_runs(executed:Path) -> list: return collected(executed)
 
 
 def handed_answer(out:Path, question:str) -> dict:
@@ -109,7 +113,8 @@ def run_one(assignment:str, source:str, label:str, work:Path) -> dict:
     except Exception as e: err = f"{type(e).__name__}: {str(e)[-400:]}"
     wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
     runs = collected_runs(out/"executed.ipynb") if not err else []
-    row = dict(assignment=assignment, data=label, epochs=_default(nb, "EPOCHS"), wall_s=round(wall, 1), kernel_cpu_s=round(cpu, 1),
+    in_force = collected(out/"executed.ipynb", "BENCH_PARAMS", {}) if not err else {}
+    row = dict(assignment=assignment, data=label, epochs=_default(nb, "EPOCHS"), maxlen=in_force.get("MAXLEN"), wall_s=round(wall, 1), kernel_cpu_s=round(cpu, 1),
                load_1min=round(os.getloadavg()[0], 2), error=err, runs=runs)
     row.update(verdict(assignment, runs, out/"handed_in") if not err else dict(judged="failed", lowest=None, goal_met=False))
     row["time_goal_met"] = wall <= GOAL_SECONDS
@@ -117,11 +122,11 @@ def run_one(assignment:str, source:str, label:str, work:Path) -> dict:
 
 
 def table_md(rows) -> str:
-    lines = ["| assignment | data | epochs | test accuracy judged | goal | wall s | kernel CPU s | load |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| assignment | data | MAXLEN | epochs | test accuracy judged | goal | wall s | kernel CPU s | load |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         goal = "met" if r["goal_met"] else "**missed**"
         judged = ", ".join(dict.fromkeys(r["judged"].split(", ")))  # a table's copies of a run: once
-        lines.append(f"| {r['assignment']} | {r['data']} | {r.get('epochs', '')} | {judged} | {goal} | {r['wall_s']:.0f}"
+        lines.append(f"| {r['assignment']} | {r['data']} | {r.get('maxlen') or ''} | {r.get('epochs', '')} | {judged} | {goal} | {r['wall_s']:.0f}"
                      f"{'' if r['time_goal_met'] else ' (> 300)'} | {r['kernel_cpu_s']:.0f} | {r['load_1min']} |")
     return "\n".join(lines)
 

@@ -58,7 +58,7 @@ COURSE_KEYS = {
 ASSIGNMENT_KEYS = {
     "title": Key("", str, "assignment title"),
     "num_words": Key(10_000, int, "vocabulary size", minimum=4),
-    "maxlen": Key(200, int, "tokens per review", minimum=1),
+    "maxlen": Key(200, int, "tokens per review (empty: the measured default for the data in use, `imdb_course.defaults`)", minimum=1, optional=True),
     "epochs": Key(3, int, "training epochs", minimum=1),
     "batch_size": Key(64, int, "batch size", minimum=1),
     "train_samples": Key(None, int, "training reviews used (empty: all)", minimum=2, optional=True),
