@@ -21,7 +21,7 @@ from ..config import ASSIGNMENT_KEYS, QUIET_TF_ENV, Settings, SettingsError, ker
 from .inspect import *
 from .audit import AUDIT_ENV, ALLOWED_ENV, READABLE_ENV, SCRATCH_ENV
 from .boundary import (CROSSING_CODES, MAX_TREE_BYTES, Crossing, Drain, frame, loads_json, parse_witness,
-                                          read_frames, witness_line)
+                                          read_frames, witness_line, WitnessLog)
 from .isolation import JOB_MOUNT, WORK_MOUNT, Isolation, bwrap_argv, interpreter, prepare_work_dir, runtime_paths, sandbox_env
 from .kernel import PRESTART_MODULES
 
@@ -30,8 +30,8 @@ __all__ = ['AUDIT_STARTUP', 'KERNEL_NAME', 'JOB_ENV', 'FSIZE_LIMIT_MB', 'TEST_EN
            'WITNESS_FIFO', 'LOG_BYTES', 'WITNESS_BYTES', 'CAPPED_PLACES', 'PRESTART_STARTUP', 'PRESTART_MAX_WAIT',
            'FAST_EXIT_STARTUP', 'STARTUP_FILES', 'Limits', 'grading_limits', 'backend_env_for', 'Execution', 'kill_run',
            'RunChannels', 'open_channels', 'runner_started', 'ready_line', 'close_channels', 'acquire_slot',
-           'place_usage', 'check_caps', 'SandboxSpec', 'run_key', 'PreparedRun', 'prepare_run', 'run_notebook',
-           'run_copy']
+           'place_usage', 'check_caps', 'SandboxSpec', 'run_key', 'PreparedRun', 'prepare_run', 'witness_crossings',
+           'run_notebook', 'run_copy']
 
 # %% ../../nbs/api/grading/08_sandbox.ipynb #7624ee76
 AUDIT_STARTUP = "from imdb_course.grading.audit import install; install()\n"  # the kernel's IPython startup file
@@ -411,6 +411,23 @@ def prepare_run(limits:Limits=Limits(), # limits of the notebook it will run (me
     except BaseException: close_channels(ch, 1); shutil.rmtree(root, ignore_errors=True); raise
     return PreparedRun(root, work, job, marker, run_key(spec), ch, proc, slot, lock, tuple(places), time.monotonic())
 
+# %% ../../nbs/api/grading/08_sandbox.ipynb #wc1090ab
+def witness_crossings(w:WitnessLog, # the parsed witness stream
+                      status:str, # the run's `Execution.status`
+                     ) -> list:
+    """The witness's problems as crossings. A stream that is missing, or that restarted or broke off, in a run the grader
+    could not run at all (`failed`: e.g. a kernel that never answered, then a second one) is not the student's attack."""
+    ran, out = status in ("ok", "errors"), []
+    for code in w.problems:
+        if ran or (code == "witness-tampered" and status != "failed"):
+            out.append({"code": code, "message": w.detail or CROSSING_CODES[code]})
+        elif code == "witness-tampered":
+            out.append({"code": "witness-cut", "message": f"the run failed before it ended; its witness stream restarted "
+                                                          f"or broke off ({w.detail or code}): not counted as an attack"})
+    if ran and w.started and not w.ended:
+        out.append({"code": "witness-cut", "message": "no end record after the kernel was shut down"})
+    return out
+
 # %% ../../nbs/api/grading/08_sandbox.ipynb #44f328b4
 def _check_prepared(prepared, work:Path, spec:SandboxSpec):
     "A pre-started run may serve only the notebook it was prepared for, while it is still waiting."
@@ -493,11 +510,7 @@ def _read_back(ex:Execution, ch:RunChannels, executed:Path, proc, limits, cut:bo
     w = parse_witness(wit)
     _parse_audit(ex, w.records)
     ex.witness_ended = w.ended
-    ran = ex.status in ("ok", "errors")
-    for code in w.problems:
-        if code != "witness-missing" or ran: ex.crossings.append({"code": code, "message": w.detail or CROSSING_CODES[code]})
-    if ran and w.started and not w.ended:
-        ex.crossings.append({"code": "witness-cut", "message": "no end record after the kernel was shut down"})
+    ex.crossings += witness_crossings(w, ex.status)
 
 def run_notebook(nb_path:str|Path, # notebook to execute (copied into the run; the original is never handed to it)
                  work:str|Path, # its working directory on the host (`prepared.work` when `prepared` is given); a fresh tmpfs inside the sandbox
