@@ -13,7 +13,7 @@ __all__ = ['DEFAULTS', 'DATA_KINDS', 'data_kind', 'measured_defaults', 'use_defa
 
 # %% ../nbs/api/12_defaults.ipynb #e4a6c2ca
 DEFAULTS = {  # assignment -> data ("sample" | "full") -> values of the parameters a notebook leaves at None
-    "01_epochs":         {"sample": dict(MAXLEN=100), "full": dict(MAXLEN=200)},
+    "01_epochs":         {"sample": dict(MAXLEN=100), "full": dict(MAXLEN=100)},  # one SimpleRNN: 100 on both
     "02_stacked":        {"sample": dict(MAXLEN=100), "full": dict(MAXLEN=200)},
     "03_embedding_lstm": {"sample": dict(MAXLEN=100), "full": dict(MAXLEN=200)},
     "04_gru":            {"sample": dict(MAXLEN=100), "full": dict(MAXLEN=200)},
@@ -49,5 +49,5 @@ def use_defaults(assignment:str, # e.g. "01_epochs"
     if verbose:
         shown = ", ".join(f"{k} = {namespace.get(k)}" + ("" if k in filled else " (as set)") for k in DEFAULTS[assignment][kind])
         print(f"{'bundled sample' if kind == 'sample' else 'full data'}: {shown}"
-              + (" — measured to learn on this data (benchmarks/bench_defaults.py)" if filled else ""))
+              + (" — the value measured to learn on this data" if filled else ""))
     return filled
