@@ -102,8 +102,8 @@ GRADING_KEYS = {
 SECTIONS = {"data": DATA_KEYS, "course": COURSE_KEYS, "grading": GRADING_KEYS}
 
 # %% ../nbs/api/00_config.ipynb #b1c92152
-# `[grading.NAME]`: one assignment's own grading budget and limits; a key left out keeps its `[grading]` value
-GRADING_OVERRIDE_KEYS = ("train_samples", "epochs", "maxlen", "num_words", "cell_timeout", "notebook_timeout")
+# `[grading.NAME]`: one assignment's own grading budget, limits and Keras backend; a key left out keeps its `[grading]` value
+GRADING_OVERRIDE_KEYS = ("train_samples", "epochs", "maxlen", "num_words", "cell_timeout", "notebook_timeout", "backend")
 
 # %% ../nbs/api/00_config.ipynb #e66c2bf1
 def parse_points(text:str, where:str="points") -> dict:
@@ -134,7 +134,7 @@ def parse_value(raw:str, key:Key, where:str):
     except ValueError:
         raise SettingsError(f"{where} = {raw!r} is not a {key.kind.__name__}; expected {key.doc}") from None
     if key.choices and value not in key.choices:
-        raise SettingsError(f"{where} = {raw!r} is not allowed; choose one of {', '.join(key.choices)}")
+        raise SettingsError(f"{where} = {raw!r} is not allowed; choose one of {', '.join(c or '(empty)' for c in key.choices)}")
     if key.minimum is not None and value < key.minimum:
         raise SettingsError(f"{where} = {raw!r} is too small; it must be >= {key.minimum:g} ({key.doc})")
     return value

@@ -56,18 +56,21 @@ class Limits:
 
 # %% ../../nbs/api/grading/08_sandbox.ipynb #0489ccdf
 def grading_limits(assignment:str, settings=None, **overrides) -> Limits:
-    "Limits from `[grading]`; the whole-notebook timeout is the stricter of `notebook_timeout` and `time_limit`."
-    s = as_settings(settings)
-    g, a = s.grading_for(assignment_name(assignment)), assignment_settings(s, assignment_name(assignment))
+    "Limits from `[grading]` (and `[grading.NAME]`); the whole-notebook timeout is the stricter of `notebook_timeout` and `time_limit`."
+    s, name = as_settings(settings), assignment_name(assignment)
+    g, a = s.grading_for(name), assignment_settings(s, name)
     lim = Limits(cell_timeout=g["cell_timeout"], notebook_timeout=min(g["notebook_timeout"], a["time_limit"]),
                  memory_mb=g["memory_limit_mb"], max_output_mb=g["max_output_mb"],
                  scratch_mb=g["scratch_mb"], max_files=g["max_files"], backend=g.get("backend") or keras_backend(s))
-    if lim.backend == "jax" and importlib.util.find_spec("jax") is None:
-        raise GradeError('[grading] backend = jax but JAX is not installed here: pip install "imdb-course[jax]", '
-                         "or set [grading] backend = tensorflow in settings.ini")
     for k, v in overrides.items():
         if not hasattr(lim, k): raise GradeError(f"unknown limit {k!r}; known: {', '.join(asdict(lim))}")
         if v is not None: setattr(lim, k, v)
+    if lim.backend == "jax" and importlib.util.find_spec("jax") is None:  # after the overrides: a `backend` passed in wins
+        where = ("the backend passed in" if overrides.get("backend") else
+                 f"[grading.{name}] backend" if s.grading_overrides.get(name, {}).get("backend") else
+                 "[grading] backend" if g.get("backend") else "the course's backend ($KERAS_BACKEND or [course] backend)")
+        raise GradeError(f'{where} = jax but JAX is not installed here: pip install "imdb-course[jax]", '
+                         f"or choose tensorflow there")
     return lim
 
 # %% ../../nbs/api/grading/08_sandbox.ipynb #09a3c007

@@ -163,19 +163,22 @@ def handed_in(nb) -> dict:
 # %% ../../nbs/api/instructor/01_release.ipynb #a96a4f35
 _SOURCES = {"sample": "the reviews bundled with the course, read offline", "keras": "the Keras download of aclImdb",
             "auto": "the course's default data"}
+_BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX"}
 
 def _n(v) -> str: return "all" if v is None else f"{v:,}"
 
 def grading_text(assignment:str, # assignment name, e.g. `01_epochs`
                  settings=None, # `Settings` (default: the settings.ini in force)
                 ) -> str:
-    "The notebook's *How the grader runs it* paragraph, from `[grading]` and `[assignment.NAME]` of settings.ini."
+    "The notebook's *How the grader runs it* paragraph, from `[grading]` (`[grading.NAME]`) and `[assignment.NAME]` of settings.ini."
     from imdb_course.config import load_settings
     s = settings or load_settings()
     g, a = s.grading_for(assignment), s.assignments.get(assignment, {})
     points = a.get("points") or {}
     pts = ", ".join(f"{q} {p:g}" for q, p in points.items())
     limit = a.get("time_limit")
+    backend = (f"Keras runs on the {_BACKEND_NAMES.get(g['backend'], g['backend'])} backend there (`KERAS_BACKEND = {g['backend']}`): "
+               "on another backend your numbers differ a little. ") if g.get("backend") else ""
     return (f"**How the grader runs this notebook.** It runs your whole notebook again, from the top, with its own values "
             f"in place of the `parameters` cell: `DATA_SOURCE = {json.dumps(g['source'])}` ({_SOURCES.get(g['source'], g['source'])}), "
             f"`TRAIN_SAMPLES = {_n(g['train_samples'])}` (`train` holds back 20 % of them for validation), "
@@ -184,7 +187,7 @@ def grading_text(assignment:str, # assignment name, e.g. `01_epochs`
             f"It then re-measures every model you hand in on {_n(g['test_samples'])} test reviews of its own. So always "
             "write these names, never their numbers: code that hard-codes `200` breaks when the grader sets `MAXLEN = "
             f"{g['maxlen']}`. The whole run must finish within {_n(limit)} s (each cell within {g['cell_timeout']} s, and as much per model it trains). "
-            f"Points: {pts or 'none'} (written questions are read by your instructor).")
+            f"{backend}Points: {pts or 'none'} (written questions are read by your instructor).")
 
 # %% ../../nbs/api/instructor/01_release.ipynb #3319744c
 def hand_in_text(nb, # the exercise notebook (its `submit` calls name what is handed in)
