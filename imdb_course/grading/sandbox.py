@@ -418,11 +418,12 @@ def prepare_run(limits:Limits=Limits(), # limits of the notebook it will run (me
 def witness_crossings(w:WitnessLog, # the parsed witness stream
                       status:str, # the run's `Execution.status`
                      ) -> list:
-    """The witness's problems as crossings. A stream that is missing, or that restarted or broke off, in a run the grader
-    could not run at all (`failed`: e.g. a kernel that never answered, then a second one) is not the student's attack."""
+    """The witness's problems as crossings. A stream that is missing, or that restarted with nothing recorded but kernel
+    starts, in a run the grader could not run at all (`failed`: e.g. a kernel that never answered, then a second one), is
+    not the student's attack; a tampered stream that recorded anything else stays one."""
     ran, out = status in ("ok", "errors"), []
     for code in w.problems:
-        if ran or (code == "witness-tampered" and status != "failed"):
+        if ran or (code == "witness-tampered" and (status != "failed" or w.records)):
             out.append({"code": code, "message": w.detail or CROSSING_CODES[code]})
         elif code == "witness-tampered":
             out.append({"code": "witness-cut", "message": f"the run failed before it ended; its witness stream restarted "
