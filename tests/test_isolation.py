@@ -227,5 +227,6 @@ def test_graded_kernel_reads_the_xla_cache_but_cannot_write_it(mini_jax, tmp_pat
     tried = {str(d/"jit_evil-0-cache"), str(d/sorted(before)[0]), str(d/(sorted(before)[0] + ".old"))}
     assert set(r.outside_writes) == tried, r.outside_writes  # JAX's own `mkdir(exist_ok=True)` of the cache is none
     assert "".join(o.get("text", "") for o in cells[-2].outputs).split() == ["28.0", "True"]  # programs came from the cache
-    noise = [o.get("text", "") for c in cells[:-1] for o in c.get("outputs", []) if o.get("name") == "stderr"]
-    assert not noise, noise  # no cache-write warning, nor any other, in the notebook's outputs
+    noise = [o.get("text", "") for c in cells[:-1] for o in c.get("outputs", []) if o.get("name") == "stderr"
+             and o.get("text", "").strip() != "Matplotlib is building the font cache; this may take a moment."]  # its own, on a busy machine
+    assert not noise, noise  # no cache warning (read or write), nor any other, in the notebook's outputs
