@@ -95,7 +95,7 @@ def main(argv=None):
         else:
             ctx, _ = grading_context(args.assignment, out, solutions_dir=kw["solutions_dir"], settings=kw["settings"])
             ctx.out.mkdir(parents=True, exist_ok=True); ctx = prepare_data(ctx)
-            _reference(ctx, solution)
+            reference_band(ctx, solution)
         warmup = time.perf_counter() - t0
         print(f"   warm-up (reference solution run{' + 1 submission' if args.warmup_submission else ''}): {warmup:.0f} s", flush=True)
         runs, rows = [], []

@@ -149,3 +149,84 @@ def test_prestarted_kernel_sees_only_its_own_work_dir(iso, tmp_path):
     finally:
         a.discard(); b.discard()
     assert not a.root.exists() and not b.root.exists() and b.proc.poll() is not None
+
+
+MINI = Path(__file__).resolve().parent/"fixtures"/"mini_assignment"
+
+
+@pytest.fixture(scope="module")
+def mini_jax(iso, tmp_path_factory):
+    "The mini assignment on JAX, its reference run done (one seed): it filled the XLA compilation cache."
+    pytest.importorskip("jax")
+    from imdb_course.grading.pipeline import grading_context, prepare_data
+    from imdb_course.grading.reference import reference_run
+    tmp = tmp_path_factory.mktemp("xla")
+    settings = tmp/"settings.ini"
+    settings.write_text((MINI/"settings.ini").read_text().replace("[grading]\n", "[grading]\nbackend = jax\nreference_seeds = 1\n", 1))
+    ctx, solution = grading_context("mini", tmp/"out", solutions_dir=MINI/"solutions", settings=settings)
+    assert ctx.iso.isolated and ctx.limits.backend == "jax"
+    ctx = prepare_data(ctx)
+    reference_run(ctx, solution)
+    return ctx, solution
+
+
+def test_reference_run_fills_the_xla_cache_sealed(mini_jax):
+    "The trusted reference run fills the cache; then it is the grader's own: read-only, regular files, moved in whole."
+    from imdb_course.grading.reference import xla_cache_for
+    ctx, _ = mini_jax
+    d = Path(xla_cache_for(ctx))
+    files = list(d.iterdir())
+    assert len(files) >= 5 and all(f.is_file() and not f.is_symlink() and f.name.endswith("-cache") for f in files), files
+    assert all(f.stat().st_uid == os.geteuid() and f.stat().st_mode & 0o777 == 0o644 for f in files)
+    assert d.stat().st_uid == os.geteuid() and d.stat().st_mode & 0o777 == 0o755
+    assert not [p for p in d.parent.iterdir() if p.name.startswith(f".{ctx.params_hash}-xla")]  # no half-filled folder left
+
+
+ATTACK = '''
+import os, errno
+d = os.environ["JAX_COMPILATION_CACHE_DIR"]
+entry = sorted(os.listdir(d))[0]
+tries = {"new": lambda: open(os.path.join(d, "jit_evil-0-cache"), "wb").write(b"x"),
+         "overwrite": lambda: open(os.path.join(d, entry), "r+b").write(b"x"),
+         "delete": lambda: os.unlink(os.path.join(d, entry)),
+         "rename": lambda: os.rename(os.path.join(d, entry), os.path.join(d, entry + ".old")),
+         "chmod": lambda: os.chmod(os.path.join(d, entry), 0o666)}
+for name, f in tries.items():
+    try: f(); print("WROTE", name)
+    except OSError as e: print("blocked", name, errno.errorcode.get(e.errno))
+'''
+HITS = ('import jax.monitoring\nHITS = []\n'
+        'jax.monitoring.register_event_listener(lambda event, **kw: HITS.append(event) if event.endswith("cache_hits") else None)')
+MISS = 'import jax, jax.numpy as jnp\nprint(float(jax.jit(lambda x: (x * 3 + 1).sum())(jnp.ones(7))), len(HITS) > 0)'
+
+
+def test_graded_kernel_reads_the_xla_cache_but_cannot_write_it(mini_jax, tmp_path):
+    """A graded kernel gets the cache read-only: its programs are reused (cache hits), a new program (a miss) compiles
+    without a warning in the outputs, and every attempt to write, delete or re-mode the cache fails and is a finding."""
+    import hashlib, nbformat
+    from dataclasses import replace
+    from imdb_course.grading.inspect import Submission
+    from imdb_course.grading.pipeline import grade_one
+    from imdb_course.grading.reference import reference_run, xla_cache_for
+    ctx, solution = mini_jax
+    d = Path(xla_cache_for(ctx))
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in d.iterdir()}
+    ctx = replace(ctx, reference=reference_run(ctx, solution), xla_cache=str(d))
+    nb = nbformat.read(solution, 4)
+    params = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    nb.cells.insert(params + 1, nbformat.v4.new_code_cell(HITS))
+    nb.cells += [nbformat.v4.new_code_cell(MISS), nbformat.v4.new_code_cell(ATTACK)]
+    path = tmp_path/"mallory.ipynb"; nbformat.write(nb, path)
+    r = grade_one(ctx, Submission("mallory", path))
+    assert r.status == "ok", r.message
+    cells = nbformat.read(r.executed, 4).cells
+    out = "".join(o.get("text", "") for o in cells[-1].outputs)
+    assert "WROTE" not in out and out.count("blocked") == 5, out
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in d.iterdir()} == before  # the host's cache unchanged
+    assert "sandbox-write-outside" in r.codes, r.codes  # the attempts are a finding, though the cache lies under /tmp here
+    tried = {str(d/"jit_evil-0-cache"), str(d/sorted(before)[0]), str(d/(sorted(before)[0] + ".old"))}
+    assert set(r.outside_writes) == tried, r.outside_writes  # JAX's own `mkdir(exist_ok=True)` of the cache is none
+    assert "".join(o.get("text", "") for o in cells[-2].outputs).split() == ["28.0", "True"]  # programs came from the cache
+    noise = [o.get("text", "") for c in cells[:-1] for o in c.get("outputs", []) if o.get("name") == "stderr"
+             and o.get("text", "").strip() != "Matplotlib is building the font cache; this may take a moment."]  # its own, on a busy machine
+    assert not noise, noise  # no cache warning (read or write), nor any other, in the notebook's outputs

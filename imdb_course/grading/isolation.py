@@ -153,6 +153,7 @@ def bwrap_argv(iso:Isolation, # from `choose_isolation`; must be isolated
                max_processes:int=MAX_PROCESSES, # RLIMIT_NPROC inside (processes and threads of the sandbox's uid)
                work_mode:str="bind", # bind: `work` writable; ro: `work` read-only; tmpfs: a fresh private tmpfs (`work` unused)
                scratch_mb:int|None=SCRATCH_MB, # size of every tmpfs inside (/tmp, /dev/shm, a tmpfs work dir); None: no cap
+               writable:list=(), # host folders bound writable at the same place: the trusted reference run's XLA cache only
               ) -> list[str]:
     "The full `bwrap ...` command line running `command` isolated (see the table above for what is mounted)."
     if work_mode not in ("bind", "ro", "tmpfs"): raise ValueError(f"work_mode={work_mode!r}: use bind, ro or tmpfs")
@@ -167,8 +168,10 @@ def bwrap_argv(iso:Isolation, # from `choose_isolation`; must be isolated
     if not iso.as_root: args.insert(1, "--unshare-user")
     # private /tmp first: a virtualenv or data under the host's /tmp (CI) is bound on top of it, not hidden by it
     args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", *size, "--tmpfs", "/tmp", "--perms", "1777", *size, "--tmpfs", "/dev/shm"]
-    args += _dirs_for(ro)
+    rw = [Path(p).resolve() for p in writable if Path(p).is_dir()]
+    args += _dirs_for(ro + rw)
     for p in ro: args += ["--ro-bind", str(p), str(p)]
+    for p in rw: args += ["--bind", str(p), str(p)]  # after the read-only ones: never hidden by a read-only parent
     if work_mode == "tmpfs": args += ["--perms", "1777", *size, "--tmpfs", WORK_MOUNT]
     else: args += ["--bind" if work_mode == "bind" else "--ro-bind", str(Path(work).resolve()), WORK_MOUNT]
     if job is not None: args += ["--ro-bind", str(Path(job).resolve()), JOB_MOUNT]

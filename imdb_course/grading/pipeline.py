@@ -48,11 +48,13 @@ class GradingContext:
     sandbox: str = "auto"  # `[grading] sandbox` (a Dask worker chooses its own isolation under it)
     prestart: bool = True  # start the scorer while the notebook runs; pool workers also pre-start the next kernel
     reference_seeds: int = 3  # runs of the reference solution (`[grading] reference_seeds`): the accuracy band
+    xla_cache: str|None = None  # the reference run's XLA compilation cache, read-only in sandboxed kernels (`grading.refcache`)
+    xla_fill: bool = False  # set for the reference run only: it fills `xla_cache` (mounted writable)
 
     @property
     def spec(self) -> SandboxSpec:
         "Where and how its kernels run: limits, isolation, read-only mounts, the prepared cache."
-        return SandboxSpec(self.limits, self.iso, tuple(self.read_only), self.cache)
+        return SandboxSpec(self.limits, self.iso, tuple(self.read_only), self.cache, self.xla_cache, self.xla_fill)
 
 # %% ../../nbs/api/grading/15_pipeline.ipynb #8d209697
 def blank_questions(ctx:GradingContext, why:str) -> dict:

@@ -10,7 +10,8 @@ import contextlib, fcntl, os, shutil, tempfile
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['REFERENCE_CACHE_ENV', 'shared_dir', 'restore_reference', 'share_reference', 'reference_lock']
+__all__ = ['REFERENCE_CACHE_ENV', 'XLA_SUFFIX', 'shared_dir', 'restore_reference', 'share_reference', 'reference_lock',
+           'xla_cache_dir', 'start_xla_cache', 'seal_xla_cache']
 
 # %% ../../nbs/api/grading/17_refcache.ipynb #77e7b8af
 REFERENCE_CACHE_ENV = "IMDB_COURSE_REFERENCE_CACHE"  # folder of shared reference runs (unset: each output folder its own)
@@ -58,3 +59,39 @@ def reference_lock(params_hash:str):
         fcntl.flock(f, fcntl.LOCK_EX)
         try: yield
         finally: fcntl.flock(f, fcntl.LOCK_UN)
+
+# %% ../../nbs/api/grading/17_refcache.ipynb #xlar0002
+XLA_SUFFIX = "-xla"  # `<params hash>-xla/`: the reference run's XLA compilation cache, beside the reference folder
+
+def xla_cache_dir(out:str|Path, # the grading output folder
+                  params_hash:str, # its parameters hash
+                 ) -> Path:
+    "Where the reference run's XLA compilation cache is kept: in `$IMDB_COURSE_REFERENCE_CACHE` when set, else `out/reference/`."
+    shared = shared_dir(params_hash)
+    return (shared.parent if shared else Path(out)/"reference")/f"{params_hash}{XLA_SUFFIX}"
+
+# %% ../../nbs/api/grading/17_refcache.ipynb #xlar0004
+def start_xla_cache(out:str|Path, params_hash:str) -> Path|None:
+    "A fresh empty folder for the reference run to fill (beside the cache's place); None when the cache is already there."
+    final = xla_cache_dir(out, params_hash)
+    if final.is_dir(): return None
+    final.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{params_hash}{XLA_SUFFIX}-", dir=final.parent))
+
+def seal_xla_cache(filled:str|Path, # the folder `start_xla_cache` gave, filled by the reference run
+                   out:str|Path, params_hash:str,
+                   ok:bool=True, # the reference run succeeded (else its cache is dropped)
+                  ) -> Path|None:
+    "Make `filled` the grader's own, read-only, regular files only, and move it into place whole; the cache's folder, or None."
+    filled, final = Path(filled), xla_cache_dir(out, params_hash)
+    if ok:
+        uid, gid = os.geteuid(), os.getegid()
+        for p in filled.iterdir():  # JAX keeps one flat file per program
+            if p.is_file() and not p.is_symlink(): os.chown(p, uid, gid); os.chmod(p, 0o644)
+            elif p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
+            else: p.unlink()
+        os.chown(filled, uid, gid); os.chmod(filled, 0o755)
+        try: filled.rename(final)  # whole folder or nothing: a kernel never sees half of it
+        except OSError: pass  # another grader was first
+    shutil.rmtree(filled, ignore_errors=True)
+    return final if final.is_dir() else None

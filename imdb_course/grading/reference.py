@@ -15,10 +15,21 @@ from .inspect import GradeError, Submission
 from .points import regular_file_sha
 from .pipeline import GradingContext, grade_one
 from .pool import init_worker, mp_context
-from .refcache import reference_lock, restore_reference, share_reference
+from .refcache import (reference_lock, restore_reference, seal_xla_cache, share_reference, start_xla_cache,
+                                          xla_cache_dir)
 
 # %% auto #0
-__all__ = ['SEED_STEP', 'reference_run', 'reference_band', 'reference_work']
+__all__ = ['SEED_STEP', 'xla_cache_for', 'reference_run', 'reference_band', 'reference_work']
+
+# %% ../../nbs/api/grading/18_reference.ipynb #xlaf0001
+def _compiles(ctx) -> bool:
+    "Graded kernels run on JAX inside bubblewrap: the only case the reference run's XLA cache is made for and given to."
+    return ctx.limits.backend == "jax" and ctx.iso is not None and ctx.iso.isolated
+
+def xla_cache_for(ctx:GradingContext) -> str|None:
+    "The sealed XLA compilation cache of the reference run of `ctx` (read-only in sandboxed JAX kernels), or None."
+    d = xla_cache_dir(ctx.out, ctx.params_hash)
+    return str(d) if _compiles(ctx) and d.is_dir() else None
 
 # %% ../../nbs/api/grading/18_reference.ipynb #90796ee4
 SEED_STEP = 1000  # reference run k injects SEED + k * SEED_STEP (k = 0: the students' own parameters)
@@ -28,9 +39,14 @@ def _reference_one(ctx:GradingContext, solution:str|Path, k:int) -> dict:
     folder = Path(ctx.out)/"reference"/(ctx.params_hash if k == 0 else f"{ctx.params_hash}-seed{k}")
     cache = folder/("reference.json" if k == 0 else "seed.json")
     if cache.is_file(): return json.loads(cache.read_text())
-    rctx = replace(ctx, reference=None, grading_reference=True,
+    fill = start_xla_cache(ctx.out, ctx.params_hash) if k == 0 and _compiles(ctx) else None  # run 0 fills the XLA cache
+    rctx = replace(ctx, reference=None, grading_reference=True, xla_cache=str(fill) if fill else xla_cache_for(ctx),
+                   xla_fill=fill is not None,
                    params={**ctx.params, "SEED": int(ctx.params.get("SEED") or 0) + k * SEED_STEP} if k else ctx.params)
-    res = grade_one(rctx, Submission("reference", Path(solution).resolve()), folder=folder)  # the instructor's file: a link is fine
+    res = None
+    try: res = grade_one(rctx, Submission("reference", Path(solution).resolve()), folder=folder)  # the instructor's file: a link is fine
+    finally:
+        if fill: seal_xla_cache(fill, ctx.out, ctx.params_hash, ok=res is not None and res.status == "ok")  # a failed run's: dropped
     if res.status != "ok":
         raise GradeError(f"the solution notebook {solution} does not run cleanly under the grading parameters "
                          f"(SEED={rctx.params.get('SEED')}; {res.status}: {res.message}); fix it (see {res.executed or folder}) before grading")

@@ -19,7 +19,7 @@ import psutil
 import imdb_course
 from ..config import ASSIGNMENT_KEYS, QUIET_TF_ENV, Settings, SettingsError, keras_backend, load_settings
 from .inspect import *
-from .audit import AUDIT_ENV, ALLOWED_ENV, READABLE_ENV, SCRATCH_ENV
+from .audit import AUDIT_ENV, ALLOWED_ENV, READABLE_ENV, SCRATCH_ENV, SEALED_ENV
 from .boundary import (CROSSING_CODES, MAX_TREE_BYTES, Crossing, Drain, frame, loads_json, parse_witness,
                                           read_frames, witness_line, WitnessLog)
 from .isolation import JOB_MOUNT, WORK_MOUNT, Isolation, bwrap_argv, interpreter, prepare_work_dir, runtime_paths, sandbox_env
@@ -27,11 +27,12 @@ from .kernel import PRESTART_MODULES
 
 # %% auto #0
 __all__ = ['AUDIT_STARTUP', 'KERNEL_NAME', 'JOB_ENV', 'FSIZE_LIMIT_MB', 'TEST_ENV_PREFIX', 'SYSTEM_READABLE', 'XLA_ONE_THREAD',
+           'XLA_CACHE_ENV', 'XLA_CACHE_FILL', 'XLA_CACHE_READ', 'XLA_CACHE_COMMON', 'XLA_CACHE_PREFIXES',
            'WITNESS_FIFO', 'LOG_BYTES', 'WITNESS_BYTES', 'CAPPED_PLACES', 'PRESTART_STARTUP', 'PRESTART_MAX_WAIT',
            'FAST_EXIT_STARTUP', 'STARTUP_FILES', 'Limits', 'grading_limits', 'backend_env_for', 'Execution', 'kill_run',
            'RunChannels', 'open_channels', 'runner_started', 'ready_line', 'close_channels', 'acquire_slot',
-           'place_usage', 'check_caps', 'SandboxSpec', 'run_key', 'PreparedRun', 'prepare_run', 'witness_crossings',
-           'run_notebook', 'run_copy']
+           'place_usage', 'check_caps', 'SandboxSpec', 'xla_cache_mounts', 'run_key', 'PreparedRun', 'prepare_run',
+           'witness_crossings', 'run_notebook', 'run_copy']
 
 # %% ../../nbs/api/grading/08_sandbox.ipynb #7624ee76
 AUDIT_STARTUP = "from imdb_course.grading.audit import install; install()\n"  # the kernel's IPython startup file
@@ -75,6 +76,14 @@ def grading_limits(assignment:str, settings=None, **overrides) -> Limits:
 
 # %% ../../nbs/api/grading/08_sandbox.ipynb #09a3c007
 XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"  # JAX on one CPU thread
+XLA_CACHE_ENV = "JAX_COMPILATION_CACHE_DIR"  # JAX's persistent compilation cache (the reference run's, `grading.refcache`)
+# the trusted reference run keeps every compiled program (JAX skips those compiled in < 1 s by default); a graded kernel
+# only reads: a compile time no program reaches means JAX never tries to write the read-only cache (so never warns)
+XLA_CACHE_FILL = {"JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0", "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1"}
+XLA_CACHE_READ = {"JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1e9"}
+# (and no GPU autotune cache under it: that option would put the cache's path into every program's key)
+XLA_CACHE_COMMON = {"JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "", "JAX_COMPILATION_CACHE_MAX_SIZE": "-1"}
+XLA_CACHE_PREFIXES = ("JAX_COMPILATION_CACHE", "JAX_PERSISTENT_CACHE", "JAX_ENABLE_COMPILATION_CACHE")  # never from the grader's env
 
 # %% ../../nbs/api/grading/08_sandbox.ipynb #cdbe344b
 def backend_env_for(backend:str, # "tensorflow" or "jax"
@@ -116,7 +125,8 @@ class Execution:
 def _kernel_env(work:Path, job:Path, marker:str, limits:Limits) -> dict:
     "Environment of the papermill process and the kernel without a sandbox: everything points into the run's folders."
     env = {k: v for k, v in os.environ.items()
-           if k == "JUPYTER_PATH" or not k.startswith(("JPY_", "JUPYTER_", "IPY", "KERAS_HOME", "MPLCONFIG", "IMDB_COURSE_CACHE"))}
+           if k == "JUPYTER_PATH" or not k.startswith(("JPY_", "JUPYTER_", "IPY", "KERAS_HOME", "MPLCONFIG", "IMDB_COURSE_CACHE",
+                                          *XLA_CACHE_PREFIXES))}  # an unsandboxed kernel gets no compilation cache (see `xla_cache_mounts`)
     pkg_parent = str(Path(imdb_course.__file__).resolve().parent.parent)
     env.update({
         "HOME": str(work), "TMPDIR": str(work/".tmp"), "MPLCONFIGDIR": str(work/".tmp"/"matplotlib"),
@@ -300,6 +310,21 @@ class SandboxSpec:
     iso: Isolation|None = None  # from `isolation.choose_isolation`; None or kind "none": no OS isolation
     read_only: tuple = ()  # host paths the sandboxed kernel may read (data archive, prepared cache)
     cache: str|None = None  # the prepared tokenized cache (IMDB_COURSE_CACHE inside; mount it in `read_only`)
+    xla_cache: str|None = None  # the reference run's XLA compilation cache (host folder, same path inside; sandboxed runs only)
+    xla_fill: bool = False  # the trusted reference run fills `xla_cache` (mounted writable); else it is mounted read-only
+
+# %% ../../nbs/api/grading/08_sandbox.ipynb #xlac0001
+def xla_cache_mounts(spec:SandboxSpec) -> tuple[list, list, dict]:
+    """`(read-only mounts, writable mounts, environment)` giving a run the reference run's XLA compilation cache: writable
+    for the trusted reference run (`xla_fill`), read-only for a graded kernel (and JAX told never to write it: no warning).
+    An unsandboxed run gets none: nothing would keep its kernel from writing the cache, and what one kernel writes there
+    is compiled code the next kernels would run (a private copy per run would cost a copy for a mode meant for trusted
+    notebooks); it compiles as without a cache."""
+    iso = spec.iso
+    if not spec.xla_cache or iso is None or not iso.isolated or not Path(spec.xla_cache).is_dir(): return [], [], {}
+    path = str(Path(spec.xla_cache).resolve())
+    env = {XLA_CACHE_ENV: path, **XLA_CACHE_COMMON, **(XLA_CACHE_FILL if spec.xla_fill else XLA_CACHE_READ)}
+    return ([], [path], env) if spec.xla_fill else ([path], [], env)
 
 # %% ../../nbs/api/grading/08_sandbox.ipynb #251faf5e
 # the kernel's IPython startup files call `grading.kernel` (the code is there, tested): the fast exit first, then the
@@ -329,14 +354,18 @@ def _launch(work:Path, job:Path, runner_args:list, marker:str, spec:SandboxSpec,
     "`(process, slot, lock, writable, readable, scratch)`: the runner started on `runner_args` (in bwrap when `spec.iso` is)."
     limits, iso, read_only, cache = spec.limits, spec.iso, spec.read_only, spec.cache
     isolated = iso is not None and iso.isolated
+    xla_ro, xla_rw, xla_env = xla_cache_mounts(spec)  # the reference run's compiled programs (sandboxed runs only)
     writable, readable, scratch = _places(work, job, isolated)
-    readable += [str(Path(p).resolve()) for p in read_only]
+    readable += [str(Path(p).resolve()) for p in [*read_only, *xla_ro]]
+    writable += xla_rw
     slot, lock = acquire_slot() if isolated else (0, None)
     try:
         if isolated:
+            for d in xla_rw: prepare_work_dir(d, iso, slot)  # the reference run's uid fills it (sealed by `grading.refcache`)
             argv = bwrap_argv(iso, work, [interpreter(), "-m", "imdb_course.grading.runner", *runner_args], job=job,
-                              read_only=read_only, slot=slot, work_mode="tmpfs", scratch_mb=limits.scratch_mb)
-            env = _sandbox_kernel_env(marker, limits, readable, cache)
+                              read_only=[*read_only, *xla_ro], writable=xla_rw, slot=slot, work_mode="tmpfs", scratch_mb=limits.scratch_mb)
+            env = {**_sandbox_kernel_env(marker, limits, readable, cache), **xla_env, ALLOWED_ENV: os.pathsep.join(writable),
+                   SEALED_ENV: os.pathsep.join(xla_ro)}  # a write there is a finding, wherever the cache lies
         else:
             argv = [interpreter(), "-m", "imdb_course.grading.runner", *runner_args]
             env = _kernel_env(work, job, marker, limits)
@@ -358,7 +387,7 @@ def run_key(spec:SandboxSpec) -> tuple:
     env = (tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(TEST_ENV_PREFIX) or k == "KERAS_BACKEND"))
            if isolated else tuple(sorted(os.environ.items())))
     return (isolated, iso.bwrap if isolated else "", limits.memory_mb, limits.kernel_threads, limits.backend, min(120, limits.notebook_timeout),
-            limits.scratch_mb, tuple(str(Path(p).resolve()) for p in read_only), cache, env, interpreter(),
+            limits.scratch_mb, tuple(str(Path(p).resolve()) for p in read_only), cache, spec.xla_cache, spec.xla_fill, env, interpreter(),
             str(Path(imdb_course.__file__).resolve()))
 
 # %% ../../nbs/api/grading/08_sandbox.ipynb #f0ef28b1

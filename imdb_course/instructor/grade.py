@@ -17,7 +17,7 @@ from ..grading.inspect import GradeError, Submission, as_settings, assignment_na
 from ..grading.isolation import IntegrityError, check_fingerprint, package_fingerprint
 from ..grading.pipeline import grade_one, grading_context, prepare_data
 from ..grading.pool import dask_distributed, init_worker, run_pool
-from ..grading.reference import reference_band
+from ..grading.reference import reference_band, xla_cache_for
 from ..records.gradebook import Gradebook, scores_frame
 from ..records.late import read_manifest, submission_time
 from ..records.reports import write_feedback, write_reports
@@ -121,6 +121,7 @@ def grade_folder(submissions:str|Path, # folder of student notebooks (`alice.ipy
                     runnable = [x for x in todo if shas[x.student] is not None]
                     if runnable:
                         ctx = replace(ctx, reference=reference_band(ctx, solution, scheduler, workers))
+                        ctx = replace(ctx, xla_cache=xla_cache_for(ctx))  # the reference run's compiled programs, read-only
                         check_fingerprint(fingerprint)
                         run_pool(ctx, runnable, workers, on_result, scheduler, worker_data)
                 finally: bar.close()
@@ -151,6 +152,7 @@ def grade_submission(path:str|Path, # one student notebook
     _warn_unisolated(ctx)
     ctx = prepare_data(ctx)
     ctx = replace(ctx, reference=reference_band(ctx, solution))
+    ctx = replace(ctx, xla_cache=xla_cache_for(ctx))  # the reference run's compiled programs, read-only in the sandbox
     init_worker(ctx.limits.kernel_threads)
     res = grade_one(ctx, Submission(student or path.stem, path))
     if record:
