@@ -91,6 +91,27 @@ def test_fork_bomb_is_bounded(iso, tmp_path):
     assert 0 < n < 64, r.stdout + r.stderr
 
 
+def test_caps_never_read_the_hosts_places_while_bwrap_sets_up(iso, tmp_path):
+    """The grader watches each run's /tmp, /dev/shm and work dir through `/proc/<pid>/root`. Until bwrap's child has
+    pivoted into the sandbox that path is the host's root: its /tmp (hundreds of thousands of files here) once read as an
+    honest run's and stopped it as a file flood under load. Every launch is polled from its first instant."""
+    from imdb_course.grading.isolation import bwrap_argv
+    from imdb_course.grading.sandbox import _inside_process, place_usage
+    host = os.statvfs("/tmp")
+    readings, work = [], tmp_path/"work"
+    work.mkdir()
+    for _ in range(30):
+        proc = subprocess.Popen(bwrap_argv(iso, work, ["/bin/sleep", "0.2"]), stdout=subprocess.DEVNULL)
+        inner, t0 = None, time.monotonic()
+        while proc.poll() is None and time.monotonic() - t0 < 5:
+            if (inner := _inside_process(proc, inner)): readings.append(place_usage(inner.pid))
+        proc.wait()
+    tmp = [r["/tmp"] for r in readings if "/tmp" in r]
+    assert tmp, "no reading of the sandbox's /tmp at all: the test measured nothing"
+    assert max(files for _, _, files in tmp) < 100, max(tmp, key=lambda u: u[2])
+    assert all(total < host.f_blocks * host.f_frsize for _, total, _ in tmp)  # the sandbox's tmpfs, never the host's disk
+
+
 def test_processes_left_running_die_with_the_sandbox(iso, tmp_path):
     marker = f"imdb-course-orphan-{os.getpid()}-{time.time_ns()}"
     r, _ = _run(iso, tmp_path, f"""

@@ -282,11 +282,17 @@ CAPPED_PLACES = (WORK_MOUNT, "/tmp", "/dev/shm")  # tmpfs mounts of `scratch_mb`
 # %% ../../nbs/api/grading/08_sandbox.ipynb #56a16507
 def place_usage(pid:int, # a process inside the sandbox
                ) -> dict:
-    "place -> `(bytes used, bytes total, files used)` of each capped place, read from outside through `/proc/<pid>/root`."
+    """place -> `(bytes used, bytes total, files used)` of each capped place, read from outside through `/proc/<pid>/root`.
+    Only a place the sandbox mounted counts: while bwrap is still setting up (before its `pivot_root`) its child's root is
+    the host's, whose /tmp holds the host's files (897,682 here), which must never read as the run's."""
     out = {}
     for place in CAPPED_PLACES:
-        try: s = os.statvfs(f"/proc/{pid}/root{place}")
+        inside = f"/proc/{pid}/root{place}"
+        try: dev, s = os.stat(inside).st_dev, os.statvfs(inside)  # stat first: once the sandbox's own, it stays its own
         except OSError: continue
+        try:
+            if dev == os.stat(place).st_dev: continue  # the host's own filesystem: not (yet) the run's place
+        except OSError: pass
         out[place] = ((s.f_blocks - s.f_bfree) * s.f_frsize, s.f_blocks * s.f_frsize, s.f_files - s.f_ffree)
     return out
 
@@ -484,24 +490,28 @@ def _start_run(prepared, job_spec:dict, work:Path, job:Path, tr, marker:str, spe
     except BaseException: close_channels(ch, 1); raise
     return proc, lock, ch, writable, readable, scratch
 
-def _inside_pid(proc) -> int|None:
-    "A process inside the run's sandbox (bwrap's child), for reading its places from outside."
-    try: kids = psutil.Process(proc.pid).children()
+def _inside_process(proc, known=None) -> psutil.Process|None:
+    """The run's first process inside the sandbox (bwrap's child), for reading its places from outside; `known` is kept
+    while it is still that child (same start time, same parent), so a pid the system has recycled is never read."""
+    try:
+        if known is not None and known.is_running() and known.ppid() == proc.pid: return known
+        kids = psutil.Process(proc.pid).children()
     except psutil.Error: return None
-    return kids[0].pid if kids else None
+    return kids[0] if kids else None
 
 def _wait_run(proc, marker:str, limits, lock, isolated:bool) -> tuple:
     "`(timed_out, seconds, caps reached)`: wait up to the notebook timeout while watching the caps, then kill what is left."
-    t0, timed_out, hits, pid = time.monotonic(), False, {}, None
+    t0, timed_out, hits, inner = time.monotonic(), False, {}, None
     try:
         try:
             while True:
                 try: proc.wait(timeout=0.5); break
                 except subprocess.TimeoutExpired: pass
                 if time.monotonic() - t0 > limits.notebook_timeout: timed_out = True; break
-                if isolated:
-                    pid = pid or _inside_pid(proc)
-                    for h in check_caps(place_usage(pid), limits) if pid else []: hits.setdefault(h["code"], h)
+                if isolated and (inner := _inside_process(proc, inner)):
+                    usage = place_usage(inner.pid)
+                    if _inside_process(proc, inner) is not inner: continue  # it ended while being read: not its places
+                    for h in check_caps(usage, limits): hits.setdefault(h["code"], h)
                     if "sandbox-file-limit" in hits: break
         finally: kill_run(proc.pid, marker)  # killing bwrap ends its PID namespace; also reaps daemons left behind
         proc.wait()
