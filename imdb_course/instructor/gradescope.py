@@ -256,8 +256,9 @@ def memory_advice(assignment:str, # assignment name
         return (f"Gradescope's default container (768 MB, ½ vCPU) fits: grading the reference solution of {name} on {backend} peaked at "
                 f"{peak} MiB of process memory inside 768 MiB and ½ CPU (benchmarks/bench_gradescope.py); a submission that keeps "
                 "much more data or bigger models than the solution may need more: raise the memory in the Autograder Settings then")
+    seen = DOES_NOT_FIT.get(backend, {}).get(name)
     return (f"Gradescope's default container has 768 MB: set the autograder's memory to at least {RECOMMENDED_MEMORY_MB} MB in the "
-            f"assignment's Autograder Settings (grading {name} on {backend} did not fit 768 MB or was not measured there)")
+            f"assignment's Autograder Settings (grading {name} on {backend} " + (f"did not fit 768 MB: {seen})" if seen else "was not measured to fit 768 MB)"))
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #c7a1e0b5
 def course_backend(settings:Settings, # the course settings
