@@ -34,10 +34,12 @@ BACKENDS = ("tensorflow", "jax")  # Keras backends the autograder can install (t
 GRADESCOPE_DEFAULTS = {"memory_mb": 768, "vcpus": 0.5, "timeout_s": 600}  # Gradescope's default container (troubleshooting page)
 RESERVE_S = 150  # seconds of the timeout kept for start-up, scoring and writing results.json
 RECOMMENDED_MEMORY_MB = 2048  # to set on Gradescope where grading was not measured to fit its default 768 MB
-FITS_DEFAULTS = {"tensorflow": {"01_epochs": 581, "02_stacked": 691, "03_embedding_lstm": 647, "04_gru": 689},
-                 "jax": {}}  # MiB: peak process memory of grading the reference solution at full marks inside 768 MiB and ½ CPU
-# (benchmarks/bench_gradescope.py, cgroup v1, cold page cache; results/gradescope_<assignment>_<backend>_768*.json)
-DOES_NOT_FIT = {"tensorflow": {}, "jax": {}}  # what happened where grading the reference solution did not fit 768 MiB, ½ CPU
+FITS_DEFAULTS = {"tensorflow": {"01_epochs": 581, "02_stacked": 690, "03_embedding_lstm": 647, "04_gru": 689},
+                 "jax": {"01_epochs": 720, "04_gru": 725}}  # MiB: peak process memory of grading the reference solution at full marks inside 768 MiB and ½ CPU
+# (benchmarks/bench_gradescope.py, cgroup v1, cold page cache; results/gradescope_<assignment>_<backend>_768*.json; on JAX TensorFlow is hidden
+# as in its container, but for 01: measured with it importable, an upper bound)
+DOES_NOT_FIT = {"tensorflow": {},
+                 "jax": {"05_tuning": "ran to the end (status ok) but lost points: q4 1.33/2; peak 635 MiB, 7.33/8"}}  # what happened where grading the reference solution did not fit 768 MiB, ½ CPU
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #61e82d54
 class GradescopeError(GradeError):
