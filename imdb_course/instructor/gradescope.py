@@ -21,7 +21,7 @@ __all__ = ['ROOT_ENV', 'DEFAULT_ROOT', 'META_NAME', 'TEMPLATES', 'VISIBILITY', '
            'RECOMMENDED_MEMORY_MB', 'FITS_DEFAULTS', 'DOES_NOT_FIT', 'GradescopeError', 'Layout', 'autograder_root',
            'find_notebook', 'host_places', 'public_text', 'question_test', 'leaderboard', 'isolation_text',
            'run_output', 'results_json', 'error_results', 'keras_backend_env', 'run_limits', 'memory_advice',
-           'course_backend', 'choose_backend', 'build_autograder', 'read_meta', 'autograder_context',
+           'course_backend', 'backend_source', 'choose_backend', 'build_autograder', 'read_meta', 'autograder_context',
            'prepare_autograder', 'prepare_apart', 'grade_autograder', 'write_results', 'run_autograder']
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #89d9b762
@@ -266,28 +266,37 @@ def memory_advice(assignment:str, # assignment name
 def course_backend(settings:Settings, # the course settings
                    assignment:str, # assignment name
                   ) -> str:
-    "The Keras backend `imdb-course grade` grades `assignment` on: `[grading] backend` (or `[grading.NAME]`'s), else the course's."
+    "The Keras backend `imdb-course grade` grades `assignment` on: `[grading.NAME] backend`, else `[grading] backend`, else the course's."
     from imdb_course.config import keras_backend
     return settings.grading_for(assignment_name(assignment)).get("backend") or keras_backend(settings)
+
+def backend_source(settings:Settings, # the course settings
+                   assignment:str, # assignment name
+                  ) -> str:
+    "Where `course_backend` comes from, named as in settings.ini (as `grading_limits` names it)."
+    name = assignment_name(assignment)
+    if settings.grading_overrides.get(name, {}).get("backend"): return f"[grading.{name}] backend"
+    return "[grading] backend" if settings.grading.get("backend") else "the course's backend ($KERAS_BACKEND or [course] backend)"
 
 def choose_backend(assignment:str, # assignment name
                    settings=None, # `Settings`, settings.ini path or None (the one in force)
                    backend:str|None=None, # the backend asked for (`--backend`); None: choose
                   ) -> tuple:
-    """`(backend, why)`: `backend` when given; else the course's grading backend when it was measured to fit Gradescope's
-    default 768 MB for `assignment` (`FITS_DEFAULTS`), else the other backend where that one was; else the course's."""
+    """`(backend, why)`: `backend` when given; else the assignment's grading backend (`course_backend`: `[grading.NAME]
+    backend` first) when it was measured to fit Gradescope's default 768 MB for `assignment` (`FITS_DEFAULTS`), else the
+    other backend where that one was (saying why); else the assignment's grading backend."""
     s, name = as_settings(settings), assignment_name(assignment)
     if backend:
         if backend not in BACKENDS: raise GradescopeError(f"--backend {backend!r}: use one of {', '.join(BACKENDS)}")
         return backend, f"{backend}, as asked (--backend)"
-    want = course_backend(s, name)
+    want, src = course_backend(s, name), backend_source(s, name)
     if name in FITS_DEFAULTS.get(want, {}):
-        return want, f"{want}, the course's grading backend ([grading] backend): measured to fit Gradescope's 768 MB for {name}"
+        return want, f"{want}, {name}'s grading backend ({src}): measured to fit Gradescope's 768 MB for {name}"
     other = next((b for b in BACKENDS if b != want and name in FITS_DEFAULTS.get(b, {})), None)
     seen = DOES_NOT_FIT.get(want, {}).get(name)
     miss = f"did not fit Gradescope's 768 MB ({seen})" if seen else "was not measured to fit Gradescope's 768 MB"
-    if other is None: return want, f"{want}, the course's grading backend ({name} on it {miss}; nor on another backend)"
-    return other, (f"{other}, not the course's grading backend {want}: grading {name} on {want} {miss}, on {other} it "
+    if other is None: return want, f"{want}, {name}'s grading backend ({src}; {name} on it {miss}; nor on another backend)"
+    return other, (f"{other}, not {name}'s grading backend {want} ({src}): grading {name} on {want} {miss}, on {other} it "
                    f"was measured to fit (pass --backend {want} to grade on {want} anyway, with more memory)")
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #8b097063
