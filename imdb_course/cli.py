@@ -262,7 +262,7 @@ def cmd_gradescope(action:Choice("build", "run", "prepare"), # build: write the 
                    out:Path=None, # the zip (default gradescope-ASSIGNMENT.zip)
                    solutions:Path="solutions", # folder of the solution notebooks
                    settings:Path=None, # settings.ini copied into the zip (default: found from the current dir)
-                   backend:Choice("tensorflow", "jax")=None, # Keras backend in the container (default: the course's grading backend where it was measured to fit Gradescope's 768 MB, else the one that was)
+                   backend:Choice("tensorflow", "jax")=None, # Keras backend in the container (default: the assignment's grading backend, [grading.NAME] backend first, where it was measured to fit Gradescope's 768 MB, else the one that was)
                    timeout:int=600, # the autograder timeout set on Gradescope, seconds
                    visibility:str="visible", # visibility of the tests: visible, after_due_date, after_published, hidden
                    Param:Pairs()=None, # override a grading parameter
