@@ -18,11 +18,12 @@ from ..grading.inspect import GradeError, Submission, as_settings, assignment_na
 
 # %% auto #0
 __all__ = ['ROOT_ENV', 'DEFAULT_ROOT', 'META_NAME', 'TEMPLATES', 'VISIBILITY', 'BACKENDS', 'GRADESCOPE_DEFAULTS', 'RESERVE_S',
-           'RECOMMENDED_MEMORY_MB', 'FITS_DEFAULTS', 'DOES_NOT_FIT', 'GradescopeError', 'Layout', 'autograder_root',
-           'find_notebook', 'host_places', 'public_text', 'question_test', 'leaderboard', 'isolation_text',
-           'run_output', 'results_json', 'error_results', 'keras_backend_env', 'run_limits', 'memory_advice',
-           'course_backend', 'backend_source', 'choose_backend', 'build_autograder', 'read_meta', 'autograder_context',
-           'prepare_autograder', 'prepare_apart', 'grade_autograder', 'write_results', 'run_autograder']
+           'RECOMMENDED_MEMORY_MB', 'FITS_DEFAULTS', 'DOES_NOT_FIT', 'FITS_TRAIN_SAMPLES', 'GradescopeError', 'Layout',
+           'autograder_root', 'find_notebook', 'host_places', 'public_text', 'question_test', 'leaderboard',
+           'isolation_text', 'run_output', 'results_json', 'error_results', 'keras_backend_env', 'run_limits',
+           'memory_advice', 'course_backend', 'backend_source', 'choose_backend', 'build_autograder', 'read_meta',
+           'autograder_context', 'prepare_autograder', 'prepare_apart', 'grade_autograder', 'write_results',
+           'run_autograder']
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #89d9b762
 ROOT_ENV = "IMDB_COURSE_AUTOGRADER_ROOT"  # a folder laid out like /autograder (source/, submission/, results/)
@@ -40,6 +41,7 @@ FITS_DEFAULTS = {"tensorflow": {"01_epochs": 581, "02_stacked": 690, "03_embeddi
 # as in its container, but for 01: measured with it importable, an upper bound)
 DOES_NOT_FIT = {"tensorflow": {},
                  "jax": {"05_tuning": "ran to the end (status ok) but lost points: q4 1.33/2; peak 635 MiB, 7.33/8"}}  # what happened where grading the reference solution did not fit 768 MiB, ½ CPU
+FITS_TRAIN_SAMPLES = {"tensorflow": {}, "jax": {"04_gru": 6400}}  # the training reviews of a `FITS_DEFAULTS` run where not 10,000
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #61e82d54
 class GradescopeError(GradeError):
@@ -291,7 +293,9 @@ def choose_backend(assignment:str, # assignment name
         return backend, f"{backend}, as asked (--backend)"
     want, src = course_backend(s, name), backend_source(s, name)
     if name in FITS_DEFAULTS.get(want, {}):
-        return want, f"{want}, {name}'s grading backend ({src}): measured to fit Gradescope's 768 MB for {name}"
+        measured, budget = FITS_TRAIN_SAMPLES.get(want, {}).get(name, 10000), s.grading_for(name).get("train_samples")
+        note = f" (at {measured:,} training reviews; this course grades it on {budget:,})" if budget and budget != measured else ""
+        return want, f"{want}, {name}'s grading backend ({src}): measured to fit Gradescope's 768 MB for {name}{note}"
     other = next((b for b in BACKENDS if b != want and name in FITS_DEFAULTS.get(b, {})), None)
     seen = DOES_NOT_FIT.get(want, {}).get(name)
     miss = f"did not fit Gradescope's 768 MB ({seen})" if seen else "was not measured to fit Gradescope's 768 MB"
