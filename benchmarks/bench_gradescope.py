@@ -13,7 +13,9 @@ The page cache starts cold for this virtualenv, the tree and the data cache (`po
 to skip): a fresh container reads TensorFlow's libraries again and the cgroup is charged for them, as Gradescope's is
 (warm, they stay charged to whoever read them first and the cgroup's figure is too low).
 `--no-limits` runs the same without the cgroups (for the comparison). `--fail-bwrap` puts a `bwrap` on PATH that fails
-as it does in Gradescope's Docker container, so the run takes the unisolated (witness) path.
+as it does in Gradescope's Docker container, so the run takes the unisolated (witness) path. On JAX, this virtualenv's
+TensorFlow is hidden from the run (a failing `tensorflow` first on PYTHONPATH; `--with-tensorflow` to keep it): the JAX
+autograder's container does not install it, and Keras would import it here only to probe for it (+300 MiB per kernel).
 
     nice -n 10 .venv/bin/python benchmarks/bench_gradescope.py --assignment 01_epochs --backend tensorflow --fail-bwrap
 """
@@ -110,6 +112,16 @@ def evict(*folders) -> int:
     return seen
 
 
+def hide_tensorflow(base:Path, env:dict) -> Path:
+    """A `tensorflow` package first on PYTHONPATH that fails to import, as in the JAX autograder's container (it installs
+    imdb-course[instructor,jax]: no TensorFlow). In this virtualenv, which has both, Keras on JAX imports TensorFlow to
+    probe for it (`keras.utils.set_random_seed`, serialization: `tf.available`), +300 MiB anonymous in a kernel."""
+    shim = base/"no-tensorflow"/"tensorflow"; shim.mkdir(parents=True, exist_ok=True)
+    (shim/"__init__.py").write_text('raise ImportError("TensorFlow is not installed in the JAX autograder\'s container")\n')
+    env["PYTHONPATH"] = os.pathsep.join([str(shim.parent)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    return shim.parent
+
+
 def tree(zip_path:Path, base:Path, notebook:Path, fail_bwrap:bool) -> tuple:
     "A folder laid out like /autograder with `notebook` submitted; the environment run_autograder gets."
     root = base/"autograder"
@@ -166,20 +178,31 @@ def main():
     ap.add_argument("--cpus", type=float, default=0.5)
     ap.add_argument("--no-limits", action="store_true", help="run without the cgroup limits")
     ap.add_argument("--fail-bwrap", action="store_true", help="bwrap fails as in Gradescope's container (witness-only grading)")
+    ap.add_argument("--with-tensorflow", action="store_true", help="on JAX, leave this virtualenv's TensorFlow importable (by "
+                    "default it is hidden, as in the JAX autograder's container, which does not install it)")
     ap.add_argument("--warm-cache", action="store_true", help="leave the virtualenv's files in the page cache (by default they are "
                     "dropped first, so the run's cgroup is charged for the libraries it maps, as in a fresh container)")
+    ap.add_argument("--wall-limit", type=int, default=None, help="loaded machine: raise the wall-clock limits (notebook_timeout, "
+                    "cell_timeout, the assignment's time_limit) in the bench's copy of settings.ini to this many seconds; build with "
+                    "a --timeout above it. Memory and CPU seconds are what is measured, not the wall")
     ap.add_argument("--work", default=None, help="folder for the zip, the reference cache and the tree (default: a temp dir)")
     ap.add_argument("--out", default=None, help="result JSON (default benchmarks/results/gradescope_<assignment>_<backend>.json)")
     a = ap.parse_args()
     from imdb_course.instructor.gradescope import build_autograder
     work = Path(a.work or tempfile.mkdtemp(prefix="bench-gradescope-")); work.mkdir(parents=True, exist_ok=True)
     settings = work/"settings.ini"   # the clone's settings, one reference run
-    settings.write_text((ROOT/"settings.ini").read_text().replace("reference_seeds = 3", "reference_seeds = 1"))
+    text = (ROOT/"settings.ini").read_text().replace("reference_seeds = 3", "reference_seeds = 1")
+    if a.wall_limit:
+        import re
+        text = re.sub(r"(?m)^(notebook_timeout|cell_timeout|time_limit) = \d+$", lambda m: f"{m.group(1)} = {a.wall_limit}", text)
+    settings.write_text(text)
     t0 = time.monotonic()
     z = build_autograder(a.assignment, work/f"gradescope-{a.assignment}.zip", ROOT/"solutions", settings, a.backend, a.timeout,
                          reference_dir=work/"grading")
     build_s = round(time.monotonic() - t0, 1)
     root, env = tree(z, work, ROOT/"solutions"/f"{a.assignment}.ipynb", a.fail_bwrap)
+    hidden = a.backend == "jax" and not a.with_tensorflow
+    if hidden: hide_tensorflow(work, env)
     t1 = time.monotonic()
     setup = subprocess.run(["bash", str(root/"source"/"setup.sh")], cwd=root, env=env, capture_output=True, text=True)
     setup_s = round(time.monotonic() - t1, 1)
@@ -199,7 +222,7 @@ def main():
            "isolation": (results.get("extra_data") or {}).get("isolation"), "score": results.get("score"),
            "max_auto": sum(t["max_score"] for t in results.get("tests", [])), "status": (results.get("extra_data") or {}).get("status"),
            "execution_time_s": results.get("execution_time"), "build_s": build_s, "setup_s": setup_s,
-           "cold_cache": not a.warm_cache, "evicted_mb": evicted_mb,
+           "wall_limit": a.wall_limit, "cold_cache": not a.warm_cache, "evicted_mb": evicted_mb, "tensorflow_hidden": hidden,
            "env": {k: os.environ[k] for k in sorted(os.environ) if k.startswith(("MALLOC_", "TF_", "XLA_", "IMDB_COURSE_GS"))},
            "load_before": [round(x, 2) for x in load0], "load_after": [round(x, 2) for x in os.getloadavg()], **run}
     info = machine_info()

@@ -262,7 +262,7 @@ def cmd_gradescope(action:Choice("build", "run", "prepare"), # build: write the 
                    out:Path=None, # the zip (default gradescope-ASSIGNMENT.zip)
                    solutions:Path="solutions", # folder of the solution notebooks
                    settings:Path=None, # settings.ini copied into the zip (default: found from the current dir)
-                   backend:Choice("tensorflow", "jax")="tensorflow", # Keras backend in the container
+                   backend:Choice("tensorflow", "jax")=None, # Keras backend in the container (default: the assignment's grading backend, [grading.NAME] backend first, where it was measured to fit Gradescope's 768 MB, else the one that was)
                    timeout:int=600, # the autograder timeout set on Gradescope, seconds
                    visibility:str="visible", # visibility of the tests: visible, after_due_date, after_published, hidden
                    Param:Pairs()=None, # override a grading parameter
@@ -284,6 +284,7 @@ def cmd_gradescope(action:Choice("build", "run", "prepare"), # build: write the 
     meta = json.loads(zipfile.ZipFile(z).read(gs.META_NAME))
     print(f"wrote {z}: upload it as the autograder of a Gradescope programming assignment (backend {meta['backend']}, "
           f"autograder timeout {meta['timeout']} s, {meta['auto_points']:g} automatic points)")
+    print(f"backend: {meta.get('backend_choice') or meta['backend']}")
     print(gs.memory_advice(meta["assignment"], meta["backend"]))  # the default 768 MB fits (measured), or the memory to set
     if meta["written"]: print("written answers: enable Manual Grading and add these questions to the outline: "
                               + ", ".join(f"{q} ({p:g} pt)" for q, p in meta["written"].items()))

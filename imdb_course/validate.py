@@ -6,13 +6,13 @@ Docs: https://github.com/imdb-course/imdb-course/api/validate.html.md"""
 
 # %% ../nbs/api/90_validate.ipynb #45323c88
 from __future__ import annotations
-import copy, dataclasses, json, os, shutil, sys, tempfile, time
+import copy, dataclasses, importlib.util, json, os, shutil, sys, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['VALIDATE_BUDGET', 'BUDGET_CODES', 'JOB_ENV', 'VALIDATE_CELL', 'finding_codes', 'find_template', 'Validation',
-           'validate', 'validate_this_notebook']
+           'run_backend', 'validate', 'validate_this_notebook']
 
 # %% ../nbs/api/90_validate.ipynb #d29c753e
 VALIDATE_BUDGET = {"EPOCHS": 1, "TRAIN_SAMPLES": 1000, "TEST_SAMPLES": 500, "DATA_SOURCE": "sample"}  # the small run (at most)
@@ -70,6 +70,8 @@ class Validation:
     findings: list = field(default_factory=list)  # dicts: code, level (error|warning), question, message, hint
     seconds: float = 0.0
     isolation: str = ""  # how the run was isolated
+    backend: str = ""  # the Keras backend the run used ("" when not run)
+    grader_backend: str = ""  # the Keras backend the grader runs this assignment on
 
     @property
     def codes(self) -> list: return sorted({f["code"] for f in self.findings})
@@ -80,7 +82,7 @@ class Validation:
         "The report a student reads."
         head = (f"{self.notebook.name} ({self.assignment}): " + ("static checks only" if self.status == "static" else
                 f"run {self.status} in {self.seconds:.0f} s — {self.message}"))
-        lines = [head]
+        lines = [head] + ([self.backend_line()] if self.backend else [])
         for f in self.findings:
             where = f" [{f['question']}]" if f.get("question") else ""
             lines.append(f"  {'✗' if f['level'] == 'error' else '!'} {f['code']}{where}: {f['message']}" + (f" — {f['hint']}" if f.get("hint") else ""))
@@ -90,9 +92,16 @@ class Validation:
         lines.append("(No points: validate has neither the grading data nor the reference solution; accuracy is judged only by the grader.)")
         return "\n".join(lines)
 
+    def backend_line(self) -> str:
+        "Which Keras backend the run used, and the grader's."
+        if self.backend == self.grader_backend: return f"Ran on the {self.backend} backend, as the grader does."
+        return (f"Ran on your Keras backend, {self.backend} ({self.grader_backend} is not installed here); the grader uses "
+                f"{self.grader_backend}: accuracies differ a little from one backend to the other.")
+
     def to_dict(self) -> dict:
         return {"notebook": str(self.notebook), "assignment": self.assignment, "status": self.status, "message": self.message,
-                "ok": self.ok, "codes": self.codes, "findings": self.findings, "seconds": self.seconds, "isolation": self.isolation}
+                "ok": self.ok, "codes": self.codes, "findings": self.findings, "seconds": self.seconds, "isolation": self.isolation,
+                "backend": self.backend, "grader_backend": self.grader_backend}
 
 # %% ../nbs/api/90_validate.ipynb #b6c7d53e
 def _static_findings(ins) -> list:
@@ -122,6 +131,19 @@ def _budget(params:dict, override:dict|None) -> dict:
         g = params.get(k)
         out[k] = min(v, g) if isinstance(v, int) and isinstance(g, int) and g > 0 else v
     return {**out, **(override or {})}
+
+def run_backend(settings, # `Settings`
+                assignment:str, # assignment name
+                limits:dict|None=None, # Limits fields to override; a `backend` there wins
+               ) -> tuple:
+    """`(backend, grader's backend)`: the grader's backend for `assignment` (`[grading.NAME] backend`, else `[grading]
+    backend`, else the course's, as `grading.sandbox.grading_limits` reads them) when it is installed here, else the
+    student's own (`$KERAS_BACKEND`, else `[course] backend`): a student without JAX still gets the pre-check."""
+    from imdb_course.config import keras_backend
+    own = keras_backend(settings)
+    grader = settings.grading_for(assignment).get("backend") or own
+    if (limits or {}).get("backend"): return limits["backend"], grader
+    return (grader if importlib.util.find_spec(grader) is not None else own), grader   # as grading_limits detects JAX
 
 def validate(notebook:str|Path, # the student's notebook, as saved
              assignment:str|None=None, # its assignment (default: from the notebook's metadata, else its file name)
@@ -154,6 +176,8 @@ def validate(notebook:str|Path, # the student's notebook, as saved
         # a private copy of the template: the grader watches the solution's folder, and Jupyter autosaving the student's
         # notebook beside the released one must not read as the notebook writing outside its folder
         (out/"template").mkdir(); tpl = Path(shutil.copy(tpl, out/"template"/f"{name}.ipynb"))
+        v.backend, v.grader_backend = run_backend(s, name, limits)
+        limits = {**(limits or {}), "backend": v.backend}   # the graded kernel's backend; the grader's may be missing here
         probe, _ = grading_context(str(tpl), out, None, tpl.parent, s, limits)
         ctx, _ = grading_context(str(tpl), out, _budget(probe.params, params_override), tpl.parent, s, limits)
         # no reference solution on a student's machine: nothing is compared with it

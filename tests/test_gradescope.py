@@ -67,6 +67,76 @@ def test_check_results_can_fail():
         with pytest.raises(AssertionError): check_results(bad)
 
 
+# --- which backend `build` grades on (no training) -------------------------------------------------------------------
+def _settings_with_backend(tmp_path, backend:str):
+    from imdb_course.config import load_settings
+    p = tmp_path/"settings.ini"
+    p.write_text((F/"mini_assignment"/"settings.ini").read_text().replace("[grading]\n", f"[grading]\nbackend = {backend}\n"))
+    return load_settings(p)
+
+
+def test_backend_follows_the_measured_table(tmp_path, monkeypatch):
+    "The course's grading backend where it was measured to fit 768 MB; else the backend that was, saying why; --backend wins."
+    from imdb_course.instructor import gradescope as gs
+    s = _settings_with_backend(tmp_path, "jax")
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setattr(gs, "FITS_DEFAULTS", {"tensorflow": {"mini": 600}, "jax": {}})
+    monkeypatch.setattr(gs, "DOES_NOT_FIT", {"tensorflow": {}, "jax": {"mini": "kernel OOM-killed in q4"}})
+    b, why = gs.choose_backend("mini", s)
+    assert b == "tensorflow" and "not mini's grading backend jax ([grading] backend)" in why and "kernel OOM-killed in q4" in why, why
+    assert gs.choose_backend("mini", s, "jax") == ("jax", "jax, as asked (--backend)")
+    monkeypatch.setattr(gs, "FITS_DEFAULTS", {"tensorflow": {"mini": 600}, "jax": {"mini": 700}})
+    assert gs.choose_backend("mini", s)[0] == "jax"
+    monkeypatch.setattr(gs, "FITS_DEFAULTS", {"tensorflow": {}, "jax": {}})
+    b, why = gs.choose_backend("mini", s)
+    assert b == "jax" and "nor on another backend" in why
+    assert "at least" in gs.memory_advice("mini", b)   # and `build` asks for more memory
+
+
+
+def test_build_follows_the_assignments_own_backend(tmp_path, monkeypatch):
+    "`[grading.NAME] backend` (what `grading_limits` grades NAME on) is what `build` uses for NAME, unless the table says it does not fit."
+    from imdb_course.config import load_settings
+    from imdb_course.grading import pipeline
+    from imdb_course.instructor import gradescope as gs
+    p = tmp_path/"settings.ini"
+    p.write_text((F/"mini_assignment"/"settings.ini").read_text().replace("[grading]\n", "[grading]\nbackend = tensorflow\n")
+                 + "\n[grading.mini]\nbackend = jax\n")
+    s = load_settings(p)
+    assert gs.course_backend(s, "mini") == "jax" and gs.backend_source(s, "mini") == "[grading.mini] backend"
+    monkeypatch.setattr(gs, "FITS_DEFAULTS", {"tensorflow": {"mini": 600}, "jax": {"mini": 700}})
+    b, why = gs.choose_backend("mini", s)
+    assert b == "jax" and "[grading.mini] backend" in why, why
+    seen = {}
+    class Stop(Exception): pass
+    def fake_context(name, out, params_override, solutions_dir, settings, limits):   # stop before the reference run trains
+        seen.update(out=Path(out), limits=limits); raise Stop
+    monkeypatch.setattr(pipeline, "grading_context", fake_context)
+    with pytest.raises(Stop): build_autograder("mini", tmp_path/"z.zip", SOL, s, reference_dir=tmp_path/"grading")
+    assert seen["limits"]["backend"] == "jax" and seen["out"].name == "gradescope-jax", seen
+    # measured not to fit on its own backend, but on the other: build moves it, and says why
+    monkeypatch.setattr(gs, "FITS_DEFAULTS", {"tensorflow": {"mini": 600}, "jax": {}})
+    monkeypatch.setattr(gs, "DOES_NOT_FIT", {"tensorflow": {}, "jax": {"mini": "kernel OOM-killed in q4"}})
+    b, why = gs.choose_backend("mini", s)
+    assert b == "tensorflow" and "not mini's grading backend jax ([grading.mini] backend)" in why and "OOM-killed" in why, why
+    with pytest.raises(Stop): build_autograder("mini", tmp_path/"z.zip", SOL, s, reference_dir=tmp_path/"grading")
+    assert seen["limits"]["backend"] == "tensorflow" and seen["out"].name == "gradescope-tensorflow", seen
+    assert gs.choose_backend("mini", s, "jax") == ("jax", "jax, as asked (--backend)")   # --backend still wins
+
+def test_tensorflow_zip_of_a_jax_course_grades_on_tensorflow(tmp_path, monkeypatch):
+    "`[grading] backend = jax` in a course's settings.ini: a TensorFlow autograder's kernels still run on TensorFlow, without JAX."
+    import importlib.util
+    from imdb_course.grading.sandbox import grading_limits
+    from imdb_course.instructor.gradescope import run_limits
+    s = _settings_with_backend(tmp_path, "jax")
+    lim = run_limits(s, "mini", 600, "tensorflow")
+    assert lim["backend"] == "tensorflow"
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jax" else real(name, *a))  # a TF-only container
+    assert grading_limits("mini", s, **lim).backend == "tensorflow"
+    with pytest.raises(Exception, match="JAX is not installed"): grading_limits("mini", s)
+
+
 # --- the zip, and a tree laid out like /autograder ------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def autograder(tmp_path_factory):
@@ -136,6 +206,7 @@ def test_zip_layout(autograder, tmp_path):
     with zipfile.ZipFile(tmp_path/wheel) as w: assert not [n for n in w.namelist() if "/course/solutions/" in n]
     assert meta["assignment"] == "mini" and meta["backend"] == "tensorflow" and meta["auto_points"] == 5.0 and meta["written"] == {"q3w": 1.0}
     assert meta["leaderboard"] == ["q1", "q2"] and meta["limits"]["notebook_timeout"] <= 600 - 150
+    assert meta["limits"]["backend"] == "tensorflow" and meta["backend_choice"].startswith("tensorflow")   # kernels on the zip's backend
     with zipfile.ZipFile(autograder["zip"]) as z:
         for script in ("setup.sh", "run_autograder"):
             assert subprocess.run(["bash", "-n"], input=z.read(script), capture_output=True).returncode == 0, script

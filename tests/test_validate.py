@@ -78,3 +78,20 @@ def test_the_assignment_line(tmp_path, monkeypatch, capsys):
 
 def test_budget_codes_are_only_budget_ones():
     assert not BUDGET_CODES & {"hardcoded-parameter", "param-overridden", "missing-artifact", "wrong-cell", "history-too-long"}
+
+
+def test_runs_on_the_students_backend_without_jax(tmp_path, monkeypatch):
+    "`[grading.mini] backend = jax` and no JAX here (hidden as `grading_limits` looks for it): validate runs on the student's own backend and says so."
+    import importlib.util
+    from imdb_course.config import load_settings
+    p = tmp_path/"settings.ini"
+    p.write_text(SETTINGS.read_text() + "\n[grading.mini]\nbackend = jax\n")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jax" else real(name, *a))
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    own = load_settings(p).course.get("backend") or "tensorflow"
+    v = validate(SUBS/"correct.ipynb", "mini", template=TEMPLATE, settings=p, limits=LIMITS)
+    assert (v.status, v.codes, v.ok) == ("ok", [], True), v.text()
+    assert (v.backend, v.grader_backend) == (own, "jax")
+    assert f"Ran on your Keras backend, {own} (jax is not installed here); the grader uses jax" in v.text(), v.text()
+    assert "JAX is not installed" not in v.text()
