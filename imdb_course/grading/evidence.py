@@ -354,8 +354,28 @@ def _verify_length(key, value, stat, ev) -> Check:
     return Check(key, "verified" if good else "disagrees",
                  f"{key} = {_fmt(value)}; recomputed from the same training reviews: {_fmt(float(want))}", float(good))
 
+def _reported_rows(ev:Evidence, q:str) -> dict:
+    "Row name -> the test accuracies question `q`'s answer reports for it (every table in its answer)."
+    out = {}
+    for v in (ev.answers.get(q) or {}).values():
+        if isinstance(v, list):
+            for r in v:
+                if isinstance(r, dict) and (a := as_fraction(r.get("test_accuracy"))) is not None: out.setdefault(str(_row_name(r)), []).append(a)
+    return out
+
+def _as_fed(ev:Evidence, mkey:str, reported:list) -> float|None:
+    """A row's re-measured accuracy under the encoding its notebook fed it: the encoding its reported test accuracy agrees
+    with (as the `table` rule verifies rows), else the scorer's first choice. A `maxlen=200` row whose model also takes
+    full-length reviews re-measured 0.814 that way, where the notebook fed it 200 words and measured 0.781."""
+    for a in ev.accuracies(mkey):
+        if any(_close(r, a, ACC_TOL) for r in reported): return a
+    return ev.accuracy(mkey)
+
 def _verify_best_row(key, value, kind, qs, ev) -> Check:
-    rows = [(k, ev.accuracy(m)) for q in qs for k, m in (ev.row_models.get(q) or {}).items()]
+    rows = []
+    for q in qs:
+        told = _reported_rows(ev, q)
+        rows += [(k, _as_fed(ev, m, told.get(str(k), []))) for k, m in (ev.row_models.get(q) or {}).items()]
     rows = [(k, a) for k, a in rows if a is not None]
     if not rows: return Check(key, "manual", f"{key}: no table rows of {', '.join(qs)} could be re-measured")
     top = max(a for _, a in rows)
