@@ -285,7 +285,7 @@ def cmd_gradescope(action:Choice("build", "run", "prepare"), # build: write the 
     print(f"wrote {z}: upload it as the autograder of a Gradescope programming assignment (backend {meta['backend']}, "
           f"autograder timeout {meta['timeout']} s, {meta['auto_points']:g} automatic points)")
     print(f"backend: {meta.get('backend_choice') or meta['backend']}")
-    print(gs.memory_advice(meta["assignment"], meta["backend"]))  # the default 768 MB fits (measured), or the memory to set
+    print(gs.memory_advice(meta["assignment"], meta["backend"], meta.get("train_samples")))  # the default 768 MB fits (measured), or the memory to set
     if meta["written"]: print("written answers: enable Manual Grading and add these questions to the outline: "
                               + ", ".join(f"{q} ({p:g} pt)" for q, p in meta["written"].items()))
 

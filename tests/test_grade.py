@@ -307,6 +307,37 @@ def test_whole_notebook_timeout(graded, tmp_path):
     assert any("sleep" in s for s in r.subprocesses)
 
 
+def test_a_kernel_that_never_started_is_run_again(graded, tmp_path, monkeypatch):
+    """Under load a kernel can miss its start-up limit (4 workers on 2 cores: "Kernel didn't respond in 120 seconds");
+    nothing of the student's ran, so the grader runs the notebook once more in a fresh sandbox and says so; a run that
+    failed after its cells ran is never run again."""
+    from imdb_course.grading import pipeline
+    from imdb_course.grading.sandbox import Execution
+    real, calls = pipeline.run_notebook, []
+    def stuck_once(*a, **kw):   # the first start fails as it did under load (the prepared kernel is used up either way)
+        calls.append(kw.get("prepared"))
+        if len(calls) == 1: return Execution("failed", "RuntimeError: Kernel didn't respond in 120 seconds", marker="m")
+        return real(*a, **kw)
+    monkeypatch.setattr(pipeline, "run_notebook", stuck_once)
+    nb = tmp_path/"late_kernel.ipynb"
+    _tiny(nb, "print('ran', EPOCHS)")
+    _reuse_reference(graded, tmp_path/"out")
+    r = grade_submission(nb, "mini", out=tmp_path/"out", solutions_dir=SOL, settings=SETTINGS)
+    assert len(calls) == 2 and calls[1] is None, calls   # run again, on a kernel started for it
+    assert r.status == "ok" and r.timings.get("start_retries") == 1, (r.status, r.message)
+    assert any("did not start the first time" in n and "run again" in n for n in r.notes), r.notes
+    assert not set(r.codes) & {"witness-cut", "witness-tampered", "witness-missing"} and not r.violations, (r.codes, r.violations)
+    # a run that failed after a cell executed keeps its outcome: one call only
+    calls.clear()
+    def failed_after_running(*a, **kw):
+        calls.append(1); ex = real(*a, **kw); ex.status, ex.message = "failed", "RuntimeError: Kernel didn't respond in 120 seconds"
+        return ex
+    monkeypatch.setattr(pipeline, "run_notebook", failed_after_running)
+    _reuse_reference(graded, tmp_path/"out2")
+    r = grade_submission(nb, "mini", out=tmp_path/"out2", solutions_dir=SOL, settings=SETTINGS)
+    assert len(calls) == 1 and r.status == "failed" and not r.timings.get("start_retries"), (calls, r.status)
+
+
 def test_bad_inputs_are_explained(tmp_path):
     with pytest.raises(GradeError, match="does not exist"): find_submissions(tmp_path/"nope")
     with pytest.raises(GradeError, match="no .ipynb"): find_submissions(tmp_path)

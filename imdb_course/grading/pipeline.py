@@ -24,9 +24,9 @@ from .policy import apply_violations, record_findings
 from .warm import warm_runs
 
 # %% auto #0
-__all__ = ['STEPS', 'GradingContext', 'blank_questions', 'grading_context', 'prepare_data', 'Run', 'new_run', 'inspect', 'stage',
-           'execute', 'collect', 'witness', 'keep_notebook', 'read_errors', 'measure', 'explain', 'policy', 'release',
-           'finish_result', 'grade_one']
+__all__ = ['KERNEL_START_ERRORS', 'STEPS', 'GradingContext', 'blank_questions', 'grading_context', 'prepare_data', 'Run',
+           'new_run', 'inspect', 'stage', 'kernel_never_started', 'execute', 'collect', 'witness', 'keep_notebook',
+           'read_errors', 'measure', 'explain', 'policy', 'release', 'finish_result', 'grade_one']
 
 # %% ../../nbs/api/grading/15_pipeline.ipynb #4b91f80a
 @dataclass(frozen=True)
@@ -181,9 +181,21 @@ def stage(ctx:GradingContext, run:Run) -> Run:
     (run.tmp/"staged").mkdir()
     return run
 
+# %% ../../nbs/api/grading/15_pipeline.ipynb #ca098f1e
+KERNEL_START_ERRORS = ("Kernel didn't respond", "Kernel died before replying to kernel_info")  # jupyter_client: the kernel never answered
+
+def kernel_never_started(ex:Execution) -> bool:
+    "The run failed before its kernel answered: a start-up error, no code cell executed, nothing the witness saw the kernel do."
+    if ex is None or ex.status != "failed" or not any(m in ex.message for m in KERNEL_START_ERRORS): return False
+    if ex.outside_writes or ex.outside_reads or ex.connections or ex.subprocesses or ex.crossings or ex.limits_hit: return False
+    if ex.executed is None: return True
+    try: nb = nbformat.reads(ex.executed.read_bytes().decode("utf-8"), as_version=4)
+    except (Exception, RecursionError): return False
+    return not any(c.cell_type == "code" and (c.get("execution_count") or c.get("outputs")) for c in nb.cells)
+
 # %% ../../nbs/api/grading/15_pipeline.ipynb #667a380f
 def execute(ctx:GradingContext, run:Run) -> Run:
-    "Run the staged copy in the sandbox with the grading parameters (OUTPUT_DIR inside its work dir)."
+    "Run the staged copy in the sandbox with the grading parameters (OUTPUT_DIR inside its work dir); again once if its kernel never started."
     if run.prepared is not None: work = run.prepared.work
     else: work = run.tmp/"work"; work.mkdir()
     copy_path = _prepare_copy(run.ins, run.sub, run.tmp/"staged", run.original)
@@ -191,6 +203,14 @@ def execute(ctx:GradingContext, run:Run) -> Run:
     run.record.params = {**ctx.params, "OUTPUT_DIR": "<temp dir>/course_output"}
     t1 = time.monotonic()
     run.ex = run_notebook(copy_path, work, params, executed=run.tmp/"executed.ipynb", prepared=run.prepared, spec=ctx.spec)
+    if kernel_never_started(run.ex):  # nothing of the student's ran: once more, in a fresh sandbox on a kernel of its own
+        first = run.ex.message
+        work = run.tmp/"work-again"; work.mkdir()
+        run.params = params = {**ctx.params, "OUTPUT_DIR": str(work/"course_output")}
+        run.ex = run_notebook(copy_path, work, params, executed=run.tmp/"executed.ipynb", spec=ctx.spec)
+        run.record.timings["start_retries"] = 1
+        run.record.notes.append(f"the kernel did not start the first time ({first[:200]}); the notebook was run again from the "
+                                "start in a fresh sandbox (nothing of it had run)")
     run.record.timings["execute"] = round(time.monotonic() - t1, 3)
     run.record.run_marker = run.ex.marker
     return run

@@ -252,7 +252,8 @@ def serve(start_path:str): # start.json written by `grading.sandbox.prepare_run`
     except BaseException as e: why = f"{type(e).__name__}: {e}"[:500]  # the job then starts its own kernel
     ready = (json.dumps({"seconds": round(time.monotonic() - t0, 3), "error": why}) + "\n").encode()
     if start.get("ready_fd") is not None: os.write(start["ready_fd"], ready); os.close(start["ready_fd"])
-    else: Path(start["ready"]).write_text(ready.decode())
+    else:  # whole or not at all: the grader reads it as soon as it exists
+        part = Path(start["ready"] + ".part"); part.write_text(ready.decode()); os.replace(part, start["ready"])
     job = _wait_for_job(start, km)
     waiting.cancel()
     start_deadline(job["deadline"])

@@ -288,10 +288,11 @@ def place_usage(pid:int, # a process inside the sandbox
     out = {}
     for place in CAPPED_PLACES:
         inside = f"/proc/{pid}/root{place}"
-        try: dev, s = os.stat(inside).st_dev, os.statvfs(inside)  # stat first: once the sandbox's own, it stays its own
+        try: dev, s = os.stat(inside).st_dev, os.statvfs(inside)
         except OSError: continue
-        try:
-            if dev == os.stat(place).st_dev: continue  # the host's own filesystem: not (yet) the run's place
+        try:  # the host's own filesystem: not (yet) the run's place. The figures read (`s`) are checked themselves:
+            host = os.statvfs(place)  # a stat and a statvfs a moment apart can see two filesystems while bwrap mounts
+            if dev == os.stat(place).st_dev or (s.f_fsid, s.f_blocks, s.f_files) == (host.f_fsid, host.f_blocks, host.f_files): continue
         except OSError: pass
         out[place] = ((s.f_blocks - s.f_bfree) * s.f_frsize, s.f_blocks * s.f_frsize, s.f_files - s.f_ffree)
     return out

@@ -18,12 +18,12 @@ from ..grading.inspect import GradeError, Submission, as_settings, assignment_na
 
 # %% auto #0
 __all__ = ['ROOT_ENV', 'DEFAULT_ROOT', 'META_NAME', 'TEMPLATES', 'VISIBILITY', 'BACKENDS', 'GRADESCOPE_DEFAULTS', 'RESERVE_S',
-           'RECOMMENDED_MEMORY_MB', 'FITS_DEFAULTS', 'DOES_NOT_FIT', 'FITS_TRAIN_SAMPLES', 'GradescopeError', 'Layout',
-           'autograder_root', 'find_notebook', 'host_places', 'public_text', 'question_test', 'leaderboard',
-           'isolation_text', 'run_output', 'results_json', 'error_results', 'keras_backend_env', 'run_limits',
-           'memory_advice', 'course_backend', 'backend_source', 'choose_backend', 'build_autograder', 'read_meta',
-           'autograder_context', 'prepare_autograder', 'prepare_apart', 'grade_autograder', 'write_results',
-           'run_autograder']
+           'RECOMMENDED_MEMORY_MB', 'FITS_DEFAULTS', 'DOES_NOT_FIT', 'FITS_TRAIN_SAMPLES', 'MEASURED_TRAIN_SAMPLES',
+           'GradescopeError', 'Layout', 'autograder_root', 'find_notebook', 'host_places', 'public_text',
+           'question_test', 'leaderboard', 'isolation_text', 'run_output', 'results_json', 'error_results',
+           'keras_backend_env', 'run_limits', 'measured_fit', 'memory_advice', 'course_backend', 'backend_source',
+           'choose_backend', 'build_autograder', 'read_meta', 'autograder_context', 'prepare_autograder',
+           'prepare_apart', 'grade_autograder', 'write_results', 'run_autograder']
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #89d9b762
 ROOT_ENV = "IMDB_COURSE_AUTOGRADER_ROOT"  # a folder laid out like /autograder (source/, submission/, results/)
@@ -35,13 +35,14 @@ BACKENDS = ("tensorflow", "jax")  # Keras backends the autograder can install (t
 GRADESCOPE_DEFAULTS = {"memory_mb": 768, "vcpus": 0.5, "timeout_s": 600}  # Gradescope's default container (troubleshooting page)
 RESERVE_S = 150  # seconds of the timeout kept for start-up, scoring and writing results.json
 RECOMMENDED_MEMORY_MB = 2048  # to set on Gradescope where grading was not measured to fit its default 768 MB
-FITS_DEFAULTS = {"tensorflow": {"01_epochs": 581, "02_stacked": 690, "03_embedding_lstm": 647, "04_gru": 689},
-                 "jax": {"01_epochs": 720, "04_gru": 725}}  # MiB: peak process memory of grading the reference solution at full marks inside 768 MiB and ½ CPU
+FITS_DEFAULTS = {"tensorflow": {"01_epochs": 581, "02_stacked": 690, "03_embedding_lstm": 647, "04_gru": 689, "05_tuning": 713},
+                 "jax": {"01_epochs": 720, "04_gru": 725, "05_tuning": 661}}  # MiB: peak process memory of grading the reference solution at full marks inside 768 MiB and ½ CPU
 # (benchmarks/bench_gradescope.py, cgroup v1, cold page cache; results/gradescope_<assignment>_<backend>_768*.json; on JAX TensorFlow is hidden
 # as in its container, but for 01: measured with it importable, an upper bound)
-DOES_NOT_FIT = {"tensorflow": {"05_tuning": "kernel OOM-killed in q4 at 10,000 reviews; peak 753 MiB, 6/8"},
-                 "jax": {"05_tuning": "ran to the end (status ok) but lost points: q4 1.33/2; peak 635 MiB, 7.33/8"}}  # what happened where grading the reference solution did not fit 768 MiB, ½ CPU
-FITS_TRAIN_SAMPLES = {"tensorflow": {}, "jax": {"04_gru": 6400}}  # the training reviews of a `FITS_DEFAULTS` run where not 10,000
+DOES_NOT_FIT = {"tensorflow": {"05_tuning": "at 10,000 training reviews the kernel was OOM-killed in q4; peak 753 MiB, 6/8"},
+                 "jax": {}}  # what happened where grading the reference solution did not fit 768 MiB, ½ CPU
+FITS_TRAIN_SAMPLES = {"tensorflow": {"05_tuning": 6400}, "jax": {"04_gru": 6400, "05_tuning": 6400}}  # the training reviews of a `FITS_DEFAULTS` run where not 10,000
+MEASURED_TRAIN_SAMPLES = 10000  # the training reviews of every other `FITS_DEFAULTS` run (the [grading] budget's)
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #61e82d54
 class GradescopeError(GradeError):
@@ -250,19 +251,35 @@ def run_limits(settings:Settings, # the course settings
     return {**out, "backend": backend} if backend else out
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #9a7e51c2
+def measured_fit(assignment:str, # assignment name
+                 backend:str=BACKENDS[0], # the autograder's Keras backend
+                 train_samples:int|None=None, # the training reviews it grades on (None: as measured)
+                ) -> int|None:
+    "Peak MiB of grading `assignment` on `backend` inside 768 MiB (`FITS_DEFAULTS`), when measured on at least `train_samples` reviews; else None."
+    name = assignment_name(assignment)
+    peak, measured = FITS_DEFAULTS.get(backend, {}).get(name), FITS_TRAIN_SAMPLES.get(backend, {}).get(name, MEASURED_TRAIN_SAMPLES)
+    return peak if peak is not None and (train_samples is None or int(train_samples) <= measured) else None
+
 def memory_advice(assignment:str, # assignment name
                   backend:str=BACKENDS[0], # the autograder's Keras backend
+                  train_samples:int|None=None, # the training reviews the autograder grades on (None: as measured)
                  ) -> str:
     "What `build` tells the instructor about Gradescope's memory: the default 768 MB fits (measured), or the memory to set."
     name = assignment_name(assignment)
-    peak = FITS_DEFAULTS.get(backend, {}).get(name)
+    peak = measured_fit(name, backend, train_samples)
     if peak is not None:
         return (f"Gradescope's default container (768 MB, ½ vCPU) fits: grading the reference solution of {name} on {backend} peaked at "
                 f"{peak} MiB of process memory inside 768 MiB and ½ CPU (benchmarks/bench_gradescope.py); a submission that keeps "
                 "much more data or bigger models than the solution may need more: raise the memory in the Autograder Settings then")
+    ask = (f"Gradescope's default container has 768 MB: set the autograder's memory to at least {RECOMMENDED_MEMORY_MB} MB in the "
+           f"assignment's Autograder Settings (grading {name} on {backend} ")
+    if name in FITS_DEFAULTS.get(backend, {}):
+        m = FITS_TRAIN_SAMPLES.get(backend, {}).get(name, MEASURED_TRAIN_SAMPLES)
+        return ask + (f"was measured to fit 768 MB at {m:,} training reviews, not at the {int(train_samples):,} this course grades it on; "
+                      f"or set train_samples = {m} in [grading.{name}] of settings.ini)")
     seen = DOES_NOT_FIT.get(backend, {}).get(name)
-    return (f"Gradescope's default container has 768 MB: set the autograder's memory to at least {RECOMMENDED_MEMORY_MB} MB in the "
-            f"assignment's Autograder Settings (grading {name} on {backend} " + (f"did not fit 768 MB: {seen})" if seen else "was not measured to fit 768 MB)"))
+    return ask + (f"did not fit 768 MB: {seen})" if seen else "was not measured to fit 768 MB)")
+
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #c7a1e0b5
 def course_backend(settings:Settings, # the course settings
@@ -285,19 +302,23 @@ def choose_backend(assignment:str, # assignment name
                    backend:str|None=None, # the backend asked for (`--backend`); None: choose
                   ) -> tuple:
     """`(backend, why)`: `backend` when given; else the assignment's grading backend (`course_backend`: `[grading.NAME]
-    backend` first) when it was measured to fit Gradescope's default 768 MB for `assignment` (`FITS_DEFAULTS`), else the
+    backend` first) when it was measured to fit Gradescope's default 768 MB for `assignment` at its budget (`measured_fit`), else the
     other backend where that one was (saying why); else the assignment's grading backend."""
     s, name = as_settings(settings), assignment_name(assignment)
     if backend:
         if backend not in BACKENDS: raise GradescopeError(f"--backend {backend!r}: use one of {', '.join(BACKENDS)}")
         return backend, f"{backend}, as asked (--backend)"
     want, src = course_backend(s, name), backend_source(s, name)
-    if name in FITS_DEFAULTS.get(want, {}):
-        measured, budget = FITS_TRAIN_SAMPLES.get(want, {}).get(name, 10000), s.grading_for(name).get("train_samples")
+    budget = s.grading_for(name).get("train_samples")
+    if measured_fit(name, want, budget) is not None:
+        measured = FITS_TRAIN_SAMPLES.get(want, {}).get(name, MEASURED_TRAIN_SAMPLES)
         note = f" (at {measured:,} training reviews; this course grades it on {budget:,})" if budget and budget != measured else ""
         return want, f"{want}, {name}'s grading backend ({src}): measured to fit Gradescope's 768 MB for {name}{note}"
-    other = next((b for b in BACKENDS if b != want and name in FITS_DEFAULTS.get(b, {})), None)
+    other = next((b for b in BACKENDS if b != want and measured_fit(name, b, budget) is not None), None)
     seen = DOES_NOT_FIT.get(want, {}).get(name)
+    if name in FITS_DEFAULTS.get(want, {}):
+        m = FITS_TRAIN_SAMPLES.get(want, {}).get(name, MEASURED_TRAIN_SAMPLES)
+        seen = f"measured to fit at {m:,} training reviews, not at the {budget:,} this course grades it on" + (f"; {seen}" if seen else "")
     miss = f"did not fit Gradescope's 768 MB ({seen})" if seen else "was not measured to fit Gradescope's 768 MB"
     if other is None: return want, f"{want}, {name}'s grading backend ({src}; {name} on it {miss}; nor on another backend)"
     return other, (f"{other}, not {name}'s grading backend {want} ({src}): grading {name} on {want} {miss}, on {other} it "
@@ -342,7 +363,7 @@ def _meta(ctx, backend:str, timeout:int, visibility:str, params_override:dict, l
             "params_override": params_override, "backend": backend, "timeout": int(timeout), "limits": limits,
             "visibility": visibility, "points": {q: auto.get(q, 0.0) for q in ctx.questions},
             "auto_points": sum(auto.values()), "written": written, "leaderboard": board,
-            "data_source": ctx.params.get("DATA_SOURCE"), "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            "data_source": ctx.params.get("DATA_SOURCE"), "train_samples": ctx.params.get("TRAIN_SAMPLES"), "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #ff5231f6
 def _write_zip(stage:Path, dest:Path) -> Path:
