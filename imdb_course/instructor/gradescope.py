@@ -21,9 +21,9 @@ __all__ = ['ROOT_ENV', 'DEFAULT_ROOT', 'META_NAME', 'TEMPLATES', 'VISIBILITY', '
            'RECOMMENDED_MEMORY_MB', 'FITS_DEFAULTS', 'DOES_NOT_FIT', 'FITS_TRAIN_SAMPLES', 'MEASURED_TRAIN_SAMPLES',
            'GradescopeError', 'Layout', 'autograder_root', 'find_notebook', 'host_places', 'public_text',
            'question_test', 'leaderboard', 'isolation_text', 'run_output', 'results_json', 'error_results',
-           'keras_backend_env', 'run_limits', 'measured_fit', 'memory_advice', 'course_backend', 'backend_source',
-           'choose_backend', 'build_autograder', 'read_meta', 'autograder_context', 'prepare_autograder',
-           'prepare_apart', 'grade_autograder', 'write_results', 'run_autograder']
+           'keras_backend_env', 'run_limits', 'measured_samples', 'fit_gap', 'measured_fit', 'memory_advice',
+           'course_backend', 'backend_source', 'choose_backend', 'build_autograder', 'read_meta', 'autograder_context',
+           'prepare_autograder', 'prepare_apart', 'grade_autograder', 'write_results', 'run_autograder']
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #89d9b762
 ROOT_ENV = "IMDB_COURSE_AUTOGRADER_ROOT"  # a folder laid out like /autograder (source/, submission/, results/)
@@ -251,14 +251,23 @@ def run_limits(settings:Settings, # the course settings
     return {**out, "backend": backend} if backend else out
 
 # %% ../../nbs/api/instructor/08_gradescope.ipynb #9a7e51c2
+def measured_samples(name:str, backend:str) -> int:
+    "The training reviews `FITS_DEFAULTS`' row of `name` on `backend` was measured with."
+    return FITS_TRAIN_SAMPLES.get(backend, {}).get(name, MEASURED_TRAIN_SAMPLES)
+
+def fit_gap(name:str, backend:str, train_samples:int|None) -> str|None:
+    "Why a measured fit does not count for this budget (measured on fewer training reviews), or None."
+    if name not in FITS_DEFAULTS.get(backend, {}) or measured_fit(name, backend, train_samples) is not None: return None
+    return f"measured to fit at {measured_samples(name, backend):,} training reviews, not at the {int(train_samples):,} this course grades it on"
+
 def measured_fit(assignment:str, # assignment name
                  backend:str=BACKENDS[0], # the autograder's Keras backend
                  train_samples:int|None=None, # the training reviews it grades on (None: as measured)
                 ) -> int|None:
     "Peak MiB of grading `assignment` on `backend` inside 768 MiB (`FITS_DEFAULTS`), when measured on at least `train_samples` reviews; else None."
     name = assignment_name(assignment)
-    peak, measured = FITS_DEFAULTS.get(backend, {}).get(name), FITS_TRAIN_SAMPLES.get(backend, {}).get(name, MEASURED_TRAIN_SAMPLES)
-    return peak if peak is not None and (train_samples is None or int(train_samples) <= measured) else None
+    peak = FITS_DEFAULTS.get(backend, {}).get(name)
+    return peak if peak is not None and (train_samples is None or int(train_samples) <= measured_samples(name, backend)) else None
 
 def memory_advice(assignment:str, # assignment name
                   backend:str=BACKENDS[0], # the autograder's Keras backend
@@ -273,10 +282,8 @@ def memory_advice(assignment:str, # assignment name
                 "much more data or bigger models than the solution may need more: raise the memory in the Autograder Settings then")
     ask = (f"Gradescope's default container has 768 MB: set the autograder's memory to at least {RECOMMENDED_MEMORY_MB} MB in the "
            f"assignment's Autograder Settings (grading {name} on {backend} ")
-    if name in FITS_DEFAULTS.get(backend, {}):
-        m = FITS_TRAIN_SAMPLES.get(backend, {}).get(name, MEASURED_TRAIN_SAMPLES)
-        return ask + (f"was measured to fit 768 MB at {m:,} training reviews, not at the {int(train_samples):,} this course grades it on; "
-                      f"or set train_samples = {m} in [grading.{name}] of settings.ini)")
+    if gap := fit_gap(name, backend, train_samples):
+        return ask + f"was {gap}; or set train_samples = {measured_samples(name, backend)} in [grading.{name}] of settings.ini)"
     seen = DOES_NOT_FIT.get(backend, {}).get(name)
     return ask + (f"did not fit 768 MB: {seen})" if seen else "was not measured to fit 768 MB)")
 
@@ -311,14 +318,11 @@ def choose_backend(assignment:str, # assignment name
     want, src = course_backend(s, name), backend_source(s, name)
     budget = s.grading_for(name).get("train_samples")
     if measured_fit(name, want, budget) is not None:
-        measured = FITS_TRAIN_SAMPLES.get(want, {}).get(name, MEASURED_TRAIN_SAMPLES)
+        measured = measured_samples(name, want)
         note = f" (at {measured:,} training reviews; this course grades it on {budget:,})" if budget and budget != measured else ""
         return want, f"{want}, {name}'s grading backend ({src}): measured to fit Gradescope's 768 MB for {name}{note}"
     other = next((b for b in BACKENDS if b != want and measured_fit(name, b, budget) is not None), None)
-    seen = DOES_NOT_FIT.get(want, {}).get(name)
-    if name in FITS_DEFAULTS.get(want, {}):
-        m = FITS_TRAIN_SAMPLES.get(want, {}).get(name, MEASURED_TRAIN_SAMPLES)
-        seen = f"measured to fit at {m:,} training reviews, not at the {budget:,} this course grades it on" + (f"; {seen}" if seen else "")
+    seen = "; ".join(x for x in (fit_gap(name, want, budget), DOES_NOT_FIT.get(want, {}).get(name)) if x)
     miss = f"did not fit Gradescope's 768 MB ({seen})" if seen else "was not measured to fit Gradescope's 768 MB"
     if other is None: return want, f"{want}, {name}'s grading backend ({src}; {name} on it {miss}; nor on another backend)"
     return other, (f"{other}, not {name}'s grading backend {want} ({src}): grading {name} on {want} {miss}, on {other} it "
